@@ -1,0 +1,75 @@
+//! The Python exception currently raised, captured as plain Rust data.
+use crate::object::PyOwned;
+use pyo3::ffi;
+use std::ffi::CStr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyErrInfo {
+    /// The exception class's `__name__`, e.g. `ZeroDivisionError`.
+    pub type_name: String,
+    /// `str(exception)`.
+    pub message: String,
+    /// `traceback.format_exception(exception)`, joined.
+    pub traceback: String,
+}
+
+impl PyErrInfo {
+    /// Takes (and clears) the raised exception.
+    ///
+    /// # Safety
+    /// The current thread holds the GIL of the interpreter that raised it.
+    pub unsafe fn fetch() -> PyErrInfo {
+        let Some(exc) = PyOwned::from_owned(ffi::PyErr_GetRaisedException()) else {
+            return PyErrInfo {
+                type_name: "SystemError".into(),
+                message: "an error was reported but no Python exception is set".into(),
+                traceback: String::new(),
+            };
+        };
+        let type_name = PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(exc.as_ptr())))
+            .and_then(|name| str_of(&name))
+            .unwrap_or_else(|| "BaseException".into());
+        let message = PyOwned::from_owned(ffi::PyObject_Str(exc.as_ptr()))
+            .and_then(|s| str_of(&s))
+            .unwrap_or_default();
+        let traceback = format_traceback(&exc).unwrap_or_default();
+        ffi::PyErr_Clear();
+        PyErrInfo { type_name, message, traceback }
+    }
+
+    /// A Python error made up by Rust (a bad argument, an unconvertible value).
+    pub fn new(type_name: &str, message: impl Into<String>) -> PyErrInfo {
+        PyErrInfo { type_name: type_name.into(), message: message.into(), traceback: String::new() }
+    }
+}
+
+/// The UTF-8 contents of a `str` object (`None` if it is not one).
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn str_of(obj: &PyOwned) -> Option<String> {
+    let mut len: ffi::Py_ssize_t = 0;
+    let data = ffi::PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut len);
+    if data.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
+    let module = PyOwned::from_owned(ffi::PyImport_ImportModule(c"traceback".as_ptr()))?;
+    let format = PyOwned::from_owned(ffi::PyObject_GetAttrString(module.as_ptr(), c"format_exception".as_ptr()))?;
+    let lines = PyOwned::from_owned(ffi::PyObject_CallOneArg(format.as_ptr(), exc.as_ptr()))?;
+    let empty = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(c"".as_ptr(), 0))?;
+    let joined = PyOwned::from_owned(ffi::PyUnicode_Join(empty.as_ptr(), lines.as_ptr()))?;
+    let out = str_of(&joined);
+    ffi::PyErr_Clear();
+    out
+}
+
+/// Name of a C string constant, for messages.
+pub fn cstr_name(c: &CStr) -> &str {
+    c.to_str().unwrap_or("?")
+}

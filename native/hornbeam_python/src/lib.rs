@@ -1,0 +1,18 @@
+//! The CPython embedding layer of Hornbeam, free of any Erlang dependency so that its
+//! unsafe parts are unit-tested with `cargo test` (a rustler crate cannot be linked
+//! into a test binary: the `enif_*` symbols exist only inside the BEAM).
+//!
+//! Rules it enforces (see DESIGN.md, "Embedding rules"):
+//! - libpython is re-opened `RTLD_NOW | RTLD_GLOBAL` before initialisation;
+//! - the main interpreter is initialised once, on a thread of its own, and never finalised;
+//! - every interpreter (OWN_GIL sub-interpreter or main-interpreter thread) lives on one
+//!   OS thread, and Python objects never leave it (`PyOwned` is `!Send`).
+
+pub mod call;
+pub mod error;
+pub mod interp;
+pub mod interrupt;
+pub mod object;
+pub mod runtime;
+
+pub use pyo3::ffi;
