@@ -1,0 +1,314 @@
+//! A context's OS thread: it owns one interpreter and runs jobs from its channel.
+use super::job::{Job, JobKind, Msg};
+use super::shared::Shared;
+use crate::atoms;
+use crate::term::{self, ConvError, PyTypes};
+use hornbeam_python::call::{self, PyResult};
+use hornbeam_python::error::PyErrInfo;
+use hornbeam_python::ffi;
+use hornbeam_python::interp::{Interpreter, Mode};
+use hornbeam_python::object::PyOwned;
+use rustler::env::SavedTerm;
+use rustler::{Atom, Encoder, Env, LocalPid, OwnedEnv, Term};
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+
+/// Python's C stack needs room: recursion limit 1000 plus conversion depth.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
+pub struct WorkerConfig {
+    pub mode: Mode,
+    /// The `py_context` process: it runs Erlang functions Python calls.
+    pub owner: LocalPid,
+    /// Directories put in front of `sys.path`.
+    pub paths: Vec<String>,
+    /// Site directories (a venv's site-packages), added with `site.addsitedir`.
+    pub site_dirs: Vec<String>,
+}
+
+/// The worker's state, reachable from the `_erlang` module's functions through a
+/// thread-local while the worker runs. Field order is drop order: Python objects
+/// first, the interpreter last.
+pub struct WorkerCtx {
+    pub types: PyTypes,
+    globals: PyOwned,
+    rx: Receiver<Msg>,
+    pub shared: Arc<Shared>,
+    owner: LocalPid,
+    next_callback: Cell<u64>,
+    stopping: Cell<bool>,
+    interp: Interpreter,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
+}
+
+/// The worker running on this thread, if any.
+pub fn current() -> Option<Rc<WorkerCtx>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Starts a worker thread and waits until its interpreter is ready.
+pub fn spawn(config: WorkerConfig) -> Result<(Arc<Shared>, i64), String> {
+    let (tx, rx) = mpsc::channel();
+    let shared = Arc::new(Shared::new(tx));
+    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+    let thread_shared = shared.clone();
+    std::thread::Builder::new()
+        .name("hornbeam-py-ctx".into())
+        .stack_size(WORKER_STACK_BYTES)
+        .spawn(move || run(config, thread_shared, rx, ready_tx))
+        .map_err(|e| format!("cannot spawn a context thread: {e}"))?;
+    let interp_id = ready_rx.recv().map_err(|_| "the context thread died while starting".to_string())??;
+    Ok((shared, interp_id))
+}
+
+fn run(config: WorkerConfig, shared: Arc<Shared>, rx: Receiver<Msg>, ready: mpsc::SyncSender<Result<i64, String>>) {
+    let interp = match Interpreter::create(config.mode) {
+        Ok(interp) => interp,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let _ = shared.interrupt.set(interp.interrupt_handle());
+    // SAFETY: the interpreter was just created on this thread and is attached.
+    let setup = unsafe { prepare(&config) };
+    let (types, globals) = match setup {
+        Ok(ready_parts) => ready_parts,
+        Err(e) => {
+            let _ = ready.send(Err(format!("{}: {}\n{}", e.type_name, e.message, e.traceback)));
+            return;
+        }
+    };
+    let interp_id = interp.id();
+    let ctx = Rc::new(WorkerCtx {
+        types,
+        globals,
+        rx,
+        shared,
+        owner: config.owner,
+        next_callback: Cell::new(0),
+        stopping: Cell::new(false),
+        interp,
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
+    let _ = ready.send(Ok(interp_id));
+
+    ctx.serve();
+
+    CURRENT.with(|c| c.borrow_mut().take());
+    ctx.refuse_queued_jobs();
+    ctx.interp.attach();
+    drop(ctx); // Python objects, then the interpreter, on this thread with the GIL
+}
+
+/// Puts the configured paths on `sys.path` and loads the `erlang` classes.
+unsafe fn prepare(config: &WorkerConfig) -> PyResult<(PyTypes, PyOwned)> {
+    call::extend_sys_path(&config.paths, &config.site_dirs)?;
+    let types = PyTypes::load()?;
+    let globals = call::new_globals("__hornbeam__")?;
+    Ok((types, globals))
+}
+
+/// Why a job failed, before it becomes the `{error, Reason}` term.
+enum Failure {
+    Python(PyErrInfo),
+    BadArg(ConvError),
+    Result(ConvError),
+}
+
+impl From<PyErrInfo> for Failure {
+    fn from(e: PyErrInfo) -> Self {
+        Failure::Python(e)
+    }
+}
+
+impl Failure {
+    fn to_term<'a>(&self, env: Env<'a>) -> Term<'a> {
+        let reason = match self {
+            Failure::Python(e) => {
+                let type_atom = Atom::from_str(env, &e.type_name).unwrap_or_else(|_| atoms::python());
+                (atoms::python(), type_atom, e.message.as_str(), e.traceback.as_str()).encode(env)
+            }
+            Failure::BadArg(c) => (atoms::badarg(), c.reason(env)).encode(env),
+            Failure::Result(c) => c.reason(env),
+        };
+        (atoms::error(), reason).encode(env)
+    }
+}
+
+impl WorkerCtx {
+    fn serve(&self) {
+        while !self.stopping.get() {
+            match self.interp.detached(|| self.rx.recv()) {
+                Ok(Msg::Job(job)) => self.run_job(job),
+                Ok(Msg::Stop) | Err(_) => break,
+                Ok(Msg::CallbackReply { .. }) | Ok(Msg::Wake) => {} // stale: its waiter is gone
+            }
+        }
+    }
+
+    /// Runs one job and replies `{Ref, Result}` to its caller unless it was cancelled.
+    pub fn run_job(&self, job: Job) {
+        let Job { id, kind, reply_to, mut env, reply_ref } = job;
+        if !self.shared.begin(id) {
+            return;
+        }
+        self.shared.calls_run.fetch_add(1, Ordering::Relaxed);
+        let reply = catch_unwind(AssertUnwindSafe(|| unsafe { self.execute(&env, kind) }))
+            .unwrap_or_else(|panic| env.run(|e| env.save(panic_reason(e, panic))));
+        let cancelled = self.shared.finish(id, || {
+            let _ = env.send_and_clear(&reply_to, |e| (reply_ref.load(e), reply.load(e)));
+        });
+        if cancelled {
+            // An interrupt aimed at this job must not fire in the next one.
+            if let Some(handle) = self.shared.interrupt.get() {
+                handle.clear_pending();
+            }
+        }
+    }
+
+    unsafe fn execute(&self, env: &OwnedEnv, kind: JobKind) -> SavedTerm {
+        env.run(|e| {
+            let term = self.dispatch(e, kind).unwrap_or_else(|failure| failure.to_term(e));
+            env.save(term)
+        })
+    }
+
+    unsafe fn dispatch<'a>(&self, e: Env<'a>, kind: JobKind) -> Result<Term<'a>, Failure> {
+        match kind {
+            JobKind::Call { module, function, args, kwargs } => {
+                let callable = call::resolve(&module, &function)?;
+                let py_args = term::to_py_args(&self.types, args.load(e)).map_err(Failure::BadArg)?;
+                let py_kwargs = term::to_py_kwargs(&self.types, kwargs.load(e)).map_err(Failure::BadArg)?;
+                let result = call::call(&callable, &py_args, py_kwargs.as_ref())?;
+                self.ok_value(e, &result)
+            }
+            JobKind::Eval { code, locals } => {
+                let locals = locals.load(e);
+                let value = if locals.map_size().unwrap_or(0) == 0 {
+                    call::eval(&code, &self.globals, &self.globals)?
+                } else {
+                    let dict = term::to_py(&self.types, locals, false, 0).map_err(Failure::BadArg)?;
+                    call::eval(&code, &self.globals, &dict)?
+                };
+                self.ok_value(e, &value)
+            }
+            JobKind::Exec { code } => {
+                call::exec(&code, &self.globals)?;
+                Ok(atoms::ok().encode(e))
+            }
+        }
+    }
+
+    unsafe fn ok_value<'a>(&self, e: Env<'a>, value: &PyOwned) -> Result<Term<'a>, Failure> {
+        let term = term::from_py(&self.types, e, value.as_ptr(), 0).map_err(Failure::Result)?;
+        Ok((atoms::ok(), term).encode(e))
+    }
+
+    /// `erlang.call(name, *args)`: asks the owner process to run the registered Erlang
+    /// function and waits, GIL released, for its answer. Jobs that arrive meanwhile run
+    /// nested, so a function that calls back into this context does not deadlock.
+    /// Follows the C-API convention: `None` means a Python exception is set.
+    ///
+    /// # Safety
+    /// On this worker's thread, GIL held; `args` are borrowed objects.
+    pub unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
+        let id = self.next_callback.get() + 1;
+        self.next_callback.set(id);
+        let mut env = OwnedEnv::new();
+        let request = env.run(|e| -> Result<SavedTerm, ConvError> {
+            let items = args.iter().map(|&a| term::from_py(&self.types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
+            Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
+        });
+        let request = match request {
+            Ok(request) => request,
+            Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message())),
+        };
+        if env.send_and_clear(&self.owner, |e| request.load(e)).is_err() {
+            return raise(ffi::PyExc_RuntimeError, "the context's Erlang process is gone");
+        }
+        let my_job = self.shared.innermost_running();
+        loop {
+            if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
+                return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
+            }
+            match self.interp.detached(|| self.rx.recv()) {
+                Ok(Msg::CallbackReply { id: reply_id, env, reply }) if reply_id == id => {
+                    return env.run(|e| self.callback_result(reply.load(e)));
+                }
+                Ok(Msg::CallbackReply { .. }) | Ok(Msg::Wake) => {}
+                Ok(Msg::Job(job)) => self.run_job(job),
+                Ok(Msg::Stop) | Err(_) => {
+                    self.stopping.set(true);
+                    return raise(ffi::PyExc_RuntimeError, "the context is stopping");
+                }
+            }
+        }
+    }
+
+    /// `{ok, Value}` -> Value; `{error, Kind, Message}` -> an `erlang.ErlangError`.
+    unsafe fn callback_result(&self, reply: Term) -> Option<PyOwned> {
+        let parts = rustler::types::tuple::get_tuple(reply).unwrap_or_default();
+        match parts.as_slice() {
+            [tag, value] if atoms::ok() == *tag => match term::to_py(&self.types, *value, false, 0) {
+                Ok(obj) => Some(obj),
+                Err(c) => raise(ffi::PyExc_TypeError, &format!("the Erlang function's result: {}", c.message())),
+            },
+            [tag, kind, message] if atoms::error() == *tag => {
+                let class = if atoms::unknown_function() == *kind {
+                    &self.types.unknown_function_error
+                } else {
+                    &self.types.erlang_error
+                };
+                let text = message.decode::<String>().unwrap_or_else(|_| "Erlang error".into());
+                raise(class.as_ptr(), &text)
+            }
+            _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
+        }
+    }
+
+    /// The process that owns this context.
+    pub fn owner(&self) -> &LocalPid {
+        &self.owner
+    }
+
+    /// Jobs still queued when the context stops get `{error, context_stopped}` at once
+    /// instead of waiting for their timeout.
+    fn refuse_queued_jobs(&self) {
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Job(Job { reply_to, mut env, reply_ref, .. }) = msg {
+                let _ = env.send_and_clear(&reply_to, |e| {
+                    (reply_ref.load(e), (atoms::error(), atoms::context_stopped()))
+                });
+            }
+        }
+    }
+}
+
+/// Sets a Python exception; returns `None` for the C-API "raised" convention.
+///
+/// # Safety
+/// GIL held; `class` is an exception class.
+pub unsafe fn raise(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned> {
+    match call::new_str(message) {
+        Ok(text) => ffi::PyErr_SetObject(class, text.as_ptr()),
+        Err(_) => ffi::PyErr_SetNone(class),
+    }
+    None
+}
+
+fn panic_reason(env: Env<'_>, panic: Box<dyn std::any::Any + Send>) -> Term<'_> {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    (atoms::error(), (atoms::nif_panic(), text)).encode(env)
+}

@@ -1,0 +1,149 @@
+//! `_erlang`: the native half of Python's `erlang` module (`call`, `send`,
+//! `interpreter_id`). Built-in, multi-phase init, no module state, and it declares
+//! `Py_MOD_PER_INTERPRETER_GIL_SUPPORTED` so OWN_GIL sub-interpreters may import it.
+//!
+//! The functions find their worker through a thread-local (`worker::current`): they
+//! work on a context's own thread, and say so clearly anywhere else.
+use crate::context::worker::{self, raise, WorkerCtx};
+use crate::term;
+use hornbeam_python::ffi;
+use hornbeam_python::object::PyOwned;
+use rustler::{Encoder, LocalPid, OwnedEnv};
+use std::os::raw::c_int;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+// SAFETY (all statics below): CPython reads these tables; nothing writes them after
+// `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
+static mut METHODS: [ffi::PyMethodDef; 4] = [
+    ffi::PyMethodDef {
+        ml_name: c"call".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: erlang_call },
+        ml_flags: ffi::METH_VARARGS,
+        ml_doc: c"call(name, *args): run the Erlang function registered as name; returns its result.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"send".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: erlang_send },
+        ml_flags: ffi::METH_VARARGS,
+        ml_doc: c"send(pid, term): send term to an Erlang process.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"interpreter_id".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: interpreter_id },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"interpreter_id(): the id of the interpreter running this code.".as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut SLOTS: [ffi::PyModuleDef_Slot; 2] = [
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_multiple_interpreters,
+        value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
+    },
+    ffi::PyModuleDef_Slot { slot: 0, value: std::ptr::null_mut() },
+];
+
+static mut MODULE: ffi::PyModuleDef = ffi::PyModuleDef {
+    m_base: ffi::PyModuleDef_HEAD_INIT,
+    m_name: c"_erlang".as_ptr(),
+    m_doc: c"Native half of the erlang module (Hornbeam).".as_ptr(),
+    m_size: 0,
+    m_methods: &raw mut METHODS as *mut ffi::PyMethodDef,
+    m_slots: &raw mut SLOTS as *mut ffi::PyModuleDef_Slot,
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+};
+
+/// `PyInit__erlang`, registered with `PyImport_AppendInittab` before initialisation.
+pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
+    ffi::PyModuleDef_Init(&raw mut MODULE)
+}
+
+/// Runs a Python-facing function body: no panic crosses into CPython, and a missing
+/// worker becomes a clear `RuntimeError`.
+unsafe fn with_worker(
+    what: &str,
+    body: impl FnOnce(&Rc<WorkerCtx>) -> Option<PyOwned>,
+) -> *mut ffi::PyObject {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match worker::current() {
+        Some(ctx) => body(&ctx),
+        None => raise(
+            ffi::PyExc_RuntimeError,
+            &format!("erlang.{what} works only on a Hornbeam context's thread"),
+        ),
+    }));
+    match outcome {
+        Ok(Some(obj)) => obj.into_ptr(),
+        Ok(None) => std::ptr::null_mut(),
+        Err(_) => {
+            raise(ffi::PyExc_SystemError, &format!("erlang.{what}: internal error (panic)"));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
+    (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect()
+}
+
+unsafe extern "C" fn erlang_call(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    with_worker("call", |ctx| {
+        let items = tuple_items(args);
+        let Some((&name, rest)) = items.split_first() else {
+            return raise(ffi::PyExc_TypeError, "erlang.call(name, *args) needs a function name");
+        };
+        let mut len: ffi::Py_ssize_t = 0;
+        let data = if ffi::PyUnicode_Check(name) != 0 { ffi::PyUnicode_AsUTF8AndSize(name, &mut len) } else { std::ptr::null() };
+        if data.is_null() {
+            ffi::PyErr_Clear();
+            return raise(ffi::PyExc_TypeError, "erlang.call: the function name must be a str");
+        }
+        let name = String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize)).into_owned();
+        ctx.call_erlang(&name, rest)
+    })
+}
+
+unsafe extern "C" fn erlang_send(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    with_worker("send", |ctx| {
+        let items = tuple_items(args);
+        let [pid, message] = items.as_slice() else {
+            return raise(ffi::PyExc_TypeError, "erlang.send(pid, term) takes two arguments");
+        };
+        if ffi::PyObject_TypeCheck(*pid, ctx.types.pid.as_ptr() as *mut ffi::PyTypeObject) == 0 {
+            return raise(ffi::PyExc_TypeError, "erlang.send: the first argument must be an erlang.Pid");
+        }
+        let mut env = OwnedEnv::new();
+        let converted = env.run(|e| -> Result<_, term::ConvError> {
+            let pid_term = term::from_py(&ctx.types, e, *pid, 0)?;
+            let msg_term = term::from_py(&ctx.types, e, *message, 0)?;
+            let local = pid_term.decode::<LocalPid>().ok();
+            Ok((local, env.save(pid_term), env.save(msg_term)))
+        });
+        let (local, pid_term, msg_term) = match converted {
+            Ok(parts) => parts,
+            Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.send: {}", c.message())),
+        };
+        // enif_send reaches local processes only; the owner forwards to remote ones.
+        let sent = match local {
+            Some(local) => env.send_and_clear(&local, |e| msg_term.load(e)),
+            None => env.send_and_clear(ctx.owner(), |e| {
+                (crate::atoms::py_send(), pid_term.load(e), msg_term.load(e)).encode(e)
+            }),
+        };
+        if sent.is_err() {
+            // Like Erlang's `!`, sending to a dead process is not an error.
+        }
+        PyOwned::from_borrowed(ffi::Py_None())
+    })
+}
+
+unsafe extern "C" fn interpreter_id(_module: *mut ffi::PyObject, _args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // Needs no worker: any thread of any interpreter may ask.
+    ffi::PyLong_FromLongLong(ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()))
+}
+
+#[allow(dead_code)]
+const _: c_int = 0;

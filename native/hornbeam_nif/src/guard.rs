@@ -1,0 +1,15 @@
+//! Every NIF entry returns `{error, Reason}` instead of unwinding into the VM.
+use crate::atoms;
+use rustler::{Encoder, Env, Term};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub fn guarded<'a>(env: Env<'a>, body: impl FnOnce() -> Term<'a>) -> Term<'a> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        (atoms::error(), (atoms::nif_panic(), text)).encode(env)
+    })
+}

@@ -1,0 +1,73 @@
+%% @doc Erlang functions Python may call: `erlang.call("name", *args)' in Python runs
+%% the function registered under `name' with the argument list.
+-module(py_callbacks).
+-behaviour(gen_server).
+
+-include("py.hrl").
+
+-export([start_link/0, register/2, unregister/1, invoke/2]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
+
+-type name() :: atom() | binary() | string().
+-type callback() :: fun(([term()]) -> term()) | {module(), atom()}.
+
+start_link() ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
+
+-spec register(name(), callback()) -> ok | {error, {badarg, term()}}.
+register(Name, Fun) when is_function(Fun, 1) -> store(Name, Fun);
+register(Name, {M, F} = MF) when is_atom(M), is_atom(F) -> store(Name, MF);
+register(_Name, Other) -> {error, {badarg, Other}}.
+
+-spec unregister(name()) -> ok.
+unregister(Name) ->
+    case key(Name) of
+        {ok, Key} -> ets:delete(?PY_FUNCTIONS, Key), ok;
+        error -> ok
+    end.
+
+%% @doc Runs a registered function for Python: `{ok, Result}', or
+%% `{error, unknown_function | exception, Message}' which Python raises.
+-spec invoke(binary(), [term()]) -> {ok, term()} | {error, atom(), binary()}.
+invoke(Name, Args) ->
+    case ets:lookup(?PY_FUNCTIONS, Name) of
+        [{_, Callback}] ->
+            try {ok, apply_callback(Callback, Args)}
+            catch Class:Reason:Stack ->
+                {error, exception, format("~p:~p in ~p", [Class, Reason, first_frame(Stack)])}
+            end;
+        [] ->
+            {error, unknown_function, format("no Erlang function is registered as ~p", [Name])}
+    end.
+
+apply_callback(Fun, Args) when is_function(Fun, 1) -> Fun(Args);
+apply_callback({M, F}, Args) -> M:F(Args).
+
+first_frame([Frame | _]) -> Frame;
+first_frame([]) -> unknown.
+
+store(Name, Callback) ->
+    case key(Name) of
+        {ok, Key} -> ets:insert(?PY_FUNCTIONS, {Key, Callback}), ok;
+        error -> {error, {badarg, Name}}
+    end.
+
+key(Name) when is_atom(Name) -> {ok, atom_to_binary(Name, utf8)};
+key(Name) when is_binary(Name) -> {ok, Name};
+key(Name) when is_list(Name) ->
+    case unicode:characters_to_binary(Name) of
+        Bin when is_binary(Bin) -> {ok, Bin};
+        _ -> error
+    end;
+key(_) -> error.
+
+format(Fmt, Args) ->
+    unicode:characters_to_binary(io_lib:format(Fmt, Args)).
+
+init([]) ->
+    ets:new(?PY_FUNCTIONS, [named_table, set, public, {read_concurrency, true}]),
+    {ok, #{}}.
+
+handle_call(_Request, _From, State) -> {reply, {error, unknown_call}, State}.
+handle_cast(_Msg, State) -> {noreply, State}.
+handle_info(_Info, State) -> {noreply, State}.

@@ -1,0 +1,134 @@
+%% @doc A context: one Python interpreter on its own OS thread, owned by this process.
+%%
+%% Calls do not pass through this process: `py' sends them straight to the NIF
+%% resource and the worker thread answers the caller. This process owns the interpreter
+%% (it ends when this process dies), runs the Erlang functions Python calls with
+%% `erlang.call', and forwards `erlang.send' to remote pids.
+%%
+%% Options (all optional): `mode' (`subinterp' | `main'), `pythonpath' (list of
+%% directories), `venv' (a virtualenv directory), `python_home', `slot' (pool position,
+%% set by py_context_sup). Defaults come from the `hornbeam' application environment.
+-module(py_context).
+-behaviour(gen_server).
+
+-export([start_link/0, start_link/1, start/1, stop/1, info/1]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+
+-type option() :: mode | pythonpath | venv | python_home | slot.
+-type options() :: #{option() => term()}.
+-export_type([options/0]).
+
+-spec start_link() -> {ok, pid()} | {error, term()}.
+start_link() ->
+    start_link(#{}).
+
+-spec start_link(options()) -> {ok, pid()} | {error, term()}.
+start_link(Opts) ->
+    with_valid_options(Opts, fun(Valid) -> gen_server:start_link(?MODULE, Valid, []) end).
+
+%% @doc Starts a context not linked to the caller.
+-spec start(options()) -> {ok, pid()} | {error, term()}.
+start(Opts) ->
+    with_valid_options(Opts, fun(Valid) -> gen_server:start(?MODULE, Valid, []) end).
+
+-spec stop(pid()) -> ok.
+stop(Ctx) ->
+    gen_server:stop(Ctx).
+
+%% @doc `#{mode, interp_id, calls}' of a context.
+-spec info(pid()) -> #{atom() => term()} | {error, term()}.
+info(Ctx) ->
+    case py_registry:lookup(Ctx) of
+        {ok, Resource} -> py_nif:context_info(Resource);
+        error -> {error, no_context}
+    end.
+
+%%% Options
+
+with_valid_options(Opts, Start) when is_map(Opts) ->
+    try maps:fold(fun validate/3, defaults(), Opts) of
+        Valid -> Start(Valid)
+    catch
+        throw:{invalid_option, _, _} = Invalid -> {error, Invalid}
+    end;
+with_valid_options(Opts, _Start) ->
+    {error, {invalid_option, options, Opts}}.
+
+defaults() ->
+    #{mode => application:get_env(hornbeam, context_mode, subinterp),
+      pythonpath => application:get_env(hornbeam, pythonpath, []),
+      venv => application:get_env(hornbeam, venv, undefined),
+      python_home => application:get_env(hornbeam, python_home, undefined),
+      slot => undefined}.
+
+validate(mode, M, Acc) when M =:= subinterp; M =:= main -> Acc#{mode => M};
+validate(pythonpath, Dirs, Acc) when is_list(Dirs) ->
+    case lists:all(fun is_path/1, Dirs) of
+        true -> Acc#{pythonpath => Dirs};
+        false -> throw({invalid_option, pythonpath, Dirs})
+    end;
+validate(venv, undefined, Acc) -> Acc#{venv => undefined};
+validate(venv, Dir, Acc) ->
+    is_path(Dir) orelse throw({invalid_option, venv, Dir}),
+    filelib:is_dir(Dir) orelse throw({invalid_option, venv, Dir}),
+    Acc#{venv => Dir};
+validate(python_home, Home, Acc) when Home =:= undefined -> Acc#{python_home => Home};
+validate(python_home, Home, Acc) ->
+    is_path(Home) orelse throw({invalid_option, python_home, Home}),
+    Acc#{python_home => Home};
+validate(slot, Slot, Acc) when is_integer(Slot), Slot > 0 -> Acc#{slot => Slot};
+validate(Key, Value, _Acc) ->
+    throw({invalid_option, Key, Value}).
+
+is_path(P) when is_binary(P) -> true;
+is_path(P) when is_list(P) -> io_lib:printable_unicode_list(P);
+is_path(_) -> false.
+
+%%% gen_server
+
+init(#{mode := Mode, slot := Slot} = Opts) ->
+    process_flag(trap_exit, true),
+    Paths = [bin(python_dir()) | [bin(D) || D <- maps:get(pythonpath, Opts)]],
+    SiteDirs = site_dirs(maps:get(venv, Opts)),
+    Home = case maps:get(python_home, Opts) of undefined -> undefined; H -> bin(H) end,
+    case py_nif:context_new(Mode, self(), Paths, SiteDirs, Home) of
+        {ok, Resource, _InterpId} ->
+            ok = py_registry:register(self(), Slot, Resource),
+            {ok, #{resource => Resource}};
+        {error, Reason} ->
+            {stop, {python_init_failed, Reason}}
+    end.
+
+handle_call(_Request, _From, State) ->
+    {reply, {error, unknown_call}, State}.
+
+handle_cast(_Msg, State) ->
+    {noreply, State}.
+
+%% Python called erlang.call(Name, *Args): run it in a process of its own so a slow or
+%% crashing function never blocks this one.
+handle_info({py_callback, Id, Name, Args}, #{resource := Resource} = State) ->
+    spawn(fun() -> py_nif:context_callback_reply(Resource, Id, py_callbacks:invoke(Name, Args)) end),
+    {noreply, State};
+handle_info({py_send, Pid, Message}, State) ->
+    Pid ! Message,
+    {noreply, State};
+handle_info(_Info, State) ->
+    {noreply, State}.
+
+terminate(_Reason, #{resource := Resource}) ->
+    py_nif:context_stop(Resource).
+
+%%% Paths
+
+%% The directory holding the `erlang' package and the other bundled Python packages.
+python_dir() ->
+    filename:join(code:priv_dir(hornbeam), "python").
+
+%% A venv's site-packages (lib/pythonX.Y/site-packages), added with site.addsitedir.
+site_dirs(undefined) -> [];
+site_dirs(Venv) ->
+    [bin(D) || D <- filelib:wildcard(filename:join([Venv, "lib", "python*", "site-packages"]))].
+
+bin(B) when is_binary(B) -> B;
+bin(L) when is_list(L) -> unicode:characters_to_binary(L).

@@ -1,0 +1,37 @@
+%% @doc The NIF's entry points (native/hornbeam_nif). Use `py' instead.
+-module(py_nif).
+
+-export([context_new/5, context_call/6, context_eval/4, context_exec/3,
+         context_cancel/2, context_stop/1, context_info/1, context_callback_reply/3,
+         dup_fd/1, python_info/0]).
+
+-on_load(load/0).
+
+load() ->
+    Path = filename:join(priv_dir(), "py_nif"),
+    case erlang:load_nif(Path, 0) of
+        ok -> ok;
+        {error, {Reason, Text}} ->
+            logger:error("hornbeam: cannot load ~s.so (~p): ~s", [Path, Reason, Text]),
+            {error, Reason}
+    end.
+
+priv_dir() ->
+    case code:priv_dir(hornbeam) of
+        {error, bad_name} ->
+            filename:join(filename:dirname(filename:dirname(code:which(?MODULE))), "priv");
+        Dir -> Dir
+    end.
+
+-define(NOT_LOADED, erlang:nif_error({not_loaded, ?MODULE})).
+
+context_new(_Mode, _Owner, _Paths, _SiteDirs, _Home) -> ?NOT_LOADED.
+context_call(_Ctx, _Ref, _Module, _Function, _Args, _Kwargs) -> ?NOT_LOADED.
+context_eval(_Ctx, _Ref, _Code, _Locals) -> ?NOT_LOADED.
+context_exec(_Ctx, _Ref, _Code) -> ?NOT_LOADED.
+context_cancel(_Ctx, _JobId) -> ?NOT_LOADED.
+context_stop(_Ctx) -> ?NOT_LOADED.
+context_info(_Ctx) -> ?NOT_LOADED.
+context_callback_reply(_Ctx, _Id, _Reply) -> ?NOT_LOADED.
+dup_fd(_Fd) -> ?NOT_LOADED.
+python_info() -> ?NOT_LOADED.
