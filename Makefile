@@ -1,0 +1,74 @@
+# Hornbeam: `make run` serves the example app in a rebar3 shell; `make test` builds
+# everything and runs every suite. Both install what they need first (quick when done).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-proper \
+                   erlang-tools rebar3 elixir wrk nghttp2-client curl
+VENV := .venv
+PYTHON = $(shell native/find-python)
+PY_TEST_PACKAGES := pytest
+
+.PHONY: help deps venv nif compile run test test-cargo test-eunit test-ct test-pytest test-mix bench clean
+
+help:
+	@echo "make run    start Hornbeam in a rebar3 shell"
+	@echo "make test   build everything and run every test suite"
+	@echo "make bench  run the benchmarks in bench/"
+
+# Debian packages: installed only when one is missing.
+deps:
+	@if ! dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1; then \
+	  echo "==> installing Debian packages: $(DEBIAN_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	fi
+	@native/find-python >/dev/null
+
+# A venv of the embedded Python for pytest; rebuilt when the interpreter changes.
+venv: deps
+	@py=$$(native/find-python); \
+	if [ ! -x $(VENV)/bin/python ] || [ "$$($(VENV)/bin/python -c 'import sys; print(sys.base_prefix)')" != "$$($$py -c 'import sys; print(sys.base_prefix)')" ]; then \
+	  rm -rf $(VENV) && $$py -m venv $(VENV); \
+	fi; \
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_TEST_PACKAGES)
+
+nif: deps
+	@bash native/build-nif
+
+compile: nif
+	@rebar3 compile
+
+run: deps compile
+	rebar3 shell
+
+# Every suite runs even when an earlier one fails; the exit status says if any failed.
+test: deps venv
+	@failed=(); \
+	for suite in test-cargo test-eunit test-ct test-pytest test-mix; do \
+	  echo "==> $$suite"; \
+	  $(MAKE) --no-print-directory $$suite || failed+=($$suite); \
+	done; \
+	if [ $${#failed[@]} -gt 0 ]; then echo "FAILED: $${failed[*]}"; exit 1; fi; \
+	echo "all suites passed"
+
+test-cargo:
+	PYO3_PYTHON=$(PYTHON) cargo test --workspace
+
+test-eunit: nif
+	rebar3 eunit
+
+test-ct: nif
+	rebar3 ct
+
+test-pytest:
+	$(VENV)/bin/python -m pytest -q test/python
+
+# Mix builds under _build/mix so it never shares rebar3's _build/test.
+test-mix: nif
+	MIX_BUILD_ROOT=_build/mix MIX_ENV=test mix test
+
+bench: compile
+	bash bench/run.sh
+
+clean:
+	rm -rf _build target priv/py_nif.so $(VENV)
