@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-proper \
+DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-proper erlang-proper-dev \
                    erlang-tools rebar3 elixir wrk nghttp2-client curl
 VENV := .venv
 PYTHON = $(shell native/find-python)

@@ -63,14 +63,33 @@ class Ref(_Opaque):
     __slots__ = ()
 
 
-class ListKey(tuple):
+class _KeyTuple(tuple):
+    """A tuple that equals only tuples of its own class: `[1, 2]`, `{1, 2}` and a map
+    are distinct keys in Erlang and must stay distinct in a dict."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash((type(self).__name__, tuple(self)))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({tuple.__repr__(self)})"
+
+
+class ListKey(_KeyTuple):
     """An Erlang list used as a map key. Python dict keys must be hashable, so such a
     list arrives as this tuple subclass and leaves as a list again."""
 
     __slots__ = ()
 
 
-class MapKey(tuple):
+class MapKey(_KeyTuple):
     """An Erlang map used as a map key: a tuple of `(key, value)` pairs that leaves as
     a map again."""
 

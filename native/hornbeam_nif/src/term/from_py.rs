@@ -118,9 +118,23 @@ unsafe fn text<'a>(env: Env<'a>, obj: *mut ffi::PyObject) -> Conv<Term<'a>> {
     Ok(bin.into())
 }
 
+/// Atoms are at most 255 characters. OTP 25 NIFs make atoms from Latin-1 only, so other
+/// names go through their external format (ATOM_UTF8_EXT: 118, u16 length, UTF-8).
 unsafe fn atom<'a>(env: Env<'a>, obj: *mut ffi::PyObject) -> Conv<Term<'a>> {
     let data = utf8(obj)?;
-    Atom::from_utf8_bytes(env, data).map(|a| a.encode(env)).map_err(|_| ConvError::AtomTooLong)
+    if let Ok(atom) = Atom::from_utf8_bytes(env, data) {
+        return Ok(atom.encode(env));
+    }
+    if std::str::from_utf8(data).map_or(true, |s| s.chars().count() > 255) {
+        return Err(ConvError::AtomTooLong);
+    }
+    let mut etf = Vec::with_capacity(data.len() + 4);
+    etf.extend_from_slice(&[131, 118]);
+    etf.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    etf.extend_from_slice(data);
+    // SAFETY: `etf` is a well-formed ATOM_UTF8_EXT that we built; creating the atom is
+    // the point (the safe variant refuses new atoms).
+    env.binary_to_term_trusted(&etf).map(|(t, _)| t).ok_or(ConvError::AtomTooLong)
 }
 
 /// `bytes` leaves as `{bytes, Binary}` so it comes back as `bytes`, not `str`.

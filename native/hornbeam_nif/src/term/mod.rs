@@ -47,6 +47,33 @@ impl PyTypes {
     }
 }
 
+/// The name of an atom as UTF-8.
+///
+/// On OTP 25, `enif_get_atom` reads names only as Latin-1 (and rustler copies those
+/// bytes into a `String` unchecked), so only an ASCII result is taken from it; any
+/// other name is read from the atom's external term format, which is exact.
+pub fn atom_name(term: Term) -> Option<String> {
+    if let Ok(name) = term.atom_to_string() {
+        if name.as_bytes().is_ascii() {
+            return Some(name);
+        }
+    }
+    let etf = term.to_binary();
+    let bytes = etf.as_slice();
+    // 131 = version; then SMALL_ATOM_UTF8_EXT (119, u8 length), ATOM_UTF8_EXT (118, u16
+    // length), or their Latin-1 forms SMALL_ATOM_EXT (115) and ATOM_EXT (100).
+    let (tag, len, body) = match bytes {
+        [131, tag @ (119 | 115), len, body @ ..] => (*tag, *len as usize, body),
+        [131, tag @ (118 | 100), hi, lo, body @ ..] => (*tag, u16::from_be_bytes([*hi, *lo]) as usize, body),
+        _ => return None,
+    };
+    let name = body.get(..len)?;
+    match tag {
+        118 | 119 => String::from_utf8(name.to_vec()).ok(),
+        _ => Some(name.iter().map(|&b| b as char).collect()),
+    }
+}
+
 /// Why a value could not be converted.
 #[derive(Debug)]
 pub enum ConvError {

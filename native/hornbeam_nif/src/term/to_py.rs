@@ -1,5 +1,5 @@
 //! Erlang term -> Python object.
-use super::{ConvError, PyTypes, MAX_DEPTH};
+use super::{atom_name, ConvError, PyTypes, MAX_DEPTH};
 use crate::atoms;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
@@ -57,7 +57,7 @@ pub unsafe fn to_py_kwargs(types: &PyTypes, kwargs: Term) -> Conv<Option<PyOwned
     let dict = new(ffi::PyDict_New())?;
     for (key, value) in MapIterator::new(kwargs).ok_or_else(|| unconvertible("keyword arguments that are not a map"))? {
         let name = match key.get_type() {
-            TermType::Atom => key.atom_to_string().map_err(|_| unconvertible("keyword"))?,
+            TermType::Atom => atom_name(key).ok_or_else(|| unconvertible("keyword"))?,
             TermType::Binary => String::from_utf8(key.decode::<Binary>().map_err(|_| unconvertible("keyword"))?.as_slice().to_vec())
                 .map_err(|_| unconvertible("a keyword that is not UTF-8"))?,
             _ => return Err(unconvertible("a keyword that is not an atom or a binary")),
@@ -112,7 +112,7 @@ unsafe fn atom(types: &PyTypes, term: Term) -> Conv<PyOwned> {
     if atoms::nan() == term {
         return new(ffi::PyFloat_FromDouble(f64::NAN));
     }
-    let name = term.atom_to_string().map_err(|_| unconvertible("atom"))?;
+    let name = atom_name(term).ok_or_else(|| unconvertible("atom"))?;
     let text = new(ffi::PyUnicode_FromStringAndSize(name.as_ptr().cast(), name.len() as ffi::Py_ssize_t))?;
     new(ffi::PyObject_CallOneArg(types.atom.as_ptr(), text.as_ptr()))
 }
@@ -179,12 +179,18 @@ unsafe fn map(types: &PyTypes, term: Term, as_key: bool, depth: usize) -> Conv<P
         return new(ffi::PyObject_CallOneArg(types.map_key.as_ptr(), pairs.as_ptr()));
     }
     let dict = new(ffi::PyDict_New())?;
+    let mut inserted: ffi::Py_ssize_t = 0;
     for (k, v) in iter {
         let key = to_py(types, k, true, depth + 1)?;
         let value = to_py(types, v, false, depth + 1)?;
         if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
             ffi::PyErr_Clear();
             return Err(unconvertible("map key"));
+        }
+        inserted += 1;
+        // `a` and `<<"a">>`, or `1` and `1.0`, are one key in Python: refuse to drop one.
+        if ffi::PyDict_Size(dict.as_ptr()) != inserted {
+            return Err(unconvertible("map with keys that are equal in Python"));
         }
     }
     Ok(dict)
