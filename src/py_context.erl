@@ -6,15 +6,16 @@
 %% `erlang.call', and forwards `erlang.send' to remote pids.
 %%
 %% Options (all optional): `mode' (`subinterp' | `main'), `pythonpath' (list of
-%% directories), `venv' (a virtualenv directory), `python_home', `slot' (pool position,
-%% set by py_context_sup). Defaults come from the `hornbeam' application environment.
+%% directories), `venv' (a virtualenv directory), `python_home', `spin_us' (how long
+%% an idle worker polls before sleeping), `slot' (pool position, set by
+%% py_context_sup). Defaults come from the `hornbeam' application environment.
 -module(py_context).
 -behaviour(gen_server).
 
 -export([start_link/0, start_link/1, start/1, stop/1, info/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
--type option() :: mode | pythonpath | venv | python_home | slot.
+-type option() :: mode | pythonpath | venv | python_home | spin_us | slot.
 -type options() :: #{option() => term()}.
 -export_type([options/0]).
 
@@ -59,6 +60,7 @@ defaults() ->
       pythonpath => application:get_env(hornbeam, pythonpath, []),
       venv => application:get_env(hornbeam, venv, undefined),
       python_home => application:get_env(hornbeam, python_home, undefined),
+      spin_us => application:get_env(hornbeam, spin_us, 20),
       slot => undefined}.
 
 validate(mode, M, Acc) when M =:= subinterp; M =:= main -> Acc#{mode => M};
@@ -76,6 +78,7 @@ validate(python_home, Home, Acc) when Home =:= undefined -> Acc#{python_home => 
 validate(python_home, Home, Acc) ->
     is_path(Home) orelse throw({invalid_option, python_home, Home}),
     Acc#{python_home => Home};
+validate(spin_us, Us, Acc) when is_integer(Us), Us >= 0, Us =< 10000 -> Acc#{spin_us => Us};
 validate(slot, Slot, Acc) when is_integer(Slot), Slot > 0 -> Acc#{slot => Slot};
 validate(Key, Value, _Acc) ->
     throw({invalid_option, Key, Value}).
@@ -86,12 +89,12 @@ is_path(_) -> false.
 
 %%% gen_server
 
-init(#{mode := Mode, slot := Slot} = Opts) ->
+init(#{mode := Mode, slot := Slot, spin_us := SpinUs} = Opts) ->
     process_flag(trap_exit, true),
     Paths = [bin(python_dir()) | [bin(D) || D <- maps:get(pythonpath, Opts)]],
     SiteDirs = site_dirs(maps:get(venv, Opts)),
     Home = case maps:get(python_home, Opts) of undefined -> undefined; H -> bin(H) end,
-    case py_nif:context_new(Mode, self(), Paths, SiteDirs, Home) of
+    case py_nif:context_new(Mode, self(), Paths, SiteDirs, Home, SpinUs) of
         {ok, Resource, _InterpId} ->
             ok = py_registry:register(self(), Slot, Resource),
             {ok, #{resource => Resource}};

@@ -1,7 +1,7 @@
 %% @doc The NIF's entry points (native/hornbeam_nif). Use `py' instead.
 -module(py_nif).
 
--export([context_new/5, context_call/6, context_eval/4, context_exec/3,
+-export([context_new/6, context_call/6, context_eval/4, context_exec/3,
          context_cancel/2, context_stop/1, context_info/1, context_callback_reply/3,
          dup_fd/1, python_info/0]).
 
@@ -25,7 +25,7 @@ priv_dir() ->
 
 -define(NOT_LOADED, erlang:nif_error({not_loaded, ?MODULE})).
 
-context_new(_Mode, _Owner, _Paths, _SiteDirs, _Home) -> ?NOT_LOADED.
+context_new(_Mode, _Owner, _Paths, _SiteDirs, _Home, _SpinUs) -> ?NOT_LOADED.
 context_call(_Ctx, _Ref, _Module, _Function, _Args, _Kwargs) -> ?NOT_LOADED.
 context_eval(_Ctx, _Ref, _Code, _Locals) -> ?NOT_LOADED.
 context_exec(_Ctx, _Ref, _Code) -> ?NOT_LOADED.

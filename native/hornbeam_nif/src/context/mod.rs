@@ -55,7 +55,8 @@ fn start_runtime(home: Option<String>) -> Result<(), String> {
     .map(drop)
 }
 
-/// `context_new(Mode, Owner, Paths, SiteDirs, PythonHome)` -> `{ok, Resource, InterpId}`.
+/// `context_new(Mode, Owner, Paths, SiteDirs, PythonHome, SpinMicros)` ->
+/// `{ok, Resource, InterpId}`.
 /// Creating an interpreter imports `site` and takes milliseconds: a dirty scheduler.
 #[rustler::nif(schedule = "DirtyIo")]
 fn context_new<'a>(
@@ -65,12 +66,19 @@ fn context_new<'a>(
     paths: Vec<String>,
     site_dirs: Vec<String>,
     home: Term<'a>,
+    spin_us: u64,
 ) -> Term<'a> {
     guarded(env, || {
         let mode = if mode == atoms::main() { Mode::Main } else { Mode::Sub };
         let home = home.decode::<String>().ok();
         let started = start_runtime(home).and_then(|_| {
-            worker::spawn(worker::WorkerConfig { mode, owner, paths, site_dirs })
+            worker::spawn(worker::WorkerConfig {
+                mode,
+                owner,
+                paths,
+                site_dirs,
+                spin: std::time::Duration::from_micros(spin_us),
+            })
         });
         match started {
             Ok((shared, interp_id)) => {

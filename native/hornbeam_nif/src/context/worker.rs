@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Python's C stack needs room: recursion limit 1000 plus conversion depth.
 const WORKER_STACK_BYTES: usize = 16 << 20;
@@ -28,6 +29,8 @@ pub struct WorkerConfig {
     pub paths: Vec<String>,
     /// Site directories (a venv's site-packages), added with `site.addsitedir`.
     pub site_dirs: Vec<String>,
+    /// How long the idle thread polls for the next job before it sleeps.
+    pub spin: Duration,
 }
 
 /// The worker's state, reachable from the `_erlang` module's functions through a
@@ -41,6 +44,7 @@ pub struct WorkerCtx {
     owner: LocalPid,
     next_callback: Cell<u64>,
     stopping: Cell<bool>,
+    spin: Duration,
     interp: Interpreter,
 }
 
@@ -95,6 +99,7 @@ fn run(config: WorkerConfig, shared: Arc<Shared>, rx: Receiver<Msg>, ready: mpsc
         owner: config.owner,
         next_callback: Cell::new(0),
         stopping: Cell::new(false),
+        spin: config.spin,
         interp,
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
@@ -146,12 +151,29 @@ impl Failure {
 impl WorkerCtx {
     fn serve(&self) {
         while !self.stopping.get() {
-            match self.interp.detached(|| self.rx.recv()) {
+            match self.interp.detached(|| self.next_message()) {
                 Ok(Msg::Job(job)) => self.run_job(job),
                 Ok(Msg::Stop) | Err(_) => break,
                 Ok(Msg::CallbackReply { .. }) | Ok(Msg::Wake) => {} // stale: its waiter is gone
             }
         }
+    }
+
+    /// The next message, GIL released. Spins briefly before blocking: a caller that
+    /// sends calls back to back finds the thread awake, which saves a futex wake-up.
+    fn next_message(&self) -> Result<Msg, mpsc::RecvError> {
+        if !self.spin.is_zero() {
+            let deadline = Instant::now() + self.spin;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(msg) => return Ok(msg),
+                    Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
+                    Err(mpsc::TryRecvError::Empty) if Instant::now() < deadline => std::hint::spin_loop(),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+        }
+        self.rx.recv()
     }
 
     /// Runs one job and replies `{Ref, Result}` to its caller unless it was cancelled.

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every benchmark of bench/ against the compiled application and prints numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=_build/bench
+mkdir -p "$out"
+erlc -o "$out" bench/py_call_bench.erl
+erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
+    -eval 'py_call_bench:main(), halt().'

@@ -1,0 +1,1 @@
+ExUnit.start(timeout: 600_000)
