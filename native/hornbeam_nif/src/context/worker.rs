@@ -2,6 +2,7 @@
 use super::job::{Job, JobKind, Msg};
 use super::shared::Shared;
 use crate::atoms;
+use crate::guard;
 use crate::term::{self, ConvError, PyTypes};
 use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::PyErrInfo;
@@ -184,7 +185,7 @@ impl WorkerCtx {
         }
         self.shared.calls_run.fetch_add(1, Ordering::Relaxed);
         let reply = catch_unwind(AssertUnwindSafe(|| unsafe { self.execute(&env, kind) }))
-            .unwrap_or_else(|panic| env.run(|e| env.save(panic_reason(e, panic))));
+            .unwrap_or_else(|panic| env.run(|e| env.save(guard::panic_term(e, panic))));
         let cancelled = self.shared.finish(id, || {
             let _ = env.send_and_clear(&reply_to, |e| (reply_ref.load(e), reply.load(e)));
         });
@@ -324,13 +325,4 @@ pub unsafe fn raise(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned>
         Err(_) => ffi::PyErr_SetNone(class),
     }
     None
-}
-
-fn panic_reason(env: Env<'_>, panic: Box<dyn std::any::Any + Send>) -> Term<'_> {
-    let text = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".into());
-    (atoms::error(), (atoms::nif_panic(), text)).encode(env)
 }
