@@ -42,7 +42,9 @@ call_math(_Config) ->
 call_dotted_names(_Config) ->
     ?assertEqual({ok, <<"a/b">>}, py:call('os.path', join, [<<"a">>, <<"b">>])),
     ?assertEqual({ok, <<"a/b">>}, py:call(os, 'path.join', [<<"a">>, <<"b">>])),
-    ?assertEqual({ok, <<"a/b">>}, py:call(<<"os.path">>, <<"join">>, [<<"a">>, <<"b">>])).
+    ?assertEqual({ok, <<"a/b">>}, py:call(<<"os.path">>, <<"join">>, [<<"a">>, <<"b">>])),
+    %% A "module" that is really a path to a class: import the prefix, follow the rest.
+    ?assertEqual({ok, #{k => none}}, py:call('collections.OrderedDict', fromkeys, [[k]])).
 
 call_with_kwargs(Config) ->
     Ctx = helpers_context(Config),

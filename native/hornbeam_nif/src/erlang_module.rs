@@ -9,7 +9,6 @@ use crate::term;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use rustler::{Encoder, LocalPid, OwnedEnv};
-use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
@@ -127,15 +126,14 @@ unsafe extern "C" fn erlang_send(_module: *mut ffi::PyObject, args: *mut ffi::Py
             Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.send: {}", c.message())),
         };
         // enif_send reaches local processes only; the owner forwards to remote ones.
-        let sent = match local {
+        // Like Erlang's `!`, sending to a dead process is not an error: the result is
+        // deliberately ignored.
+        let _ = match local {
             Some(local) => env.send_and_clear(&local, |e| msg_term.load(e)),
             None => env.send_and_clear(ctx.owner(), |e| {
                 (crate::atoms::py_send(), pid_term.load(e), msg_term.load(e)).encode(e)
             }),
         };
-        if sent.is_err() {
-            // Like Erlang's `!`, sending to a dead process is not an error.
-        }
         PyOwned::from_borrowed(ffi::Py_None())
     })
 }
@@ -144,6 +142,3 @@ unsafe extern "C" fn interpreter_id(_module: *mut ffi::PyObject, _args: *mut ffi
     // Needs no worker: any thread of any interpreter may ask.
     ffi::PyLong_FromLongLong(ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()))
 }
-
-#[allow(dead_code)]
-const _: c_int = 0;

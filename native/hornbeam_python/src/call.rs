@@ -54,9 +54,9 @@ pub unsafe fn getattr_path(root: PyOwned, path: &str) -> PyResult<PyOwned> {
     Ok(obj)
 }
 
-/// Resolves `module` + `function`, both possibly dotted. When `module` itself is not
-/// importable (`os.path.join` given as module `os.path.join`?), the longest importable
-/// prefix is imported and the rest followed as attributes.
+/// Resolves `module` + `function`, both possibly dotted. When `module` is not a module
+/// but a path to an attribute (`collections.OrderedDict` + `fromkeys`), its longest
+/// importable prefix is imported and the rest followed as attributes.
 ///
 /// # Safety
 /// GIL held.

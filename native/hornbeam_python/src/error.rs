@@ -1,7 +1,6 @@
 //! The Python exception currently raised, captured as plain Rust data.
 use crate::object::PyOwned;
 use pyo3::ffi;
-use std::ffi::CStr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PyErrInfo {
@@ -67,9 +66,4 @@ unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
     let out = str_of(&joined);
     ffi::PyErr_Clear();
     out
-}
-
-/// Name of a C string constant, for messages.
-pub fn cstr_name(c: &CStr) -> &str {
-    c.to_str().unwrap_or("?")
 }
