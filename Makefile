@@ -35,7 +35,8 @@ venv: deps
 nif: deps
 	@bash native/build-nif
 
-compile: nif
+# rebar3's pre-hook (and Mix's hornbeam_nif compiler) build the NIF themselves.
+compile: deps
 	@rebar3 compile
 
 run: deps compile
@@ -54,17 +55,17 @@ test: deps venv
 test-cargo:
 	PYO3_PYTHON=$(PYTHON) cargo test --workspace
 
-test-eunit: nif
+test-eunit:
 	rebar3 eunit
 
-test-ct: nif
+test-ct:
 	rebar3 ct
 
 test-pytest:
 	$(VENV)/bin/python -m pytest -q test/python
 
 # Mix builds under _build/mix so it never shares rebar3's _build/test.
-test-mix: nif
+test-mix:
 	MIX_BUILD_ROOT=_build/mix MIX_ENV=test mix test
 
 bench: compile

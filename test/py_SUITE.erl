@@ -14,7 +14,8 @@ all() ->
      concurrent_callers, contexts_are_isolated, context_binding,
      crashed_context_restarts_fresh, main_mode_context, invalid_context_options,
      pythonpath_and_venv, eval_and_exec, registered_functions,
-     registered_function_calls_back_into_python, unknown_registered_function,
+     registered_function_calls_back_into_python, nested_callbacks_answered_out_of_order,
+     unknown_registered_function,
      erlang_send_and_pids, dup_fd, unconvertible_values, nesting_limit,
      erlang_call_outside_a_context_thread].
 
@@ -117,6 +118,7 @@ queued_call_cancelled_by_timeout(Config) ->
 %%% Concurrency
 
 concurrent_callers(_Config) ->
+    Before = pool_calls(),
     Parent = self(),
     N = 200,
     Pids = [spawn_link(fun() ->
@@ -128,10 +130,13 @@ concurrent_callers(_Config) ->
                       Expected = {ok, factorial(I rem 30)},
                       ?assertEqual(lists:duplicate(10, Expected), Rs)
                   end, Answers),
-    %% The work was spread over the pool.
-    Used = [Slot || Slot <- lists:seq(1, py_registry:slots()),
-                    maps:get(calls, py_context:info(py:context(Slot))) > 0],
+    %% The work was spread over the pool: every slot ran calls of this test.
+    After = pool_calls(),
+    Used = [Slot || {Slot, Calls} <- After, Calls > proplists:get_value(Slot, Before)],
     ?assertEqual(py_registry:slots(), length(Used)).
+
+pool_calls() ->
+    [{Slot, maps:get(calls, py_context:info(py:context(Slot)))} || Slot <- lists:seq(1, py_registry:slots())].
 
 factorial(0) -> 1;
 factorial(N) -> N * factorial(N - 1).
@@ -248,6 +253,36 @@ registered_function_calls_back_into_python(Config) ->
                                            Sum * 10
                                        end),
     ?assertEqual({ok, 70}, py:call(Ctx, helpers, call_erlang, [<<"reenter">>, 3, 4], #{timeout => 5000})),
+    py_context:stop(Ctx).
+
+%% Job A waits in erlang.call('outer'); the outer fun starts job B on the same context,
+%% which waits in erlang.call('inner'). Outer's reply arrives while B is waiting: it
+%% must be kept for A, not dropped (A would then wait forever).
+nested_callbacks_answered_out_of_order(Config) ->
+    Ctx = helpers_context(Config),
+    Test = self(),
+    ok = py:register_function(inner, fun(_) ->
+                                          Test ! {inner_started, self()},
+                                          receive release -> inner_done end
+                                      end),
+    ok = py:register_function(outer, fun(_) ->
+                                          spawn(fun() ->
+                                              Test ! {b, py:call(Ctx, helpers, call_erlang, [<<"inner">>], #{timeout => 10000})}
+                                          end),
+                                          Test ! {outer_waiting, self()},
+                                          receive go -> outer_done end
+                                      end),
+    spawn_link(fun() -> Test ! {a, py:call(Ctx, helpers, call_erlang, [<<"outer">>], #{timeout => 10000})} end),
+    Outer = receive {outer_waiting, O} -> O end,
+    Inner = receive {inner_started, I} -> I end,
+    %% The outer fun's process replies to the NIF, then exits: once it is down, the
+    %% reply is queued while B still waits for 'inner'.
+    Mon = monitor(process, Outer),
+    Outer ! go,
+    receive {'DOWN', Mon, process, Outer, _} -> ok end,
+    Inner ! release,
+    ?assertEqual({ok, inner_done}, receive {b, RB} -> RB end),
+    ?assertEqual({ok, outer_done}, receive {a, RA} -> RA end),
     py_context:stop(Ctx).
 
 unknown_registered_function(Config) ->

@@ -91,10 +91,6 @@ impl Interpreter {
         }
     }
 
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// `PyInterpreterState_GetID` of this interpreter (0 for the main interpreter).
     pub fn id(&self) -> i64 {
         // SAFETY: the interpreter lives as long as `self`.
@@ -104,10 +100,6 @@ impl Interpreter {
     /// A handle other threads use to interrupt Python code running here.
     pub fn interrupt_handle(&self) -> Arc<InterruptHandle> {
         self.interrupt.clone()
-    }
-
-    pub fn is_attached(&self) -> bool {
-        self.attached.get()
     }
 
     /// Takes this interpreter's GIL on this thread.

@@ -36,14 +36,12 @@ impl Resource for ContextResource {
     }
 }
 
+/// Stops taking jobs and interrupts the one running, so the worker reaches `Stop`.
 fn stop(shared: &Arc<Shared>) {
-    if shared.is_stopped() {
-        return;
-    }
-    let running = shared.innermost_running();
-    shared.stop();
-    if let Some(job) = running {
-        shared.cancel(job);
+    if shared.stop() {
+        if let Some(job) = shared.innermost_running() {
+            shared.cancel(job);
+        }
     }
 }
 

@@ -4,15 +4,21 @@
 //! Lock order: an interpreter's GIL, then `jobs`. The worker holds its GIL when it
 //! takes `jobs`; the interrupt helper takes the GIL, then `jobs`; NIF calls take only
 //! `jobs`. Nobody takes a GIL while holding `jobs`.
+//!
+//! `open` gates the channel: every send holds its read side (uncontended: the worker
+//! never takes it), `stop` its write side. So every send that succeeds is queued before
+//! `Stop`, none succeeds after, and the worker, draining after `Stop`, answers them all.
 use super::job::Msg;
 use hornbeam_python::interrupt::InterruptHandle;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub struct Shared {
     tx: Sender<Msg>,
+    /// `false` once the context stops taking messages.
+    open: RwLock<bool>,
     next_job: AtomicU64,
     jobs: Mutex<Jobs>,
     pub interrupt: OnceLock<Arc<InterruptHandle>>,
@@ -28,7 +34,6 @@ struct Jobs {
     /// Jobs start in id order (one FIFO channel), so an id at or below this one that is
     /// not running has finished.
     highest_begun: u64,
-    stopped: bool,
 }
 
 /// The context no longer takes jobs.
@@ -39,6 +44,7 @@ impl Shared {
     pub fn new(tx: Sender<Msg>) -> Shared {
         Shared {
             tx,
+            open: RwLock::new(true),
             next_job: AtomicU64::new(1),
             jobs: Mutex::new(Jobs::default()),
             interrupt: OnceLock::new(),
@@ -55,7 +61,8 @@ impl Shared {
     }
 
     pub fn send(&self, msg: Msg) -> Result<(), Stopped> {
-        if self.jobs().stopped {
+        let open = self.open.read().unwrap_or_else(|p| p.into_inner());
+        if !*open {
             return Err(Stopped);
         }
         self.tx.send(msg).map_err(|_| Stopped)
@@ -123,12 +130,14 @@ impl Shared {
     }
 
     /// Refuses new jobs and asks the worker to end its interpreter.
-    pub fn stop(&self) {
-        self.jobs().stopped = true;
+    /// Returns `false` if the context was already stopping.
+    pub fn stop(&self) -> bool {
+        let mut open = self.open.write().unwrap_or_else(|p| p.into_inner());
+        if !*open {
+            return false;
+        }
+        *open = false;
         let _ = self.tx.send(Msg::Stop);
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.jobs().stopped
+        true
     }
 }

@@ -12,6 +12,7 @@ use hornbeam_python::object::PyOwned;
 use rustler::env::SavedTerm;
 use rustler::{Atom, Encoder, Env, LocalPid, OwnedEnv, Term};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -44,6 +45,11 @@ pub struct WorkerCtx {
     pub shared: Arc<Shared>,
     owner: LocalPid,
     next_callback: Cell<u64>,
+    /// `erlang.call` replies that arrived while a nested wait was in progress, kept for
+    /// the waiter further out (callbacks run concurrently and finish in any order).
+    early_replies: RefCell<HashMap<u64, (OwnedEnv, SavedTerm)>>,
+    /// Callbacks being waited for, innermost last.
+    waiting: RefCell<Vec<u64>>,
     stopping: Cell<bool>,
     spin: Duration,
     interp: Interpreter,
@@ -99,6 +105,8 @@ fn run(config: WorkerConfig, shared: Arc<Shared>, rx: Receiver<Msg>, ready: mpsc
         shared,
         owner: config.owner,
         next_callback: Cell::new(0),
+        early_replies: RefCell::new(HashMap::new()),
+        waiting: RefCell::new(Vec::new()),
         stopping: Cell::new(false),
         spin: config.spin,
         interp,
@@ -257,16 +265,32 @@ impl WorkerCtx {
         if env.send_and_clear(&self.owner, |e| request.load(e)).is_err() {
             return raise(ffi::PyExc_RuntimeError, "the context's Erlang process is gone");
         }
+        self.waiting.borrow_mut().push(id);
+        let outcome = self.await_callback(id);
+        self.waiting.borrow_mut().retain(|&w| w != id);
+        outcome
+    }
+
+    /// Waits for the reply to callback `id`, running jobs that arrive meanwhile.
+    unsafe fn await_callback(&self, id: u64) -> Option<PyOwned> {
         let my_job = self.shared.innermost_running();
         loop {
+            if let Some((env, reply)) = self.early_replies.borrow_mut().remove(&id) {
+                return env.run(|e| self.callback_result(reply.load(e)));
+            }
             if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
                 return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
             }
             match self.interp.detached(|| self.rx.recv()) {
-                Ok(Msg::CallbackReply { id: reply_id, env, reply }) if reply_id == id => {
-                    return env.run(|e| self.callback_result(reply.load(e)));
+                Ok(Msg::CallbackReply { id: reply_id, env, reply }) => {
+                    if reply_id == id {
+                        return env.run(|e| self.callback_result(reply.load(e)));
+                    }
+                    if self.waiting.borrow().contains(&reply_id) {
+                        self.early_replies.borrow_mut().insert(reply_id, (env, reply));
+                    } // else its waiter gave up (cancelled): drop it
                 }
-                Ok(Msg::CallbackReply { .. }) | Ok(Msg::Wake) => {}
+                Ok(Msg::Wake) => {}
                 Ok(Msg::Job(job)) => self.run_job(job),
                 Ok(Msg::Stop) | Err(_) => {
                     self.stopping.set(true);
