@@ -1,5 +1,6 @@
 %% @doc Top supervisor: the context registry and the function table outlive any
-%% context, so they start first; the context pool last.
+%% context, so they start first; then the context pool and the default reactor
+%% context (`py_reactor_context:handoff/2' uses it).
 -module(hornbeam_sup).
 -behaviour(supervisor).
 
@@ -12,8 +13,19 @@ init([]) ->
     Children = [worker(py_registry), worker(py_callbacks),
                 #{id => py_context_sup,
                   start => {py_context_sup, start_link, []},
-                  type => supervisor}],
+                  type => supervisor},
+                #{id => py_reactor_default,
+                  start => {py_reactor_context, start_link, [default, reactor_mode(), reactor_opts()]},
+                  shutdown => 15000}],
     {ok, {#{strategy => rest_for_one, intensity => 5, period => 10}, Children}}.
 
 worker(Module) ->
     #{id => Module, start => {Module, start_link, []}}.
+
+reactor_mode() ->
+    application:get_env(hornbeam, reactor_mode, subinterp).
+
+reactor_opts() ->
+    maps:from_list([{K, V} || {Env, K} <- [{reactor_max_connections, max_connections},
+                                          {reactor_setup_code, setup_code}],
+                              {ok, V} <- [application:get_env(hornbeam, Env)]]).

@@ -56,44 +56,19 @@ with_valid_options(Opts, _Start) ->
     {error, {invalid_option, options, Opts}}.
 
 defaults() ->
-    #{mode => application:get_env(hornbeam, context_mode, subinterp),
-      pythonpath => application:get_env(hornbeam, pythonpath, []),
-      venv => application:get_env(hornbeam, venv, undefined),
-      python_home => application:get_env(hornbeam, python_home, undefined),
-      spin_us => application:get_env(hornbeam, spin_us, 20),
-      slot => undefined}.
+    (py_interp_opts:defaults())#{spin_us => application:get_env(hornbeam, spin_us, 20),
+                                 slot => undefined}.
 
-validate(mode, M, Acc) when M =:= subinterp; M =:= main -> Acc#{mode => M};
-validate(pythonpath, Dirs, Acc) when is_list(Dirs) ->
-    case lists:all(fun is_path/1, Dirs) of
-        true -> Acc#{pythonpath => Dirs};
-        false -> throw({invalid_option, pythonpath, Dirs})
-    end;
-validate(venv, undefined, Acc) -> Acc#{venv => undefined};
-validate(venv, Dir, Acc) ->
-    is_path(Dir) orelse throw({invalid_option, venv, Dir}),
-    filelib:is_dir(Dir) orelse throw({invalid_option, venv, Dir}),
-    Acc#{venv => Dir};
-validate(python_home, Home, Acc) when Home =:= undefined -> Acc#{python_home => Home};
-validate(python_home, Home, Acc) ->
-    is_path(Home) orelse throw({invalid_option, python_home, Home}),
-    Acc#{python_home => Home};
 validate(spin_us, Us, Acc) when is_integer(Us), Us >= 0, Us =< 10000 -> Acc#{spin_us => Us};
 validate(slot, Slot, Acc) when is_integer(Slot), Slot > 0 -> Acc#{slot => Slot};
-validate(Key, Value, _Acc) ->
-    throw({invalid_option, Key, Value}).
-
-is_path(P) when is_binary(P) -> true;
-is_path(P) when is_list(P) -> io_lib:printable_unicode_list(P);
-is_path(_) -> false.
+validate(Key, Value, Acc) ->
+    py_interp_opts:validate(Key, Value, Acc).
 
 %%% gen_server
 
 init(#{mode := Mode, slot := Slot, spin_us := SpinUs} = Opts) ->
     process_flag(trap_exit, true),
-    Paths = [bin(python_dir()) | [bin(D) || D <- maps:get(pythonpath, Opts)]],
-    SiteDirs = site_dirs(maps:get(venv, Opts)),
-    Home = case maps:get(python_home, Opts) of undefined -> undefined; H -> bin(H) end,
+    {Paths, SiteDirs, Home} = py_interp_opts:locations(Opts),
     case py_nif:context_new(Mode, self(), Paths, SiteDirs, Home, SpinUs) of
         {ok, Resource, _InterpId} ->
             ok = py_registry:register(self(), Slot, Resource),
@@ -121,17 +96,3 @@ handle_info(_Info, State) ->
 
 terminate(_Reason, #{resource := Resource}) ->
     py_nif:context_stop(Resource).
-
-%%% Paths
-
-%% The directory holding the `erlang' package and the other bundled Python packages.
-python_dir() ->
-    filename:join(code:priv_dir(hornbeam), "python").
-
-%% A venv's site-packages (lib/pythonX.Y/site-packages), added with site.addsitedir.
-site_dirs(undefined) -> [];
-site_dirs(Venv) ->
-    [bin(D) || D <- filelib:wildcard(filename:join([Venv, "lib", "python*", "site-packages"]))].
-
-bin(B) when is_binary(B) -> B;
-bin(L) when is_list(L) -> unicode:characters_to_binary(L).

@@ -3,7 +3,9 @@
 
 -export([context_new/6, context_call/6, context_eval/4, context_exec/3,
          context_cancel/2, context_stop/1, context_info/1, context_callback_reply/3,
-         dup_fd/1, python_info/0]).
+         reactor_new/8, reactor_handoff/3, reactor_exec/3, reactor_eval/3,
+         reactor_stop/2, reactor_stats/1, reactor_callback_reply/3,
+         dup_fd/1, close_fd/1, python_info/0]).
 
 -on_load(load/0).
 
@@ -33,5 +35,13 @@ context_cancel(_Ctx, _JobId) -> ?NOT_LOADED.
 context_stop(_Ctx) -> ?NOT_LOADED.
 context_info(_Ctx) -> ?NOT_LOADED.
 context_callback_reply(_Ctx, _Id, _Reply) -> ?NOT_LOADED.
+reactor_new(_Mode, _Owner, _Paths, _SiteDirs, _Home, _SetupCode, _MaxConns, _ReadSize) -> ?NOT_LOADED.
+reactor_handoff(_Reactor, _Fd, _ClientInfo) -> ?NOT_LOADED.
+reactor_exec(_Reactor, _Ref, _Code) -> ?NOT_LOADED.
+reactor_eval(_Reactor, _Ref, _Code) -> ?NOT_LOADED.
+reactor_stop(_Reactor, _Ref) -> ?NOT_LOADED.
+reactor_stats(_Reactor) -> ?NOT_LOADED.
+reactor_callback_reply(_Reactor, _Id, _Reply) -> ?NOT_LOADED.
 dup_fd(_Fd) -> ?NOT_LOADED.
+close_fd(_Fd) -> ?NOT_LOADED.
 python_info() -> ?NOT_LOADED.

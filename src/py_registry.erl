@@ -1,12 +1,14 @@
 %% @doc Where running contexts are found: `{pid, Pid} -> Resource` for every context,
-%% and `{slot, N} -> {Pid, Resource}` for the application's pool. Entries of a context
-%% that dies are removed when its monitor fires.
+%% `{slot, N} -> {Pid, Resource}` for the application's pool, and for reactor contexts
+%% `{reactor, Id} -> {Pid, Resource}` and `{reactor, Pid} -> {Pid, Resource}`. Entries
+%% of a context that dies are removed when its monitor fires.
 -module(py_registry).
 -behaviour(gen_server).
 
 -include("py.hrl").
 
--export([start_link/0, register/3, lookup/1, lookup_slot/1, slots/0]).
+-export([start_link/0, register/3, lookup/1, lookup_slot/1, slots/0,
+         register_reactor/3, lookup_reactor/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 start_link() ->
@@ -31,6 +33,19 @@ lookup_slot(Slot) ->
         [] -> error
     end.
 
+%% @doc Registers the calling reactor context under `Id' (unique among reactors).
+-spec register_reactor(term(), pid(), reference()) -> ok | {error, {already_started, pid()}}.
+register_reactor(Id, Pid, Resource) ->
+    gen_server:call(?MODULE, {register_reactor, Id, Pid, Resource}).
+
+%% @doc A reactor context by its id or its pid.
+-spec lookup_reactor(term()) -> {ok, pid(), reference()} | error.
+lookup_reactor(IdOrPid) ->
+    case ets:lookup(?PY_CONTEXTS, {reactor, IdOrPid}) of
+        [{_, Pid, Resource}] -> {ok, Pid, Resource};
+        [] -> error
+    end.
+
 %% @doc How many pool slots there are (0 before the pool starts).
 -spec slots() -> non_neg_integer().
 slots() ->
@@ -45,6 +60,15 @@ handle_call({register, Pid, Slot, Resource}, _From, Monitors) ->
     Slot =/= undefined andalso ets:insert(?PY_CONTEXTS, {{slot, Slot}, Pid, Resource}),
     Ref = erlang:monitor(process, Pid),
     {reply, ok, Monitors#{Ref => Pid}};
+handle_call({register_reactor, Id, Pid, Resource}, _From, Monitors) ->
+    case lookup_reactor(Id) of
+        {ok, Other, _} ->
+            {reply, {error, {already_started, Other}}, Monitors};
+        error ->
+            ets:insert(?PY_CONTEXTS, [{{reactor, Id}, Pid, Resource}, {{reactor, Pid}, Pid, Resource}]),
+            Ref = erlang:monitor(process, Pid),
+            {reply, ok, Monitors#{Ref => Pid}}
+    end;
 handle_call(_Request, _From, State) ->
     {reply, {error, unknown_call}, State}.
 
@@ -55,6 +79,7 @@ handle_info({'DOWN', Ref, process, Pid, _Reason}, Monitors) ->
     ets:delete(?PY_CONTEXTS, {pid, Pid}),
     %% A restarted context may already own the slot: delete only this pid's entry.
     ets:match_delete(?PY_CONTEXTS, {{slot, '_'}, Pid, '_'}),
+    ets:match_delete(?PY_CONTEXTS, {{reactor, '_'}, Pid, '_'}),
     {noreply, maps:remove(Ref, Monitors)};
 handle_info(_Info, State) ->
     {noreply, State}.

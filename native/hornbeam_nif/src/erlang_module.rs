@@ -2,10 +2,11 @@
 //! `interpreter_id`). Built-in, multi-phase init, no module state, and it declares
 //! `Py_MOD_PER_INTERPRETER_GIL_SUPPORTED` so OWN_GIL sub-interpreters may import it.
 //!
-//! The functions find their worker through a thread-local (`worker::current`): they
-//! work on a context's own thread, and say so clearly anywhere else.
-use crate::context::worker::{self, raise, WorkerCtx};
+//! The functions find their thread's `ErlangHost` (a context's worker or a reactor's
+//! loop): they work on such a thread, and say so clearly anywhere else.
+use crate::host::{self, ErlangHost};
 use crate::term;
+use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use rustler::{Encoder, LocalPid, OwnedEnv};
@@ -62,16 +63,16 @@ pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
 }
 
 /// Runs a Python-facing function body: no panic crosses into CPython, and a missing
-/// worker becomes a clear `RuntimeError`.
-unsafe fn with_worker(
+/// host becomes a clear `RuntimeError`.
+unsafe fn with_host(
     what: &str,
-    body: impl FnOnce(&Rc<WorkerCtx>) -> Option<PyOwned>,
+    body: impl FnOnce(&Rc<dyn ErlangHost>) -> Option<PyOwned>,
 ) -> *mut ffi::PyObject {
-    let outcome = catch_unwind(AssertUnwindSafe(|| match worker::current() {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match host::current() {
         Some(ctx) => body(&ctx),
         None => raise(
             ffi::PyExc_RuntimeError,
-            &format!("erlang.{what} works only on a Hornbeam context's thread"),
+            &format!("erlang.{what} works only on a Hornbeam context's or reactor's thread"),
         ),
     }));
     match outcome {
@@ -89,7 +90,7 @@ unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
 }
 
 unsafe extern "C" fn erlang_call(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    with_worker("call", |ctx| {
+    with_host("call", |ctx| {
         let items = tuple_items(args);
         let Some((&name, rest)) = items.split_first() else {
             return raise(ffi::PyExc_TypeError, "erlang.call(name, *args) needs a function name");
@@ -106,18 +107,18 @@ unsafe extern "C" fn erlang_call(_module: *mut ffi::PyObject, args: *mut ffi::Py
 }
 
 unsafe extern "C" fn erlang_send(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    with_worker("send", |ctx| {
+    with_host("send", |ctx| {
         let items = tuple_items(args);
         let [pid, message] = items.as_slice() else {
             return raise(ffi::PyExc_TypeError, "erlang.send(pid, term) takes two arguments");
         };
-        if ffi::PyObject_TypeCheck(*pid, ctx.types.pid.as_ptr() as *mut ffi::PyTypeObject) == 0 {
+        if ffi::PyObject_TypeCheck(*pid, ctx.types().pid.as_ptr() as *mut ffi::PyTypeObject) == 0 {
             return raise(ffi::PyExc_TypeError, "erlang.send: the first argument must be an erlang.Pid");
         }
         let mut env = OwnedEnv::new();
         let converted = env.run(|e| -> Result<_, term::ConvError> {
-            let pid_term = term::from_py(&ctx.types, e, *pid, 0)?;
-            let msg_term = term::from_py(&ctx.types, e, *message, 0)?;
+            let pid_term = term::from_py(ctx.types(), e, *pid, 0)?;
+            let msg_term = term::from_py(ctx.types(), e, *message, 0)?;
             let local = pid_term.decode::<LocalPid>().ok();
             Ok((local, env.save(pid_term), env.save(msg_term)))
         });

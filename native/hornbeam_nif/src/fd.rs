@@ -26,3 +26,16 @@ fn dup_fd(env: Env<'_>, fd: i32) -> Term<'_> {
         (atoms::error(), Atom::from_str(env, name).unwrap_or_else(|_| atoms::error())).encode(env)
     })
 }
+
+/// `close_fd(Fd)` -> `ok`: closes an fd handed to Hornbeam that could not be used (a
+/// refused hand-off), so it is never leaked.
+#[rustler::nif]
+fn close_fd(env: Env<'_>, fd: i32) -> Term<'_> {
+    guarded(env, || {
+        if fd >= 0 {
+            // SAFETY: the caller gave `fd` to Hornbeam; closing it touches no memory.
+            unsafe { libc::close(fd) };
+        }
+        atoms::ok().encode(env)
+    })
+}

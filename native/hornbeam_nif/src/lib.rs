@@ -3,6 +3,9 @@
 //! | concern                       | module            |
 //! |-------------------------------|-------------------|
 //! | contexts, jobs, worker thread | `context`         |
+//! | fd reactors, `erlang.reactor` | `reactor`         |
+//! | `erlang.call`/`send` hosts    | `host`            |
+//! | starting CPython              | `runtime`         |
 //! | term <-> Python conversion    | `term`            |
 //! | the `_erlang` Python module   | `erlang_module`   |
 //! | file descriptors              | `fd`              |
@@ -12,7 +15,10 @@ mod context;
 mod erlang_module;
 mod fd;
 mod guard;
+mod host;
 mod python_info;
+mod reactor;
+mod runtime;
 mod term;
 
 rustler::init!("py_nif");

@@ -67,3 +67,15 @@ unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
     ffi::PyErr_Clear();
     out
 }
+
+/// Sets a Python exception; returns `None` for the C-API "raised" convention.
+///
+/// # Safety
+/// GIL held; `class` is an exception class.
+pub unsafe fn raise(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned> {
+    match crate::call::new_str(message) {
+        Ok(text) => ffi::PyErr_SetObject(class, text.as_ptr()),
+        Err(_) => ffi::PyErr_SetNone(class),
+    }
+    None
+}

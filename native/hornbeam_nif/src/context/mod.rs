@@ -9,7 +9,6 @@ pub mod worker;
 use crate::atoms;
 use crate::guard::guarded;
 use hornbeam_python::interp::Mode;
-use hornbeam_python::runtime;
 use job::{Job, JobKind, Msg};
 use rustler::{Atom, Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, Term};
 use shared::Shared;
@@ -45,14 +44,6 @@ fn stop(shared: &Arc<Shared>) {
     }
 }
 
-fn start_runtime(home: Option<String>) -> Result<(), String> {
-    runtime::start(runtime::RuntimeConfig {
-        home,
-        builtin_modules: vec![(c"_erlang", crate::erlang_module::init_module)],
-    })
-    .map(drop)
-}
-
 /// `context_new(Mode, Owner, Paths, SiteDirs, PythonHome, SpinMicros)` ->
 /// `{ok, Resource, InterpId}`.
 /// Creating an interpreter imports `site` and takes milliseconds: a dirty scheduler.
@@ -69,7 +60,7 @@ fn context_new<'a>(
     guarded(env, || {
         let mode = if mode == atoms::main() { Mode::Main } else { Mode::Sub };
         let home = home.decode::<String>().ok();
-        let started = start_runtime(home).and_then(|_| {
+        let started = crate::runtime::start(home).and_then(|_| {
             worker::spawn(worker::WorkerConfig {
                 mode,
                 owner,

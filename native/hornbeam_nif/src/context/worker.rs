@@ -3,9 +3,10 @@ use super::job::{Job, JobKind, Msg};
 use super::shared::Shared;
 use crate::atoms;
 use crate::guard;
+use crate::host::{self, ErlangHost};
 use crate::term::{self, ConvError, PyTypes};
 use hornbeam_python::call::{self, PyResult};
-use hornbeam_python::error::PyErrInfo;
+use hornbeam_python::error::{raise, PyErrInfo};
 use hornbeam_python::ffi;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::object::PyOwned;
@@ -35,8 +36,8 @@ pub struct WorkerConfig {
     pub spin: Duration,
 }
 
-/// The worker's state, reachable from the `_erlang` module's functions through a
-/// thread-local while the worker runs. Field order is drop order: Python objects
+/// The worker's state, reachable from the `_erlang` module's functions as this
+/// thread's `ErlangHost` while the worker runs. Field order is drop order: Python objects
 /// first, the interpreter last.
 pub struct WorkerCtx {
     pub types: PyTypes,
@@ -53,15 +54,6 @@ pub struct WorkerCtx {
     stopping: Cell<bool>,
     spin: Duration,
     interp: Interpreter,
-}
-
-thread_local! {
-    static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
-}
-
-/// The worker running on this thread, if any.
-pub fn current() -> Option<Rc<WorkerCtx>> {
-    CURRENT.with(|c| c.borrow().clone())
 }
 
 /// Starts a worker thread and waits until its interpreter is ready.
@@ -111,12 +103,12 @@ fn run(config: WorkerConfig, shared: Arc<Shared>, rx: Receiver<Msg>, ready: mpsc
         spin: config.spin,
         interp,
     });
-    CURRENT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
+    let host = host::enter(ctx.clone());
     let _ = ready.send(Ok(interp_id));
 
     ctx.serve();
 
-    CURRENT.with(|c| c.borrow_mut().take());
+    drop(host);
     ctx.refuse_queued_jobs();
     ctx.interp.attach();
     drop(ctx); // Python objects, then the interpreter, on this thread with the GIL
@@ -243,6 +235,58 @@ impl WorkerCtx {
         Ok((atoms::ok(), term).encode(e))
     }
 
+    /// Waits for the reply to callback `id`, running jobs that arrive meanwhile.
+    unsafe fn await_callback(&self, id: u64) -> Option<PyOwned> {
+        let my_job = self.shared.innermost_running();
+        loop {
+            if let Some((env, reply)) = self.early_replies.borrow_mut().remove(&id) {
+                return env.run(|e| host::callback_result(&self.types, reply.load(e)));
+            }
+            if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
+                return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
+            }
+            match self.interp.detached(|| self.rx.recv()) {
+                Ok(Msg::CallbackReply { id: reply_id, env, reply }) => {
+                    if reply_id == id {
+                        return env.run(|e| host::callback_result(&self.types, reply.load(e)));
+                    }
+                    if self.waiting.borrow().contains(&reply_id) {
+                        self.early_replies.borrow_mut().insert(reply_id, (env, reply));
+                    } // else its waiter gave up (cancelled): drop it
+                }
+                Ok(Msg::Wake) => {}
+                Ok(Msg::Job(job)) => self.run_job(job),
+                Ok(Msg::Stop) | Err(_) => {
+                    self.stopping.set(true);
+                    return raise(ffi::PyExc_RuntimeError, "the context is stopping");
+                }
+            }
+        }
+    }
+
+
+    /// Jobs still queued when the context stops get `{error, context_stopped}` at once
+    /// instead of waiting for their timeout.
+    fn refuse_queued_jobs(&self) {
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Job(Job { reply_to, mut env, reply_ref, .. }) = msg {
+                let _ = env.send_and_clear(&reply_to, |e| {
+                    (reply_ref.load(e), (atoms::error(), atoms::context_stopped()))
+                });
+            }
+        }
+    }
+}
+
+impl ErlangHost for WorkerCtx {
+    fn types(&self) -> &PyTypes {
+        &self.types
+    }
+
+    fn owner(&self) -> &LocalPid {
+        &self.owner
+    }
+
     /// `erlang.call(name, *args)`: asks the owner process to run the registered Erlang
     /// function and waits, GIL released, for its answer. Jobs that arrive meanwhile run
     /// nested, so a function that calls back into this context does not deadlock.
@@ -250,7 +294,7 @@ impl WorkerCtx {
     ///
     /// # Safety
     /// On this worker's thread, GIL held; `args` are borrowed objects.
-    pub unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
+    unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
         let id = self.next_callback.get() + 1;
         self.next_callback.set(id);
         let mut env = OwnedEnv::new();
@@ -270,83 +314,4 @@ impl WorkerCtx {
         self.waiting.borrow_mut().retain(|&w| w != id);
         outcome
     }
-
-    /// Waits for the reply to callback `id`, running jobs that arrive meanwhile.
-    unsafe fn await_callback(&self, id: u64) -> Option<PyOwned> {
-        let my_job = self.shared.innermost_running();
-        loop {
-            if let Some((env, reply)) = self.early_replies.borrow_mut().remove(&id) {
-                return env.run(|e| self.callback_result(reply.load(e)));
-            }
-            if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
-                return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
-            }
-            match self.interp.detached(|| self.rx.recv()) {
-                Ok(Msg::CallbackReply { id: reply_id, env, reply }) => {
-                    if reply_id == id {
-                        return env.run(|e| self.callback_result(reply.load(e)));
-                    }
-                    if self.waiting.borrow().contains(&reply_id) {
-                        self.early_replies.borrow_mut().insert(reply_id, (env, reply));
-                    } // else its waiter gave up (cancelled): drop it
-                }
-                Ok(Msg::Wake) => {}
-                Ok(Msg::Job(job)) => self.run_job(job),
-                Ok(Msg::Stop) | Err(_) => {
-                    self.stopping.set(true);
-                    return raise(ffi::PyExc_RuntimeError, "the context is stopping");
-                }
-            }
-        }
-    }
-
-    /// `{ok, Value}` -> Value; `{error, Kind, Message}` -> an `erlang.ErlangError`.
-    unsafe fn callback_result(&self, reply: Term) -> Option<PyOwned> {
-        let parts = rustler::types::tuple::get_tuple(reply).unwrap_or_default();
-        match parts.as_slice() {
-            [tag, value] if atoms::ok() == *tag => match term::to_py(&self.types, *value, false, 0) {
-                Ok(obj) => Some(obj),
-                Err(c) => raise(ffi::PyExc_TypeError, &format!("the Erlang function's result: {}", c.message())),
-            },
-            [tag, kind, message] if atoms::error() == *tag => {
-                let class = if atoms::unknown_function() == *kind {
-                    &self.types.unknown_function_error
-                } else {
-                    &self.types.erlang_error
-                };
-                let text = message.decode::<String>().unwrap_or_else(|_| "Erlang error".into());
-                raise(class.as_ptr(), &text)
-            }
-            _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
-        }
-    }
-
-    /// The process that owns this context.
-    pub fn owner(&self) -> &LocalPid {
-        &self.owner
-    }
-
-    /// Jobs still queued when the context stops get `{error, context_stopped}` at once
-    /// instead of waiting for their timeout.
-    fn refuse_queued_jobs(&self) {
-        while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Job(Job { reply_to, mut env, reply_ref, .. }) = msg {
-                let _ = env.send_and_clear(&reply_to, |e| {
-                    (reply_ref.load(e), (atoms::error(), atoms::context_stopped()))
-                });
-            }
-        }
-    }
-}
-
-/// Sets a Python exception; returns `None` for the C-API "raised" convention.
-///
-/// # Safety
-/// GIL held; `class` is an exception class.
-pub unsafe fn raise(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned> {
-    match call::new_str(message) {
-        Ok(text) => ffi::PyErr_SetObject(class, text.as_ptr()),
-        Err(_) => ffi::PyErr_SetNone(class),
-    }
-    None
 }

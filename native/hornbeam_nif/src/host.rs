@@ -1,0 +1,75 @@
+//! The thread that runs Python on Erlang's behalf: a context's worker or a reactor's
+//! event loop. The `_erlang` module's functions find it through a thread-local, so
+//! `erlang.call` and `erlang.send` work on both kinds of thread and say clearly when
+//! they run anywhere else.
+use crate::atoms;
+use crate::term::{self, PyTypes};
+use hornbeam_python::error::raise;
+use hornbeam_python::ffi;
+use hornbeam_python::object::PyOwned;
+use rustler::{LocalPid, Term};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub trait ErlangHost {
+    /// The `erlang` classes of this thread's interpreter.
+    fn types(&self) -> &PyTypes;
+
+    /// The Erlang process that owns this thread: it runs registered functions and
+    /// forwards messages to remote pids.
+    fn owner(&self) -> &LocalPid;
+
+    /// `erlang.call(name, *args)`: `None` means a Python exception is set.
+    ///
+    /// # Safety
+    /// On this host's thread, GIL held; `args` are borrowed objects.
+    unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned>;
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<dyn ErlangHost>>> = const { RefCell::new(None) };
+}
+
+/// The host running on this thread, if any.
+pub fn current() -> Option<Rc<dyn ErlangHost>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Makes `host` this thread's host until the returned guard drops.
+pub fn enter(host: Rc<dyn ErlangHost>) -> HostGuard {
+    CURRENT.with(|c| *c.borrow_mut() = Some(host));
+    HostGuard(())
+}
+
+pub struct HostGuard(());
+
+impl Drop for HostGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().take());
+    }
+}
+
+/// The answer to `erlang.call`: `{ok, Value}` -> Value; `{error, Kind, Message}` ->
+/// an `erlang.ErlangError` (or `UnknownFunctionError`) raised.
+///
+/// # Safety
+/// GIL of the interpreter `types` belong to held.
+pub unsafe fn callback_result(types: &PyTypes, reply: Term) -> Option<PyOwned> {
+    let parts = rustler::types::tuple::get_tuple(reply).unwrap_or_default();
+    match parts.as_slice() {
+        [tag, value] if atoms::ok() == *tag => match term::to_py(types, *value, false, 0) {
+            Ok(obj) => Some(obj),
+            Err(c) => raise(ffi::PyExc_TypeError, &format!("the Erlang function's result: {}", c.message())),
+        },
+        [tag, kind, message] if atoms::error() == *tag => {
+            let class = if atoms::unknown_function() == *kind {
+                &types.unknown_function_error
+            } else {
+                &types.erlang_error
+            };
+            let text = message.decode::<String>().unwrap_or_else(|_| "Erlang error".into());
+            raise(class.as_ptr(), &text)
+        }
+        _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
+    }
+}

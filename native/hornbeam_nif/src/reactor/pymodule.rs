@@ -1,0 +1,132 @@
+//! `_hornbeam_reactor`: the native half of `erlang.reactor`. It holds this
+//! interpreter's `ReactorBuffer` type and the I/O helpers behind `Protocol.read` and
+//! `Protocol.write`. Multi-phase init, per-interpreter-GIL safe.
+use super::{buffer, fd_io, stats};
+use hornbeam_python::error::raise;
+use hornbeam_python::ffi;
+use std::ffi::c_int;
+use std::ptr;
+
+/// `write(fd, data) -> int`: writes what the descriptor takes now (0 if it would block).
+/// A closed peer raises `BrokenPipeError`/`ConnectionResetError`.
+unsafe extern "C" fn write(_m: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    if nargs != 2 {
+        raise(ffi::PyExc_TypeError, "write(fd, data) takes two arguments");
+        return ptr::null_mut();
+    }
+    let fd = ffi::PyLong_AsLong(*args);
+    if fd == -1 && !ffi::PyErr_Occurred().is_null() {
+        return ptr::null_mut();
+    }
+    let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
+    if ffi::PyObject_GetBuffer(*args.add(1), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) != 0 {
+        return ptr::null_mut();
+    }
+    let mut view = view.assume_init();
+    let data: &[u8] = if view.len > 0 { std::slice::from_raw_parts(view.buf as *const u8, view.len as usize) } else { &[] };
+    let outcome = fd_io::write(fd as i32, data);
+    ffi::PyBuffer_Release(&mut view);
+    match outcome {
+        Ok(n) => {
+            stats::count_out(n);
+            ffi::PyLong_FromSize_t(n)
+        }
+        Err(e) => raise_os_error(e),
+    }
+}
+
+/// `read(fd, size) -> bytes | None`: `b""` at end of stream, `None` if nothing is
+/// available now.
+unsafe extern "C" fn read(_m: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    if nargs != 2 {
+        raise(ffi::PyExc_TypeError, "read(fd, size) takes two arguments");
+        return ptr::null_mut();
+    }
+    let fd = ffi::PyLong_AsLong(*args);
+    let size = ffi::PyLong_AsSsize_t(*args.add(1));
+    if !ffi::PyErr_Occurred().is_null() {
+        return ptr::null_mut();
+    }
+    if size < 0 {
+        raise(ffi::PyExc_ValueError, "read: size must be >= 0");
+        return ptr::null_mut();
+    }
+    match fd_io::read(fd as i32, size.max(1) as usize) {
+        fd_io::ReadOutcome::Data(bytes) => {
+            stats::count_in(bytes.len());
+            ffi::PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t)
+        }
+        fd_io::ReadOutcome::Eof => ffi::PyBytes_FromStringAndSize(ptr::null(), 0),
+        fd_io::ReadOutcome::WouldBlock => ffi::Py_NewRef(ffi::Py_None()),
+        fd_io::ReadOutcome::Failed(e) => raise_os_error(e),
+    }
+}
+
+unsafe fn raise_os_error(e: std::io::Error) -> *mut ffi::PyObject {
+    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+    *libc::__errno_location() = errno;
+    ffi::PyErr_SetFromErrno(ffi::PyExc_OSError)
+}
+
+/// `_buffer_address(obj) -> int`: where `obj`'s exported buffer lives. For tests that
+/// show `memoryview(data)` shares the `ReactorBuffer`'s memory.
+unsafe extern "C" fn buffer_address(_m: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    match buffer::export_address(obj) {
+        Some(addr) => ffi::PyLong_FromSize_t(addr),
+        None => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn exec_module(module: *mut ffi::PyObject) -> c_int {
+    buffer::add_type(module)
+}
+
+// SAFETY (all statics below): CPython reads these tables; nothing writes them after
+// `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
+static mut METHODS: [ffi::PyMethodDef; 4] = [
+    ffi::PyMethodDef {
+        ml_name: c"write".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: write },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: c"write(fd, data) -> int: bytes written now, 0 if the fd would block.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"read".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: read },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: c"read(fd, size) -> bytes (b'' at end of stream) or None if nothing is available now.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"_buffer_address".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: buffer_address },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"_buffer_address(obj) -> int: the address of obj's exported buffer (for tests).".as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut SLOTS: [ffi::PyModuleDef_Slot; 3] = [
+    ffi::PyModuleDef_Slot { slot: ffi::Py_mod_exec, value: exec_module as *mut std::ffi::c_void },
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_multiple_interpreters,
+        value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
+    },
+    ffi::PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
+];
+
+static mut MODULE: ffi::PyModuleDef = ffi::PyModuleDef {
+    m_base: ffi::PyModuleDef_HEAD_INIT,
+    m_name: c"_hornbeam_reactor".as_ptr(),
+    m_doc: c"Native half of erlang.reactor (Hornbeam).".as_ptr(),
+    m_size: 0,
+    m_methods: &raw mut METHODS as *mut ffi::PyMethodDef,
+    m_slots: &raw mut SLOTS as *mut ffi::PyModuleDef_Slot,
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+};
+
+/// `PyInit__hornbeam_reactor`, registered with `PyImport_AppendInittab`.
+pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
+    ffi::PyModuleDef_Init(&raw mut MODULE)
+}
