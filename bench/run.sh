@@ -7,3 +7,4 @@ mkdir -p "$out"
 erlc -o "$out" bench/py_call_bench.erl
 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
     -eval 'py_call_bench:main(), halt().'
+bash bench/reactor_echo.sh
