@@ -30,7 +30,8 @@
          connection_made_may_write_first/1,
          default_context_out_of_the_box/1,
          factory_is_per_reactor_thread/1,
-         exec_and_eval/1]).
+         exec_and_eval/1,
+         same_fd_twice_is_ignored/1]).
 
 all() ->
     [{group, protocols}, {group, load}, {group, errors}, {group, contexts}].
@@ -48,7 +49,7 @@ groups() ->
                    connection_made_exception_closes_the_fd,
                    max_connections_refuses_and_closes,
                    bad_handoffs_are_refused_and_close_the_fd,
-                   invalid_options_and_failing_setup]},
+                   invalid_options_and_failing_setup, same_fd_twice_is_ignored]},
      {contexts, [], [two_contexts_serve_different_protocols,
                      ownership_transfer_and_duplicate, main_mode_reactor,
                      default_context_out_of_the_box, factory_is_per_reactor_thread,
@@ -558,4 +559,21 @@ exec_and_eval(Config) ->
     ok = py_reactor_context:exec(Ctx, <<"counter += 1">>),
     ?assertEqual({ok, 42}, py_reactor_context:eval(Ctx, <<"counter">>)),
     {error, {python, 'NameError', _, _}} = py_reactor_context:eval(Ctx, <<"missing">>),
-    ?assertEqual({error, no_reactor}, py_reactor_context:eval(nobody, <<"1">>)).
+    ?assertEqual({error, no_reactor}, py_reactor_context:eval(nobody, <<"1">>)),
+    %% Protocol code may call registered Erlang functions.
+    ok = py:register_function(reactor_double, fun([X]) -> 2 * X end),
+    ?assertEqual({ok, 42}, py_reactor_context:eval(Ctx, <<"__import__('erlang').call('reactor_double', 21)">>)),
+    py:unregister_function(reactor_double).
+
+same_fd_twice_is_ignored(Config) ->
+    Ctx = reactor(Config, <<"import seed_echo\n">>),
+    {L, Port} = listen(),
+    {ok, C} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    {ok, S} = gen_tcp:accept(L),
+    {ok, Fd} = py:dup_fd(S),
+    gen_tcp:close(S),
+    ok = py_reactor_context:handoff(Ctx, Fd, #{}),
+    ok = py_reactor_context:handoff(Ctx, Fd, #{}),
+    ?assertMatch({match, _}, re:run(reactor_log_text(), "already served by this reactor")),
+    ?assertEqual(<<"once">>, echo_roundtrip(C, <<"once">>)),
+    ?assertEqual(1, stats(Ctx, connections)).

@@ -442,6 +442,14 @@ impl Reactor {
             let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
             (term::to_py(&self.py.types, term, false, 0), label_of(raw, term))
         });
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        if self.conns.borrow().contains_key(&raw) {
+            // The same fd handed over twice: it belongs to the connection already here.
+            self.log(atoms::error(), &format!("{label}: this fd is already served by this reactor; hand-off ignored"));
+            let _ = fd.into_raw_fd();
+            self.shared.stats.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
         let raw = fd.into_raw_fd();
         Stats::add(&self.shared.stats.accepted, 1);
         let made = info.map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message()))).and_then(|info| {
