@@ -7,7 +7,8 @@ use crate::term::{self, PyTypes};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
-use rustler::{LocalPid, Term};
+use rustler::env::SavedTerm;
+use rustler::{Encoder, LocalPid, OwnedEnv, Term};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -72,4 +73,31 @@ pub unsafe fn callback_result(types: &PyTypes, reply: Term) -> Option<PyOwned> {
         }
         _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
     }
+}
+
+/// Sends `{py_callback, Id, Name, Args}` to `owner`, which runs the registered function
+/// and answers through the host's channel. `Err(None)`: a Python exception is set.
+///
+/// # Safety
+/// GIL of the interpreter `types` belong to held; `args` are borrowed objects.
+pub unsafe fn request_callback(
+    types: &PyTypes,
+    owner: &LocalPid,
+    id: u64,
+    name: &str,
+    args: &[*mut ffi::PyObject],
+) -> Result<(), Option<PyOwned>> {
+    let mut env = OwnedEnv::new();
+    let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
+        let items = args.iter().map(|&a| term::from_py(types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
+        Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
+    });
+    let request = match request {
+        Ok(request) => request,
+        Err(c) => return Err(raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message()))),
+    };
+    if env.send_and_clear(owner, |e| request.load(e)).is_err() {
+        return Err(raise(ffi::PyExc_RuntimeError, "the Erlang process owning this interpreter is gone"));
+    }
+    Ok(())
 }

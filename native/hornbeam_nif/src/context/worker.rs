@@ -297,17 +297,8 @@ impl ErlangHost for WorkerCtx {
     unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
         let id = self.next_callback.get() + 1;
         self.next_callback.set(id);
-        let mut env = OwnedEnv::new();
-        let request = env.run(|e| -> Result<SavedTerm, ConvError> {
-            let items = args.iter().map(|&a| term::from_py(&self.types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
-            Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
-        });
-        let request = match request {
-            Ok(request) => request,
-            Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message())),
-        };
-        if env.send_and_clear(&self.owner, |e| request.load(e)).is_err() {
-            return raise(ffi::PyExc_RuntimeError, "the context's Erlang process is gone");
+        if let Err(raised) = host::request_callback(&self.types, &self.owner, id, name, args) {
+            return raised;
         }
         self.waiting.borrow_mut().push(id);
         let outcome = self.await_callback(id);

@@ -527,17 +527,8 @@ impl ErlangHost for Reactor {
     unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
         let id = self.next_callback.get() + 1;
         self.next_callback.set(id);
-        let mut env = OwnedEnv::new();
-        let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
-            let items = args.iter().map(|&a| term::from_py(&self.py.types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
-            Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
-        });
-        let request = match request {
-            Ok(r) => r,
-            Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message())),
-        };
-        if env.send_and_clear(&self.owner, |e| request.load(e)).is_err() {
-            return raise(ffi::PyExc_RuntimeError, "the reactor's Erlang process is gone");
+        if let Err(raised) = host::request_callback(&self.py.types, &self.owner, id, name, args) {
+            return raised;
         }
         loop {
             match self.interp.detached(|| self.rx.recv()) {
