@@ -60,11 +60,18 @@ handle_call({register, Pid, Slot, Resource}, _From, Monitors) ->
     Slot =/= undefined andalso ets:insert(?PY_CONTEXTS, {{slot, Slot}, Pid, Resource}),
     Ref = erlang:monitor(process, Pid),
     {reply, ok, Monitors#{Ref => Pid}};
-handle_call({register_reactor, Id, Pid, Resource}, _From, Monitors) ->
+handle_call({register_reactor, Id, Pid, Resource}, From, Monitors) ->
+    %% A restarted reactor may register before its predecessor's 'DOWN' arrives here.
     case lookup_reactor(Id) of
-        {ok, Other, _} ->
-            {reply, {error, {already_started, Other}}, Monitors};
-        error ->
+        {ok, Other, _} when Other =/= Pid ->
+            case is_process_alive(Other) of
+                true -> {reply, {error, {already_started, Other}}, Monitors};
+                false ->
+                    ets:delete(?PY_CONTEXTS, {reactor, Other}),
+                    ets:delete(?PY_CONTEXTS, {reactor, Id}),
+                    handle_call({register_reactor, Id, Pid, Resource}, From, Monitors)
+            end;
+        _ ->
             ets:insert(?PY_CONTEXTS, [{{reactor, Id}, Pid, Resource}, {{reactor, Pid}, Pid, Resource}]),
             Ref = erlang:monitor(process, Pid),
             {reply, ok, Monitors#{Ref => Pid}}

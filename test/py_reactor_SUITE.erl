@@ -31,7 +31,8 @@
          default_context_out_of_the_box/1,
          factory_is_per_reactor_thread/1,
          exec_and_eval/1,
-         same_fd_twice_is_ignored/1]).
+         same_fd_twice_is_ignored/1,
+         default_context_restarts_after_a_crash/1]).
 
 all() ->
     [{group, protocols}, {group, load}, {group, errors}, {group, contexts}].
@@ -52,7 +53,8 @@ groups() ->
                    invalid_options_and_failing_setup, same_fd_twice_is_ignored]},
      {contexts, [], [two_contexts_serve_different_protocols,
                      ownership_transfer_and_duplicate, main_mode_reactor,
-                     default_context_out_of_the_box, factory_is_per_reactor_thread,
+                     default_context_out_of_the_box, default_context_restarts_after_a_crash,
+                     factory_is_per_reactor_thread,
                      exec_and_eval]}].
 
 init_per_suite(Config) ->
@@ -577,3 +579,17 @@ same_fd_twice_is_ignored(Config) ->
     ?assertMatch({match, _}, re:run(reactor_log_text(), "already served by this reactor")),
     ?assertEqual(<<"once">>, echo_roundtrip(C, <<"once">>)),
     ?assertEqual(1, stats(Ctx, connections)).
+
+default_context_restarts_after_a_crash(_Config) ->
+    {ok, Old, _} = py_registry:lookup_reactor(default),
+    OldInterp = stats(default, interp_id),
+    exit(Old, kill),
+    await(fun() ->
+              case py_registry:lookup_reactor(default) of
+                  {ok, New, _} -> New =/= Old andalso is_process_alive(New);
+                  error -> false
+              end
+          end, 10000),
+    %% A fresh interpreter, with no factory until one is set.
+    ?assertNotEqual(OldInterp, stats(default, interp_id)),
+    ?assertEqual({ok, none}, py_reactor_context:eval(default, <<"__import__('erlang.reactor').reactor._state.factory">>)).
