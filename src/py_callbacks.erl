@@ -5,7 +5,7 @@
 
 -include("py.hrl").
 
--export([start_link/0, register/2, unregister/1, invoke/2]).
+-export([start_link/0, register/2, unregister/1, invoke/2, serve_interpreter_message/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -type name() :: atom() | binary() | string().
@@ -39,6 +39,21 @@ invoke(Name, Args) ->
         [] ->
             {error, unknown_function, format("no Erlang function is registered as ~p", [Name])}
     end.
+
+%% @doc Serves what an interpreter's thread sends the process owning it (a
+%% `py_context' or `py_reactor_context'): `{py_callback, Id, Name, Args}' runs the
+%% function in a process of its own, so a slow or crashing one never blocks the owner,
+%% and answers with `Reply(Id, Result)'; `{py_send, Pid, Message}' forwards to a
+%% remote pid. Anything else is ignored.
+-spec serve_interpreter_message(term(), fun((non_neg_integer(), term()) -> term())) -> ok.
+serve_interpreter_message({py_callback, Id, Name, Args}, Reply) ->
+    spawn(fun() -> Reply(Id, invoke(Name, Args)) end),
+    ok;
+serve_interpreter_message({py_send, Pid, Message}, _Reply) ->
+    Pid ! Message,
+    ok;
+serve_interpreter_message(_Other, _Reply) ->
+    ok.
 
 apply_callback(Fun, Args) when is_function(Fun, 1) -> Fun(Args);
 apply_callback({M, F}, Args) -> M:F(Args).

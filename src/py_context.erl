@@ -83,15 +83,10 @@ handle_call(_Request, _From, State) ->
 handle_cast(_Msg, State) ->
     {noreply, State}.
 
-%% Python called erlang.call(Name, *Args): run it in a process of its own so a slow or
-%% crashing function never blocks this one.
-handle_info({py_callback, Id, Name, Args}, #{resource := Resource} = State) ->
-    spawn(fun() -> py_nif:context_callback_reply(Resource, Id, py_callbacks:invoke(Name, Args)) end),
-    {noreply, State};
-handle_info({py_send, Pid, Message}, State) ->
-    Pid ! Message,
-    {noreply, State};
-handle_info(_Info, State) ->
+%% erlang.call and erlang.send from Python.
+handle_info(Message, #{resource := Resource} = State) ->
+    py_callbacks:serve_interpreter_message(
+      Message, fun(Id, Reply) -> py_nif:context_callback_reply(Resource, Id, Reply) end),
     {noreply, State}.
 
 terminate(_Reason, #{resource := Resource}) ->

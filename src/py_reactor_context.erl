@@ -250,13 +250,6 @@ handle_info({py_reactor_log, Level, Text}, #{id := Id} = State) ->
     logger:log(Level, "hornbeam reactor ~tp: ~ts", [Id, Text],
                #{domain => [hornbeam, reactor], reactor => Id}),
     {noreply, State};
-%% Python called erlang.call(Name, *Args): run it in a process of its own.
-handle_info({py_callback, CallId, Name, Args}, #{resource := Resource} = State) ->
-    spawn(fun() -> py_nif:reactor_callback_reply(Resource, CallId, py_callbacks:invoke(Name, Args)) end),
-    {noreply, State};
-handle_info({py_send, Pid, Message}, State) ->
-    Pid ! Message,
-    {noreply, State};
 handle_info({Ref, Result}, #{waiting := Waiting} = State) when is_reference(Ref) ->
     case maps:take(Ref, Waiting) of
         {From, Rest} ->
@@ -265,7 +258,10 @@ handle_info({Ref, Result}, #{waiting := Waiting} = State) when is_reference(Ref)
         error ->
             {noreply, State}
     end;
-handle_info(_Info, State) ->
+%% erlang.call and erlang.send from Python.
+handle_info(Message, #{resource := Resource} = State) ->
+    py_callbacks:serve_interpreter_message(
+      Message, fun(Id, Reply) -> py_nif:reactor_callback_reply(Resource, Id, Reply) end),
     {noreply, State}.
 
 terminate(_Reason, #{resource := Resource}) ->

@@ -192,13 +192,26 @@ unsafe fn set_error(class: *mut ffi::PyObject, message: &str) {
     let _ = hornbeam_python::error::raise(class, message);
 }
 
-unsafe extern "C" fn find(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+/// The arguments of `find`/`count`: `(sub[, start[, end]])` over `obj`'s bytes.
+/// `None` means a Python exception is set.
+unsafe fn search_args<'a>(
+    name: &str,
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> Option<(&'a [u8], Needle, usize, usize)> {
     let args = fast_args(args, nargs);
-    if !arity("find", args, 1, 3) {
-        return ptr::null_mut();
+    if !arity(name, args, 1, 3) {
+        return None;
     }
     let hay = bytes_of(obj);
-    let (Some(needle), Some((start, end))) = (Needle::of(args[0]), bounds(&args[1..], hay.len())) else {
+    let needle = Needle::of(args[0])?;
+    let (start, end) = bounds(&args[1..], hay.len())?;
+    Some((hay, needle, start, end))
+}
+
+unsafe extern "C" fn find(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    let Some((hay, needle, start, end)) = search_args("find", obj, args, nargs) else {
         return ptr::null_mut();
     };
     let needle = needle.bytes();
@@ -211,12 +224,7 @@ unsafe extern "C" fn find(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject
 }
 
 unsafe extern "C" fn count(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
-    let args = fast_args(args, nargs);
-    if !arity("count", args, 1, 3) {
-        return ptr::null_mut();
-    }
-    let hay = bytes_of(obj);
-    let (Some(needle), Some((start, end))) = (Needle::of(args[0]), bounds(&args[1..], hay.len())) else {
+    let Some((hay, needle, start, end)) = search_args("count", obj, args, nargs) else {
         return ptr::null_mut();
     };
     let needle = needle.bytes();

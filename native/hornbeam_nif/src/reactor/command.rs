@@ -64,8 +64,4 @@ impl Shared {
         let _ = self.poller.notify();
         true
     }
-
-    pub fn is_open(&self) -> bool {
-        *self.open.read().unwrap_or_else(|p| p.into_inner())
-    }
 }

@@ -23,7 +23,7 @@ use rustler::env::SavedTerm;
 use rustler::{Atom, Encoder, LocalPid, OwnedEnv, Term};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::{BorrowedFd, IntoRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -163,8 +163,7 @@ fn run(config: LoopConfig, shared: Arc<Shared>, rx: Receiver<Command>, ready: mp
         Err(_) => unreachable!("the host guard held the only other reference"),
     }
     if let Some(reply) = done {
-        let value = reply.env.run(|e| reply.env.save(atoms::stopped().encode(e)));
-        send_reply(reply, value);
+        answer(reply, |e| atoms::stopped().encode(e));
     }
 }
 
@@ -362,10 +361,9 @@ impl Reactor {
             );
         }
         drop(conn);
+        self.shared.stats.connection_closed();
         // SAFETY: the fd was ours (handed off) and nothing refers to it any more.
         libc::close(fd);
-        Stats::add(&self.shared.stats.closed, 1);
-        self.shared.stats.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn proto(&self, fd: RawFd) -> Option<PyOwned> {
@@ -407,28 +405,20 @@ impl Reactor {
             Command::Handoff { fd, env, client_info } => self.accept(fd, env, client_info),
             Command::Exec { code, reply } => {
                 let outcome = call::exec(&code, &self.py.globals);
-                let value = reply.env.run(|e| {
-                    let term = match outcome {
-                        Ok(()) => atoms::ok().encode(e),
-                        Err(info) => python_error(e, &info),
-                    };
-                    reply.env.save(term)
+                answer(reply, |e| match outcome {
+                    Ok(()) => atoms::ok().encode(e),
+                    Err(info) => python_error(e, &info),
                 });
-                send_reply(reply, value);
             }
             Command::Eval { code, reply } => {
                 let outcome = call::eval(&code, &self.py.globals, &self.py.globals);
-                let value = reply.env.run(|e| {
-                    let term = match outcome {
-                        Ok(value) => match term::from_py(&self.py.types, e, value.as_ptr(), 0) {
-                            Ok(t) => (atoms::ok(), t).encode(e),
-                            Err(c) => (atoms::error(), c.reason(e)).encode(e),
-                        },
-                        Err(info) => python_error(e, &info),
-                    };
-                    reply.env.save(term)
+                answer(reply, |e| match outcome {
+                    Ok(value) => match term::from_py(&self.py.types, e, value.as_ptr(), 0) {
+                        Ok(t) => (atoms::ok(), t).encode(e),
+                        Err(c) => (atoms::error(), c.reason(e)).encode(e),
+                    },
+                    Err(info) => python_error(e, &info),
                 });
-                send_reply(reply, value);
             }
             Command::CallbackReply { .. } => {} // its waiter gave up
             Command::Stop { done } => *self.stopping.borrow_mut() = Some(done),
@@ -436,20 +426,23 @@ impl Reactor {
     }
 
     /// A handed-off fd: make its protocol, then watch it.
-    unsafe fn accept(&self, fd: std::os::fd::OwnedFd, env: OwnedEnv, client_info: SavedTerm) {
+    unsafe fn accept(&self, fd: OwnedFd, env: OwnedEnv, client_info: SavedTerm) {
+        let raw = fd.as_raw_fd();
         let (info, label) = env.run(|e| {
             let term = client_info.load(e);
-            let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
-            (term::to_py(&self.py.types, term, false, 0), label_of(raw, term))
+            let label = label_of(raw, term);
+            if self.conns.borrow().contains_key(&raw) {
+                return (None, label);
+            }
+            (Some(term::to_py(&self.py.types, term, false, 0)), label)
         });
-        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
-        if self.conns.borrow().contains_key(&raw) {
+        let Some(info) = info else {
             // The same fd handed over twice: it belongs to the connection already here.
             self.log(atoms::error(), &format!("{label}: this fd is already served by this reactor; hand-off ignored"));
             let _ = fd.into_raw_fd();
-            self.shared.stats.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            self.shared.stats.release();
             return;
-        }
+        };
         let raw = fd.into_raw_fd();
         Stats::add(&self.shared.stats.accepted, 1);
         let made = info.map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message()))).and_then(|info| {
@@ -466,9 +459,8 @@ impl Reactor {
                     atoms::error(),
                     &format!("{label}: connection_made raised {}: {}; closing\n{}", info.type_name, info.message, info.traceback),
                 );
+                self.shared.stats.connection_closed();
                 libc::close(raw);
-                Stats::add(&self.shared.stats.closed, 1);
-                self.shared.stats.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
         };
@@ -493,13 +485,10 @@ impl Reactor {
         let queued: Vec<Command> = self.deferred.borrow_mut().drain(..).chain(self.rx.try_iter()).collect();
         for cmd in queued {
             match cmd {
-                Command::Handoff { .. } => {
-                    // Dropping the command closes its fd.
-                    self.shared.stats.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                }
+                // Dropping the command closes its fd.
+                Command::Handoff { .. } => self.shared.stats.release(),
                 Command::Exec { reply, .. } | Command::Eval { reply, .. } => {
-                    let value = reply.env.run(|e| reply.env.save((atoms::error(), atoms::reactor_stopped()).encode(e)));
-                    send_reply(reply, value);
+                    answer(reply, |e| (atoms::error(), atoms::reactor_stopped()).encode(e));
                 }
                 Command::CallbackReply { .. } | Command::Stop { .. } => {}
             }
@@ -605,7 +594,7 @@ fn python_error<'a>(e: rustler::Env<'a>, info: &PyErrInfo) -> Term<'a> {
 }
 
 /// Sends `{Ref, Value}` to the waiting process.
-fn send_reply(reply: Reply, value: SavedTerm) {
+fn answer(reply: Reply, value: impl for<'a> FnOnce(rustler::Env<'a>) -> Term<'a>) {
     let Reply { to, mut env, reference } = reply;
-    let _ = env.send_and_clear(&to, |e| (reference.load(e), value.load(e)).encode(e));
+    let _ = env.send_and_clear(&to, |e| (reference.load(e), value(e)).encode(e));
 }

@@ -24,7 +24,6 @@ use hornbeam_python::interp::Mode;
 use rustler::{Atom, Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, Term};
 use stats::Stats;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub struct ReactorResource {
@@ -101,12 +100,7 @@ fn reactor_handoff<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, fd: 
         // SAFETY: the caller gives the open fd `fd` to the reactor; it is owned here.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         let shared = &reactor.shared;
-        if !shared.is_open() {
-            return (atoms::error(), atoms::reactor_stopped()).encode(env);
-        }
-        let open = shared.stats.open.fetch_add(1, Ordering::Relaxed);
-        if open >= shared.max_connections {
-            shared.stats.open.fetch_sub(1, Ordering::Relaxed);
+        if !shared.stats.reserve(shared.max_connections) {
             return (atoms::error(), atoms::max_connections()).encode(env);
         }
         let info_env = OwnedEnv::new();
@@ -114,7 +108,7 @@ fn reactor_handoff<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, fd: 
         match shared.send(Command::Handoff { fd: owned, env: info_env, client_info: saved }) {
             Ok(()) => atoms::ok().encode(env),
             Err(_) => {
-                shared.stats.open.fetch_sub(1, Ordering::Relaxed);
+                shared.stats.release();
                 (atoms::error(), atoms::reactor_stopped()).encode(env)
             }
         }

@@ -26,6 +26,25 @@ impl Stats {
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
+
+    /// Takes a connection slot; `false` (and nothing taken) if `max` are open.
+    pub fn reserve(&self, max: u64) -> bool {
+        self.open
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1))
+            .is_ok()
+    }
+
+    /// Gives back a slot whose hand-off never became a connection.
+    pub fn release(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A connection ended. Counted before its fd is closed, so a peer that sees the
+    /// close also sees it in `stats/1`.
+    pub fn connection_closed(&self) {
+        Self::add(&self.closed, 1);
+        self.release();
+    }
 }
 
 thread_local! {

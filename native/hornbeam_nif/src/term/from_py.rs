@@ -71,7 +71,7 @@ unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
 unsafe fn integer<'a>(env: Env<'a>, obj: *mut ffi::PyObject) -> Conv<Term<'a>> {
     let mut overflow = 0;
     let small = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
-    if overflow == 0 && !(small == -1 && !ffi::PyErr_Occurred().is_null()) {
+    if overflow == 0 && (small != -1 || ffi::PyErr_Occurred().is_null()) {
         return Ok(small.encode(env));
     }
     ffi::PyErr_Clear();
