@@ -1,6 +1,6 @@
 %% @doc Top supervisor: the context registry and the function table outlive any
 %% context, so they start first; then the context pool and the default reactor
-%% context (`py_reactor_context:handoff/2' uses it).
+%% context (`py_reactor_context:handoff/2' uses it), and the HTTP servers.
 -module(hornbeam_sup).
 -behaviour(supervisor).
 
@@ -16,7 +16,11 @@ init([]) ->
                   type => supervisor},
                 #{id => py_reactor_default,
                   start => {py_reactor_context, start_link, [default, reactor_mode(), reactor_opts()]},
-                  shutdown => 15000}],
+                  shutdown => 15000},
+                #{id => hornbeam_server_sup,
+                  start => {hornbeam_server_sup, start_link, []},
+                  type => supervisor,
+                  shutdown => infinity}],
     {ok, {#{strategy => rest_for_one, intensity => 5, period => 10}, Children}}.
 
 worker(Module) ->

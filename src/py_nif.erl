@@ -5,6 +5,7 @@
          context_cancel/2, context_stop/1, context_info/1, context_callback_reply/3,
          reactor_new/8, reactor_handoff/3, reactor_exec/3, reactor_eval/3,
          reactor_stop/2, reactor_stats/1, reactor_callback_reply/3,
+         http_server_start/4, http_server_stop/2, http_server_info/1,
          dup_fd/1, close_fd/1, python_info/0]).
 
 -on_load(load/0).
@@ -42,6 +43,9 @@ reactor_eval(_Reactor, _Ref, _Code) -> ?NOT_LOADED.
 reactor_stop(_Reactor, _Ref) -> ?NOT_LOADED.
 reactor_stats(_Reactor) -> ?NOT_LOADED.
 reactor_callback_reply(_Reactor, _Id, _Reply) -> ?NOT_LOADED.
+http_server_start(_ListenFd, _AppOpts, _ServerOpts, _IoThreads) -> ?NOT_LOADED.
+http_server_stop(_Server, _GracefulMs) -> ?NOT_LOADED.
+http_server_info(_Server) -> ?NOT_LOADED.
 dup_fd(_Fd) -> ?NOT_LOADED.
 close_fd(_Fd) -> ?NOT_LOADED.
 python_info() -> ?NOT_LOADED.

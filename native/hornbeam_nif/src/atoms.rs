@@ -44,4 +44,10 @@ rustler::atoms! {
     bytes_out,
     callbacks,
     wakeups,
+    warning,
+    hornbeam_log,
+    hornbeam_access,
+    local_port,
+    workers,
+    requests,
 }

@@ -11,12 +11,10 @@ fn dup_fd(env: Env<'_>, fd: i32) -> Term<'_> {
         if fd < 0 {
             return (atoms::error(), (atoms::badarg(), fd)).encode(env);
         }
-        // SAFETY: F_DUPFD_CLOEXEC only reads `fd`; an invalid one yields EBADF.
-        let new_fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-        if new_fd >= 0 {
-            return (atoms::ok(), new_fd).encode(env);
-        }
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let errno = match dup_raw(fd) {
+            Ok(new_fd) => return (atoms::ok(), new_fd).encode(env),
+            Err(e) => e.raw_os_error().unwrap_or(0),
+        };
         let name = match errno {
             libc::EBADF => "ebadf",
             libc::EMFILE => "emfile",
@@ -25,6 +23,17 @@ fn dup_fd(env: Env<'_>, fd: i32) -> Term<'_> {
         };
         (atoms::error(), Atom::from_str(env, name).unwrap_or_else(|_| atoms::error())).encode(env)
     })
+}
+
+/// A close-on-exec duplicate of `fd`, owned by the caller.
+pub fn dup_raw(fd: i32) -> std::io::Result<i32> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads `fd`; an invalid one yields EBADF.
+    let new_fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new_fd >= 0 {
+        Ok(new_fd)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// `close_fd(Fd)` -> `ok`: closes an fd handed to Hornbeam that could not be used (a

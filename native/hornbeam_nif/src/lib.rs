@@ -4,6 +4,9 @@
 //! |-------------------------------|-------------------|
 //! | contexts, jobs, worker thread | `context`         |
 //! | fd reactors, `erlang.reactor` | `reactor`         |
+//! | HTTP engine (hyper, tokio)    | `http`            |
+//! | WSGI runner                   | `wsgi`            |
+//! | per-interpreter heap types    | `pyheap`          |
 //! | `erlang.call`/`send` hosts    | `host`            |
 //! | starting CPython              | `runtime`         |
 //! | term <-> Python conversion    | `term`            |
@@ -16,9 +19,12 @@ mod erlang_module;
 mod fd;
 mod guard;
 mod host;
+mod http;
+mod pyheap;
 mod python_info;
 mod reactor;
 mod runtime;
 mod term;
+mod wsgi;
 
 rustler::init!("py_nif");

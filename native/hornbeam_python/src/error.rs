@@ -36,6 +36,15 @@ impl PyErrInfo {
         PyErrInfo { type_name, message, traceback }
     }
 
+    /// The traceback when Python gave one, else `Type: message`.
+    pub fn traceback_or_message(&self) -> String {
+        if self.traceback.is_empty() {
+            format!("{}: {}", self.type_name, self.message)
+        } else {
+            self.traceback.clone()
+        }
+    }
+
     /// A Python error made up by Rust (a bad argument, an unconvertible value).
     pub fn new(type_name: &str, message: impl Into<String>) -> PyErrInfo {
         PyErrInfo { type_name: type_name.into(), message: message.into(), traceback: String::new() }

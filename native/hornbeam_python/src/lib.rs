@@ -10,6 +10,7 @@
 
 pub mod call;
 pub mod error;
+pub mod gil;
 pub mod interp;
 pub mod interrupt;
 pub mod object;

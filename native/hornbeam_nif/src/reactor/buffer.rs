@@ -61,16 +61,7 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
         drop(Vec::from_raw_parts((*b).data, (*b).len, (*b).cap));
         (*b).data = ptr::null_mut();
     }
-    let tp = ffi::Py_TYPE(obj);
-    let free = ffi::PyType_GetSlot(tp, ffi::Py_tp_free);
-    if free.is_null() {
-        ffi::PyObject_Free(obj.cast());
-    } else {
-        let free: unsafe extern "C" fn(*mut c_void) = std::mem::transmute(free);
-        free(obj.cast());
-    }
-    // Instances of heap types hold a reference to their type.
-    ffi::Py_DecRef(tp.cast());
+    crate::pyheap::free_instance(obj);
 }
 
 unsafe extern "C" fn getbuffer(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, flags: c_int) -> c_int {
@@ -454,16 +445,7 @@ unsafe extern "C" fn repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     out
 }
 
-macro_rules! method {
-    ($name:literal, $field:ident: $f:expr, $flags:expr, $doc:literal) => {
-        ffi::PyMethodDef {
-            ml_name: $name.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer { $field: $f },
-            ml_flags: $flags,
-            ml_doc: $doc.as_ptr(),
-        }
-    };
-}
+use crate::pyheap::method;
 
 // SAFETY (the statics below): CPython reads these tables when it makes the type; nothing
 // writes them afterwards.

@@ -1,0 +1,155 @@
+//! Bodies crossing between the I/O engine and an application thread.
+//!
+//! Request bodies are pumped from hyper's `Incoming` into a bounded channel only once
+//! the application first reads (so `Expect: 100-continue` is answered only for bodies
+//! someone wants). Response bodies are either whole (`Full`, sent with a
+//! Content-Length) or streamed through a bounded channel: the application thread blocks,
+//! GIL released, while the client is slow, so memory stays bounded both ways.
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot};
+
+/// Chunks in flight per direction: enough to overlap Python with the socket, small
+/// enough that a slow peer holds back the producer.
+const CHANNEL_CHUNKS: usize = 4;
+
+/// Why a streamed body stopped before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// The request body is larger than `max_body_size`.
+    TooLarge(u64),
+    /// The client went away or sent a malformed body.
+    Client(String),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::TooLarge(limit) => write!(f, "request body larger than max_body_size ({limit} bytes)"),
+            BodyError::Client(why) => write!(f, "request body aborted: {why}"),
+        }
+    }
+}
+
+/// The request body as the application thread sees it.
+pub struct RequestBody {
+    start: Option<oneshot::Sender<()>>,
+    chunks: mpsc::Receiver<Result<Bytes, BodyError>>,
+}
+
+impl RequestBody {
+    /// Starts pumping `incoming` on the engine, at the first `next_chunk`.
+    pub fn pump(incoming: Incoming, limit: Option<u64>) -> RequestBody {
+        let (start_tx, start_rx) = oneshot::channel();
+        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        tokio::spawn(pump(incoming, limit, start_rx, tx));
+        RequestBody { start: Some(start_tx), chunks: rx }
+    }
+
+    /// The next chunk (`None` at the end). Blocks: call it off the engine's threads,
+    /// with the GIL released.
+    pub fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        if let Some(start) = self.start.take() {
+            let _ = start.send(());
+        }
+        self.chunks.blocking_recv().transpose()
+    }
+}
+
+async fn pump(
+    mut incoming: Incoming,
+    limit: Option<u64>,
+    start: oneshot::Receiver<()>,
+    tx: mpsc::Sender<Result<Bytes, BodyError>>,
+) {
+    if start.await.is_err() {
+        return; // the application never read the body
+    }
+    let mut seen: u64 = 0;
+    loop {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx)).await;
+        let item = match frame {
+            None => return,
+            Some(Err(e)) => Err(BodyError::Client(e.to_string())),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    seen += data.len() as u64;
+                    match limit {
+                        Some(max) if seen > max => Err(BodyError::TooLarge(max)),
+                        _ => Ok(data),
+                    }
+                }
+                Err(_trailers) => continue,
+            },
+        };
+        let stop = item.is_err();
+        if tx.send(item).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// A response body that ends the connection instead of finishing: the application
+/// failed after the head was sent, and a client must never mistake the truncated body
+/// for a whole one.
+#[derive(Debug)]
+pub struct Aborted(pub String);
+
+impl fmt::Display for Aborted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "response aborted: {}", self.0)
+    }
+}
+
+impl std::error::Error for Aborted {}
+
+pub type StreamItem = Result<Bytes, Aborted>;
+
+pub enum ResponseBody {
+    Full(Option<Bytes>),
+    Stream(mpsc::Receiver<StreamItem>),
+}
+
+impl ResponseBody {
+    pub fn empty() -> ResponseBody {
+        ResponseBody::Full(None)
+    }
+
+    pub fn full(bytes: impl Into<Bytes>) -> ResponseBody {
+        let bytes = bytes.into();
+        ResponseBody::Full(if bytes.is_empty() { None } else { Some(bytes) })
+    }
+
+    /// A streamed body and the sender the application thread feeds it with.
+    pub fn channel() -> (mpsc::Sender<StreamItem>, ResponseBody) {
+        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        (tx, ResponseBody::Stream(rx))
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Aborted;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        match self.get_mut() {
+            ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, ResponseBody::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ResponseBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            ResponseBody::Stream(_) => SizeHint::default(),
+        }
+    }
+}

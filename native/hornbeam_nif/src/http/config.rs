@@ -1,0 +1,85 @@
+//! The server's settings, decoded from the map `hornbeam_config` validated.
+use super::proxy::TrustedProxies;
+use rustler::{Atom, Decoder, Term};
+use std::time::Duration;
+
+pub struct ServerConfig {
+    /// Per-request limit until the response head is ready; `None` for none.
+    pub timeout: Option<Duration>,
+    /// Idle keep-alive and header read limit; `None` turns keep-alive off.
+    pub keepalive: Option<Duration>,
+    pub max_request_line_size: usize,
+    pub max_header_size: usize,
+    pub max_headers: usize,
+    pub max_body_size: Option<u64>,
+    /// The mount point: SCRIPT_NAME, and the prefix taken off PATH_INFO.
+    pub root_path: String,
+    pub trusted_proxies: TrustedProxies,
+    pub access_log: bool,
+}
+
+fn get<'a, T: Decoder<'a>>(map: Term<'a>, key: &str) -> Result<T, String> {
+    let key_atom = Atom::from_str(map.get_env(), key).map_err(|_| format!("bad key {key}"))?;
+    map.map_get(key_atom)
+        .map_err(|_| format!("missing server option {key}"))?
+        .decode::<T>()
+        .map_err(|_| format!("server option {key} has the wrong type"))
+}
+
+/// An integer option where `infinity` (or 0 for durations) means no limit.
+fn limit<'a>(map: Term<'a>, key: &str) -> Result<Option<u64>, String> {
+    match get::<u64>(map, key) {
+        Ok(n) => Ok(Some(n)),
+        Err(_) => Ok(None),
+    }
+}
+
+impl ServerConfig {
+    pub fn decode(map: Term<'_>) -> Result<ServerConfig, String> {
+        let trusted: Vec<String> = get(map, "forwarded_allow_ips")?;
+        Ok(ServerConfig {
+            timeout: limit(map, "timeout")?.filter(|&ms| ms > 0).map(Duration::from_millis),
+            keepalive: Some(get::<u64>(map, "keepalive")?).filter(|&s| s > 0).map(Duration::from_secs),
+            max_request_line_size: get::<u64>(map, "max_request_line_size")? as usize,
+            max_header_size: get::<u64>(map, "max_header_size")? as usize,
+            max_headers: get::<u64>(map, "max_headers")? as usize,
+            max_body_size: limit(map, "max_body_size")?,
+            root_path: get(map, "root_path")?,
+            trusted_proxies: TrustedProxies::parse(&trusted)?,
+            access_log: get(map, "access_log")?,
+        })
+    }
+}
+
+/// How the application is loaded and run.
+pub struct AppConfig {
+    pub module: String,
+    pub callable: String,
+    pub workers: usize,
+    /// `subinterp`, `main` or `auto`.
+    pub python_mode: String,
+    pub paths: Vec<String>,
+    pub site_dirs: Vec<String>,
+    pub python_home: Option<String>,
+    pub max_requests: u64,
+    pub preload_app: bool,
+}
+
+impl AppConfig {
+    pub fn decode(map: Term<'_>) -> Result<AppConfig, String> {
+        let mode: Atom = get(map, "python_mode")?;
+        let env = map.get_env();
+        let home_term: Term = get(map, "python_home")?;
+        Ok(AppConfig {
+            module: get(map, "module")?,
+            callable: get(map, "callable")?,
+            workers: get::<u64>(map, "workers")?.max(1) as usize,
+            python_mode: mode.to_term(env).atom_to_string().map_err(|_| "bad python_mode".to_string())?,
+            paths: get(map, "paths")?,
+            site_dirs: get(map, "site_dirs")?,
+            python_home: home_term.decode::<String>().ok(),
+            max_requests: get(map, "max_requests")?,
+            preload_app: get(map, "preload_app")?,
+        })
+    }
+}

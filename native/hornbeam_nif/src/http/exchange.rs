@@ -1,0 +1,81 @@
+//! What passes between the I/O engine and an application: a parsed request with its
+//! body, and the response head the application sends back.
+use super::body::{RequestBody, ResponseBody};
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, StatusCode};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::oneshot;
+
+/// A request, after limits and proxy headers were applied.
+pub struct Request {
+    /// Method, URI, version and headers as hyper parsed them.
+    pub head: Parts,
+    /// The client: the peer, or what a trusted proxy said in X-Forwarded-For.
+    pub client: SocketAddr,
+    /// The address the connection was accepted on.
+    pub local: SocketAddr,
+    /// `http` or `https` (from the connection, or X-Forwarded-Proto of a trusted proxy).
+    pub scheme: &'static str,
+    /// X-Forwarded-Host from a trusted proxy: replaces the Host header.
+    pub forwarded_host: Option<String>,
+    /// `None` when the request has no body at all.
+    pub body: Option<RequestBody>,
+}
+
+pub struct ResponseHead {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: ResponseBody,
+}
+
+/// Lets the engine give up on a request (timeout) while an application thread runs it.
+pub struct JobControl {
+    cancelled: AtomicBool,
+    /// Set by the thread that runs the job: how to interrupt it.
+    runner: OnceLock<Arc<dyn Interrupt>>,
+}
+
+/// Interrupts the Python code of one job, if that job is still the one running.
+pub trait Interrupt: Send + Sync {
+    fn interrupt(&self, job: &Arc<JobControl>);
+}
+
+impl JobControl {
+    pub fn new() -> Arc<JobControl> {
+        Arc::new(JobControl { cancelled: AtomicBool::new(false), runner: OnceLock::new() })
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Called by the thread that starts running the job.
+    pub fn started_by(&self, runner: Arc<dyn Interrupt>) {
+        let _ = self.runner.set(runner);
+    }
+
+    /// The response is no longer wanted: interrupts the job if it already runs.
+    pub fn cancel(self: &Arc<Self>) {
+        self.cancelled.store(true, Ordering::Release);
+        if let Some(runner) = self.runner.get() {
+            runner.interrupt(self);
+        }
+    }
+}
+
+pub struct Job {
+    pub request: Request,
+    pub respond: oneshot::Sender<ResponseHead>,
+    pub control: Arc<JobControl>,
+}
+
+/// An application the engine hands requests to (the WSGI pool; ASGI later).
+pub trait App: Send + Sync {
+    /// Queues a job; gives it back when the application no longer takes work.
+    fn submit(&self, job: Job) -> Result<(), Box<Job>>;
+    /// Stops taking jobs, lets queued ones finish, and ends the application's threads.
+    /// Blocks until they are gone.
+    fn shutdown(&self);
+}

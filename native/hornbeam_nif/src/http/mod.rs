@@ -1,0 +1,132 @@
+//! The HTTP engine: hyper on a tokio runtime, serving connections accepted on a
+//! listening socket Erlang opened. Erlang decides when to start and stop; this module
+//! runs every byte in between.
+//!
+//! | concern                                   | module     |
+//! |-------------------------------------------|------------|
+//! | the tokio runtime                         | `engine`   |
+//! | accept loop, connections, drain and stop  | `server`   |
+//! | one request: limits, timeout, hand-over   | `service`  |
+//! | request/response bodies                   | `body`     |
+//! | what passes to and from an application    | `exchange` |
+//! | settings from Erlang                      | `config`   |
+//! | trusted proxy headers                     | `proxy`    |
+//! | log lines to the Erlang owner             | `log`      |
+pub mod body;
+pub mod config;
+mod engine;
+pub mod exchange;
+pub mod log;
+mod proxy;
+mod server;
+mod service;
+
+use crate::atoms;
+use crate::guard::guarded;
+use crate::wsgi::{LoadError, Pool, PoolSpec};
+use config::{AppConfig, ServerConfig};
+use hornbeam_python::interp::Mode;
+use rustler::{Encoder, Env, LocalPid, Monitor, Resource, ResourceArc, Term};
+use server::Server;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct HttpServerResource {
+    server: Arc<Server>,
+    mode: Mode,
+    workers: usize,
+}
+
+#[rustler::resource_impl]
+impl Resource for HttpServerResource {
+    /// The owning `hornbeam_server` process died: nobody can stop this server any
+    /// more, so it stops now.
+    fn down<'a>(&'a self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {
+        self.server.abort();
+    }
+
+    fn destructor(self, _env: Env<'_>) {
+        self.server.abort();
+    }
+}
+
+rustler::atoms! {
+    app_import_failed,
+    callable_not_found,
+    python_init_failed,
+}
+
+fn load_error_term<'a>(env: Env<'a>, e: &LoadError) -> Term<'a> {
+    let reason = match e {
+        LoadError::Import(tb) => (app_import_failed(), tb.as_str()).encode(env),
+        LoadError::CallableNotFound(spec) => (callable_not_found(), spec.as_str()).encode(env),
+        LoadError::Init(why) => (python_init_failed(), why.as_str()).encode(env),
+    };
+    (atoms::error(), reason).encode(env)
+}
+
+/// `http_server_start(ListenFd, AppOpts, ServerOpts, IoThreads)` ->
+/// `{ok, Resource, Mode}` | `{error, Reason}`. Loads the application in every worker
+/// first (seconds for a big app): a dirty scheduler. The caller owns the server.
+#[rustler::nif(schedule = "DirtyIo")]
+fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, server_opts: Term<'a>, io_threads: u64) -> Term<'a> {
+    guarded(env, || {
+        let owner = env.pid();
+        let parsed = AppConfig::decode(app_opts).and_then(|a| ServerConfig::decode(server_opts).map(|s| (a, s)));
+        let (app_config, server_config) = match parsed {
+            Ok(both) => both,
+            Err(why) => return (atoms::error(), (atoms::badarg(), why)).encode(env),
+        };
+        if let Err(why) = crate::runtime::start(app_config.python_home.clone()) {
+            return (atoms::error(), (python_init_failed(), why)).encode(env);
+        }
+        let runtime = match engine::get(io_threads as usize) {
+            Ok(rt) => rt,
+            Err(why) => return (atoms::error(), why).encode(env),
+        };
+        let log = log::Log::new(owner);
+        let spec = PoolSpec { app: app_config, root_path: server_config.root_path.clone(), log: log.clone() };
+        let (pool, mode) = match Pool::start(spec) {
+            Ok(started) => started,
+            Err(e) => return load_error_term(env, &e),
+        };
+        let workers = pool.workers();
+        match Server::start(runtime, listen_fd, server_config, Arc::new(pool), log) {
+            Ok(server) => {
+                let resource = ResourceArc::new(HttpServerResource { server: Arc::new(server), mode, workers });
+                resource.monitor(Some(env), &owner);
+                let mode_atom = if mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
+                (atoms::ok(), resource, mode_atom).encode(env)
+            }
+            Err(why) => (atoms::error(), why).encode(env),
+        }
+    })
+}
+
+/// `http_server_stop(Resource, GracefulMs)` -> `ok`: stops accepting, drains, closes,
+/// ends the workers. Blocks until done: a dirty scheduler.
+#[rustler::nif(schedule = "DirtyIo")]
+fn http_server_stop(env: Env<'_>, server: ResourceArc<HttpServerResource>, graceful_ms: u64) -> Term<'_> {
+    guarded(env, || {
+        server.server.stop(Duration::from_millis(graceful_ms));
+        atoms::ok().encode(env)
+    })
+}
+
+#[rustler::nif]
+fn http_server_info(env: Env<'_>, server: ResourceArc<HttpServerResource>) -> Term<'_> {
+    guarded(env, || {
+        let s = &server.server;
+        let mode = if server.mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
+        let pairs = [
+            (atoms::port().encode(env), s.local.port().encode(env)),
+            (atoms::mode().encode(env), mode.encode(env)),
+            (atoms::workers().encode(env), server.workers.encode(env)),
+            (atoms::connections().encode(env), s.open_connections().encode(env)),
+            (atoms::accepted().encode(env), s.stats.accepted.load(Ordering::Relaxed).encode(env)),
+            (atoms::requests().encode(env), s.stats.requests.load(Ordering::Relaxed).encode(env)),
+        ];
+        Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
+    })
+}

@@ -1,0 +1,211 @@
+//! A running server: the accept loop on the listening socket Erlang opened, one task
+//! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
+use super::config::ServerConfig;
+use super::exchange::App;
+use super::log::Log;
+use super::service::{self, ServiceCtx};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::fd::{FromRawFd, RawFd};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio::sync::{watch, Notify};
+
+/// Where the server is in its life; connections watch it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Serving,
+    /// Finish the request in progress, then close.
+    Draining,
+    /// Close now.
+    Aborting,
+}
+
+pub struct Server {
+    runtime: &'static Runtime,
+    phase: watch::Sender<Phase>,
+    connections: Arc<ConnectionCount>,
+    app: Arc<dyn App>,
+    pub local: SocketAddr,
+    pub stats: Arc<Stats>,
+    stopped: Mutex<bool>,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub accepted: AtomicU64,
+    pub requests: AtomicU64,
+}
+
+#[derive(Default)]
+struct ConnectionCount {
+    open: AtomicUsize,
+    all_closed: Notify,
+}
+
+/// Decrements the open count when a connection task ends, however it ends.
+struct ConnectionSlot(Arc<ConnectionCount>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.all_closed.notify_waiters();
+        }
+    }
+}
+
+impl Server {
+    /// Starts accepting on a duplicate of `listen_fd` (Erlang keeps its own socket).
+    pub fn start(
+        runtime: &'static Runtime,
+        listen_fd: RawFd,
+        config: ServerConfig,
+        app: Arc<dyn App>,
+        log: Log,
+    ) -> Result<Server, String> {
+        let fd = crate::fd::dup_raw(listen_fd).map_err(|e| format!("cannot use the listening socket: {e}"))?;
+        // SAFETY: `fd` is a fresh duplicate this function owns; the listener takes it.
+        let std_listener = unsafe { StdListener::from_raw_fd(fd) };
+        std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let local = std_listener.local_addr().map_err(|e| e.to_string())?;
+        let listener = {
+            let _guard = runtime.enter();
+            TcpListener::from_std(std_listener).map_err(|e| e.to_string())?
+        };
+        let (phase, phase_rx) = watch::channel(Phase::Serving);
+        let connections = Arc::new(ConnectionCount::default());
+        let stats = Arc::new(Stats::default());
+        let ctx = Arc::new(ServiceCtx::new(config, app.clone(), log.clone(), local, stats.clone()));
+        runtime.spawn(accept_loop(listener, ctx, phase_rx, connections.clone(), log));
+        Ok(Server { runtime, phase, connections, app, local, stats, stopped: Mutex::new(false) })
+    }
+
+    /// Stops accepting, lets open connections finish their current request for up to
+    /// `graceful`, closes the rest, then ends the application. Blocks; idempotent.
+    pub fn stop(&self, graceful: Duration) {
+        let mut stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        if *stopped {
+            return;
+        }
+        *stopped = true;
+        let _ = self.phase.send(Phase::Draining);
+        let connections = self.connections.clone();
+        let drained = self.runtime.block_on(async {
+            tokio::time::timeout(graceful, wait_all_closed(&connections)).await.is_ok()
+        });
+        if !drained {
+            let _ = self.phase.send(Phase::Aborting);
+            self.runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(5), wait_all_closed(&connections)).await;
+            });
+        }
+        self.app.shutdown();
+    }
+
+    /// Stops without waiting (the owner died): close everything, end the app in the
+    /// background.
+    pub fn abort(self: &Arc<Self>) {
+        let _ = self.phase.send(Phase::Aborting);
+        let me = self.clone();
+        let _ = std::thread::Builder::new().name("hornbeam-stop".into()).spawn(move || me.stop(Duration::ZERO));
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.connections.open.load(Ordering::Acquire)
+    }
+}
+
+async fn wait_all_closed(connections: &ConnectionCount) {
+    loop {
+        let notified = connections.all_closed.notified();
+        if connections.open.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        notified.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<ServiceCtx>,
+    mut phase: watch::Receiver<Phase>,
+    connections: Arc<ConnectionCount>,
+    log: Log,
+) {
+    let builder = Arc::new(http1_builder(&ctx.config));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    connections.open.fetch_add(1, Ordering::AcqRel);
+                    let slot = ConnectionSlot(connections.clone());
+                    tokio::spawn(serve_connection(stream, peer, ctx.clone(), builder.clone(), phase.clone(), slot));
+                }
+                Err(e) => {
+                    // EMFILE and friends: wait a little instead of spinning.
+                    log.error(&format!("accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = phase.changed() => {
+                if *phase.borrow() != Phase::Serving {
+                    return; // dropping the listener stops accepting; Erlang closes its socket
+                }
+            }
+        }
+    }
+}
+
+fn http1_builder(config: &ServerConfig) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(config.keepalive.is_some())
+        // One timer covers a keep-alive connection's idle time and a slow client's
+        // headers: hyper starts it when it waits for the next request head.
+        .header_read_timeout(config.keepalive.unwrap_or(Duration::from_secs(10)))
+        .max_headers(config.max_headers)
+        // The request line and the header block each have their own limit (414 and 431,
+        // checked in `service`); hyper stops buffering past their sum.
+        .max_header_size(config.max_request_line_size + config.max_header_size)
+        .max_buf_size((config.max_request_line_size + config.max_header_size + 4096).max(8192))
+        .pipeline_flush(true);
+    builder
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<ServiceCtx>,
+    builder: Arc<http1::Builder>,
+    mut phase: watch::Receiver<Phase>,
+    _slot: ConnectionSlot,
+) {
+    let _ = stream.set_nodelay(true);
+    let service_ctx = ctx.clone();
+    let service = service_fn(move |req| service::handle(req, peer, service_ctx.clone()));
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    if *phase.borrow() != Phase::Serving {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            changed = phase.changed() => {
+                let now = if changed.is_ok() { *phase.borrow() } else { Phase::Aborting };
+                match now {
+                    Phase::Serving => {}
+                    Phase::Draining => conn.as_mut().graceful_shutdown(),
+                    Phase::Aborting => return,
+                }
+            }
+        }
+    }
+}

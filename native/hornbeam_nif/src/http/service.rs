@@ -1,0 +1,151 @@
+//! One request: limits, proxy headers, the hand-over to the application, the timeout,
+//! and the response's final headers.
+use super::body::{RequestBody, ResponseBody};
+use super::config::ServerConfig;
+use super::exchange::{App, Job, JobControl, Request, ResponseHead};
+use super::log::Log;
+use super::proxy;
+use super::server::Stats;
+use http_body::Body;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+pub struct ServiceCtx {
+    pub config: ServerConfig,
+    app: Arc<dyn App>,
+    log: Log,
+    local: SocketAddr,
+    pub stats: Arc<Stats>,
+}
+
+impl ServiceCtx {
+    pub fn new(config: ServerConfig, app: Arc<dyn App>, log: Log, local: SocketAddr, stats: Arc<Stats>) -> ServiceCtx {
+        ServiceCtx { config, app, log, local, stats }
+    }
+}
+
+const SERVER: HeaderValue = HeaderValue::from_static("hornbeam");
+
+pub async fn handle(
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+    ctx: Arc<ServiceCtx>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let started = Instant::now();
+    ctx.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let (parts, incoming) = req.into_parts();
+    let request_line = ctx.config.access_log.then(|| {
+        format!("{} {} {:?}", parts.method, parts.uri, parts.version)
+    });
+    let mut response = match check_limits(&ctx.config, &parts) {
+        Err((status, why)) => plain(status, why, true),
+        Ok(()) => run(parts, incoming, peer, &ctx).await,
+    };
+    response.headers_mut().entry(header::SERVER).or_insert(SERVER);
+    if let Some(line) = request_line {
+        let length = response.body().size_hint().exact().map_or("-".to_string(), |n| n.to_string());
+        ctx.log.access(&format!(
+            "{} \"{}\" {} {} {:.3}ms",
+            peer.ip(),
+            line,
+            response.status().as_u16(),
+            length,
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
+    Ok(response)
+}
+
+/// 414, 431 or 413 for a request over the configured limits.
+fn check_limits(config: &ServerConfig, parts: &hyper::http::request::Parts) -> Result<(), (StatusCode, &'static str)> {
+    let target_len = match parts.uri.path_and_query() {
+        Some(pq) if parts.uri.scheme().is_none() => pq.as_str().len(),
+        _ => parts.uri.to_string().len(),
+    };
+    // "METHOD SP target SP HTTP/1.1"
+    if parts.method.as_str().len() + target_len + 10 > config.max_request_line_size {
+        return Err((StatusCode::URI_TOO_LONG, "Request line too long"));
+    }
+    let header_bytes: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if header_bytes > config.max_header_size {
+        return Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Request header fields too large"));
+    }
+    if let (Some(max), Some(length)) = (config.max_body_size, parts.headers.get(header::CONTENT_LENGTH)) {
+        if length.to_str().ok().and_then(|l| l.parse::<u64>().ok()).is_some_and(|n| n > max) {
+            return Err((StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"));
+        }
+    }
+    Ok(())
+}
+
+async fn run(
+    head: hyper::http::request::Parts,
+    incoming: Incoming,
+    peer: SocketAddr,
+    ctx: &ServiceCtx,
+) -> Response<ResponseBody> {
+    let mut request = Request {
+        client: peer,
+        local: ctx.local,
+        scheme: "http",
+        forwarded_host: None,
+        body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, ctx.config.max_body_size)) },
+        head,
+    };
+    if ctx.config.trusted_proxies.trusts(peer.ip()) {
+        let fwd = proxy::forwarded(&request.head.headers, &ctx.config.trusted_proxies);
+        if let Some(ip) = fwd.client {
+            request.client = SocketAddr::new(ip, 0);
+        }
+        if let Some(scheme) = fwd.scheme {
+            request.scheme = scheme;
+        }
+        request.forwarded_host = fwd.host;
+    }
+    let (respond, response) = oneshot::channel();
+    let control = JobControl::new();
+    if ctx.app.submit(Job { request, respond, control: control.clone() }).is_err() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the server is stopping", true);
+    }
+    let outcome = match ctx.config.timeout {
+        Some(limit) => match tokio::time::timeout(limit, response).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                control.cancel();
+                ctx.log.error(&format!("request timed out after {} ms; its Python code was interrupted", limit.as_millis()));
+                return plain(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", true);
+            }
+        },
+        None => response.await,
+    };
+    match outcome {
+        Ok(ResponseHead { status, headers, body }) => {
+            let mut response = Response::new(body);
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
+        }
+        // The application thread dropped the request: it was stopping or failed hard
+        // (it logged why).
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", true),
+    }
+}
+
+/// A short plain-text response the server makes itself.
+pub fn plain(status: StatusCode, text: &'static str, close: bool) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if close {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}

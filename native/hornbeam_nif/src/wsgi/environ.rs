@@ -1,0 +1,256 @@
+//! The WSGI environ (PEP 3333), built straight from hyper's request as Python objects.
+//!
+//! Keys that never change for a worker (`wsgi.version`, `wsgi.errors`, `SCRIPT_NAME`,
+//! the `wsgi.multi*` flags) live in a template dict copied per request; strings that
+//! repeat (methods, header keys, protocol names) are made once and reused.
+use crate::http::exchange::Request;
+use hornbeam_python::call::{new_str, owned, PyResult};
+use hornbeam_python::error::PyErrInfo;
+use hornbeam_python::ffi;
+use hornbeam_python::object::PyOwned;
+use hyper::header::{self, HeaderName};
+use hyper::{Method, Version};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Header keys cached per worker: enough for every common header, bounded so a client
+/// sending random header names cannot grow memory.
+const HEADER_KEY_CACHE: usize = 256;
+
+pub struct EnvironBuilder {
+    template: PyOwned,
+    keys: Keys,
+    http_1_0: PyOwned,
+    http_1_1: PyOwned,
+    http_2: PyOwned,
+    scheme_http: PyOwned,
+    scheme_https: PyOwned,
+    empty: PyOwned,
+    methods: RefCell<HashMap<Method, PyOwned>>,
+    header_keys: RefCell<HashMap<HeaderName, PyOwned>>,
+    root_path: Vec<u8>,
+}
+
+struct Keys {
+    request_method: PyOwned,
+    path_info: PyOwned,
+    query_string: PyOwned,
+    server_protocol: PyOwned,
+    server_name: PyOwned,
+    server_port: PyOwned,
+    remote_addr: PyOwned,
+    remote_port: PyOwned,
+    content_type: PyOwned,
+    content_length: PyOwned,
+    url_scheme: PyOwned,
+    input: PyOwned,
+}
+
+/// What stays the same for every request a worker serves.
+pub struct Fixed<'a> {
+    pub root_path: &'a str,
+    pub errors: &'a PyOwned,
+    pub multithread: bool,
+    pub multiprocess: bool,
+}
+
+unsafe fn set(dict: &PyOwned, key: &PyOwned, value: &PyOwned) -> PyResult<()> {
+    if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
+        return Err(PyErrInfo::fetch());
+    }
+    Ok(())
+}
+
+/// A `str` of the bytes, each byte one code point (latin-1), as PEP 3333 wants.
+unsafe fn latin1(bytes: &[u8]) -> PyResult<PyOwned> {
+    owned(ffi::PyUnicode_DecodeLatin1(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t, std::ptr::null()))
+}
+
+unsafe fn py_bool(value: bool) -> PyOwned {
+    PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() }).expect("bool singletons exist")
+}
+
+impl EnvironBuilder {
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn new(fixed: Fixed<'_>) -> PyResult<EnvironBuilder> {
+        let template = owned(ffi::PyDict_New())?;
+        let version = owned(ffi::Py_BuildValue(c"(ii)".as_ptr(), 1 as std::ffi::c_int, 0 as std::ffi::c_int))?;
+        let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
+        put("wsgi.version", &version)?;
+        put("wsgi.errors", fixed.errors)?;
+        put("wsgi.multithread", &py_bool(fixed.multithread))?;
+        put("wsgi.multiprocess", &py_bool(fixed.multiprocess))?;
+        put("wsgi.run_once", &py_bool(false))?;
+        put("wsgi.input_terminated", &py_bool(true))?;
+        put("SCRIPT_NAME", &new_str(fixed.root_path)?)?;
+        put("SERVER_SOFTWARE", &new_str(concat!("hornbeam/", env!("CARGO_PKG_VERSION")))?)?;
+        let key = |k: &str| new_str(k);
+        Ok(EnvironBuilder {
+            template,
+            keys: Keys {
+                request_method: key("REQUEST_METHOD")?,
+                path_info: key("PATH_INFO")?,
+                query_string: key("QUERY_STRING")?,
+                server_protocol: key("SERVER_PROTOCOL")?,
+                server_name: key("SERVER_NAME")?,
+                server_port: key("SERVER_PORT")?,
+                remote_addr: key("REMOTE_ADDR")?,
+                remote_port: key("REMOTE_PORT")?,
+                content_type: key("CONTENT_TYPE")?,
+                content_length: key("CONTENT_LENGTH")?,
+                url_scheme: key("wsgi.url_scheme")?,
+                input: key("wsgi.input")?,
+            },
+            http_1_0: new_str("HTTP/1.0")?,
+            http_1_1: new_str("HTTP/1.1")?,
+            http_2: new_str("HTTP/2")?,
+            scheme_http: new_str("http")?,
+            scheme_https: new_str("https")?,
+            empty: new_str("")?,
+            methods: RefCell::new(HashMap::new()),
+            header_keys: RefCell::new(HashMap::new()),
+            root_path: fixed.root_path.as_bytes().to_vec(),
+        })
+    }
+
+    /// # Safety
+    /// GIL held; `input` is the request's `wsgi.input`.
+    pub unsafe fn build(&self, req: &Request, input: &PyOwned) -> PyResult<PyOwned> {
+        let env = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
+        let k = &self.keys;
+        set(&env, &k.request_method, &self.method(&req.head.method)?)?;
+
+        let path = percent_decode(req.head.uri.path().as_bytes());
+        let path_info = match path.strip_prefix(self.root_path.as_slice()) {
+            Some(rest) if !self.root_path.is_empty() && (rest.is_empty() || rest[0] == b'/') => rest,
+            _ => &path[..],
+        };
+        set(&env, &k.path_info, &latin1(path_info)?)?;
+        let query = match req.head.uri.query() {
+            Some(q) => latin1(q.as_bytes())?,
+            None => self.empty.clone(),
+        };
+        set(&env, &k.query_string, &query)?;
+        let protocol = match req.head.version {
+            Version::HTTP_10 => &self.http_1_0,
+            Version::HTTP_2 => &self.http_2,
+            _ => &self.http_1_1,
+        };
+        set(&env, &k.server_protocol, protocol)?;
+        let scheme = if req.scheme == "https" { &self.scheme_https } else { &self.scheme_http };
+        set(&env, &k.url_scheme, scheme)?;
+        set(&env, &k.input, input)?;
+
+        let (name, port) = server_name_port(req);
+        set(&env, &k.server_name, &latin1(name.as_bytes())?)?;
+        set(&env, &k.server_port, &new_str(&port.to_string())?)?;
+        set(&env, &k.remote_addr, &new_str(&req.client.ip().to_string())?)?;
+        set(&env, &k.remote_port, &new_str(&req.client.port().to_string())?)?;
+
+        for name in req.head.headers.keys() {
+            let key = if name == header::CONTENT_TYPE {
+                k.content_type.clone()
+            } else if name == header::CONTENT_LENGTH {
+                k.content_length.clone()
+            } else if name.as_str().contains('_') {
+                // HTTP_FOO_BAR would be ambiguous between foo-bar and foo_bar: a client
+                // could pass a header off as one a proxy set (gunicorn drops them too).
+                continue;
+            } else if name == header::HOST && req.forwarded_host.is_some() {
+                let host = req.forwarded_host.as_deref().unwrap_or_default();
+                set(&env, &self.header_key(name)?, &latin1(host.as_bytes())?)?;
+                continue;
+            } else {
+                self.header_key(name)?
+            };
+            let separator: &[u8] = if name == header::COOKIE { b"; " } else { b", " };
+            let mut values = req.head.headers.get_all(name).iter();
+            let value = match (values.next(), values.next()) {
+                (Some(only), None) => latin1(only.as_bytes())?,
+                _ => {
+                    let joined = req.head.headers.get_all(name).iter().map(|v| v.as_bytes()).collect::<Vec<_>>().join(separator);
+                    latin1(&joined)?
+                }
+            };
+            set(&env, &key, &value)?;
+        }
+        Ok(env)
+    }
+
+    unsafe fn method(&self, method: &Method) -> PyResult<PyOwned> {
+        if let Some(m) = self.methods.borrow().get(method) {
+            return Ok(m.clone());
+        }
+        let m = new_str(method.as_str())?;
+        let mut cache = self.methods.borrow_mut();
+        if cache.len() < 16 {
+            cache.insert(method.clone(), m.clone());
+        }
+        Ok(m)
+    }
+
+    /// `HTTP_` + the name upper-cased with `-` as `_`.
+    unsafe fn header_key(&self, name: &HeaderName) -> PyResult<PyOwned> {
+        if let Some(key) = self.header_keys.borrow().get(name) {
+            return Ok(key.clone());
+        }
+        let mut text = String::with_capacity(5 + name.as_str().len());
+        text.push_str("HTTP_");
+        text.extend(name.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
+        let key = new_str(&text)?;
+        let mut cache = self.header_keys.borrow_mut();
+        if cache.len() < HEADER_KEY_CACHE {
+            cache.insert(name.clone(), key.clone());
+        }
+        Ok(key)
+    }
+}
+
+/// SERVER_NAME and SERVER_PORT: from the Host header (or a trusted X-Forwarded-Host) as
+/// gunicorn does, else the address the connection came in on.
+fn server_name_port(req: &Request) -> (String, u16) {
+    let default_port = if req.scheme == "https" { 443 } else { 80 };
+    let host = req
+        .forwarded_host
+        .clone()
+        .or_else(|| req.head.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+        .or_else(|| req.head.uri.authority().map(|a| a.to_string()));
+    match host {
+        Some(host) if !host.is_empty() => split_host(&host, default_port),
+        _ => (req.local.ip().to_string(), req.local.port()),
+    }
+}
+
+fn split_host(host: &str, default_port: u16) -> (String, u16) {
+    // [v6]:port, [v6], name:port, name
+    if let Some(rest) = host.strip_prefix('[') {
+        if let Some((addr, after)) = rest.split_once(']') {
+            let port = after.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(default_port);
+            return (addr.to_string(), port);
+        }
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') => (name.to_string(), port.parse().unwrap_or(default_port)),
+        _ => (host.to_string(), default_port),
+    }
+}
+
+/// `%XX` sequences decoded; a malformed one is kept as it is.
+pub fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}

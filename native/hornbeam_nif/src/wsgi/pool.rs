@@ -1,0 +1,121 @@
+//! The WSGI application: `workers` interpreters sharing one queue of requests.
+use super::runner::LoadError;
+use super::worker;
+use crate::http::config::AppConfig;
+use crate::http::exchange::{App, Job};
+use crate::http::log::{Level, Log};
+use crossbeam_channel::{Receiver, Sender};
+use hornbeam_python::interp::Mode;
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+pub struct PoolSpec {
+    pub app: AppConfig,
+    pub root_path: String,
+    pub log: Log,
+}
+
+pub struct PoolInner {
+    pub spec: Arc<PoolSpec>,
+    pub mode: Mode,
+    /// `None` once the pool stops taking jobs.
+    submit: RwLock<Option<Sender<Job>>>,
+    pub jobs: Receiver<Job>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl PoolInner {
+    /// Adds one worker; returns when it serves (or could not load the app).
+    pub fn spawn_worker(self: &Arc<Self>) -> Result<(), LoadError> {
+        if self.submit.read().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return Err(LoadError::Init("the server is stopping".into()));
+        }
+        let handle = worker::spawn(self.clone())?;
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        threads.retain(|t| !t.is_finished());
+        threads.push(handle);
+        Ok(())
+    }
+
+    fn stop(&self) {
+        self.submit.write().unwrap_or_else(|p| p.into_inner()).take();
+        // Queued jobs are dropped: their connections are already closed or answered.
+        while self.jobs.try_recv().is_ok() {}
+        loop {
+            let handle = self.threads.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match handle {
+                Some(h) => {
+                    let _ = h.join();
+                }
+                None => return,
+            }
+        }
+    }
+}
+
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+impl Pool {
+    /// Starts every worker with the application loaded. With `python_mode => auto`, an
+    /// application that imports an extension refusing sub-interpreters is started again
+    /// in the main interpreter, and the log says why.
+    pub fn start(spec: PoolSpec) -> Result<(Pool, Mode), LoadError> {
+        let spec = Arc::new(spec);
+        let first = if spec.app.python_mode == "main" { Mode::Main } else { Mode::Sub };
+        match Pool::start_in(spec.clone(), first) {
+            Err(e) if spec.app.python_mode == "auto" && e.refuses_subinterpreters() => {
+                let LoadError::Import(why) = &e else { unreachable!() };
+                let reason = why.lines().last().unwrap_or_default();
+                spec.log.send(
+                    Level::Warning,
+                    &format!(
+                        "{}:{} cannot run in sub-interpreters ({reason}); python_mode auto: using the main interpreter",
+                        spec.app.module, spec.app.callable
+                    ),
+                );
+                Pool::start_in(spec, Mode::Main).map(|p| (p, Mode::Main))
+            }
+            other => other.map(|p| (p, first)),
+        }
+    }
+
+    fn start_in(spec: Arc<PoolSpec>, mode: Mode) -> Result<Pool, LoadError> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let inner = Arc::new(PoolInner {
+            spec: spec.clone(),
+            mode,
+            submit: RwLock::new(Some(tx)),
+            jobs: rx,
+            threads: Mutex::new(Vec::new()),
+        });
+        // Workers load the application one after the other: C extensions' first import
+        // is not always safe to run in parallel.
+        for _ in 0..spec.app.workers {
+            if let Err(e) = inner.spawn_worker() {
+                inner.stop();
+                return Err(e);
+            }
+        }
+        Ok(Pool { inner })
+    }
+
+    pub fn workers(&self) -> usize {
+        self.inner.spec.app.workers
+    }
+}
+
+impl App for Pool {
+    fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+        let submit = self.inner.submit.read().unwrap_or_else(|p| p.into_inner());
+        match submit.as_ref() {
+            Some(tx) => tx.send(job).map_err(|e| Box::new(e.into_inner())),
+            None => Err(Box::new(job)),
+        }
+    }
+
+    fn shutdown(&self) {
+        self.inner.stop();
+    }
+}

@@ -1,0 +1,607 @@
+//! The Python objects a WSGI application touches: `start_response` (with the `write`
+//! callable it returns), `wsgi.input` and `wsgi.errors`. Heap types made per
+//! interpreter by `WsgiTypes::create`.
+//!
+//! Invariants:
+//! - Every function here runs on the worker thread with its interpreter's GIL held, as
+//!   CPython calls them.
+//! - `StartResponse.exchange` and `Input.reader` point at the runner's per-request Rust
+//!   state while the request runs and are NULL before and after (`attach`/`detach`), so
+//!   an object an application keeps past its request raises instead of touching freed
+//!   memory.
+//! - Before a method releases the GIL to block, it sets `busy` on the state it uses; a
+//!   call from another Python thread meanwhile sees `busy` (checked with the GIL held)
+//!   and raises, so the Rust state is never used by two threads at once.
+use super::exchange::Exchange;
+use super::input::InputReader;
+use crate::http::log::Log;
+use crate::pyheap::{free_instance, method};
+use bytes::Bytes;
+use hornbeam_python::call::{owned, PyResult};
+use hornbeam_python::error::raise;
+use hornbeam_python::ffi;
+use hornbeam_python::gil::allow_threads;
+use hornbeam_python::object::PyOwned;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{HeaderMap, StatusCode};
+use std::ffi::{c_int, c_void};
+use std::ptr;
+
+/// The per-request state `start_response` and `write` use.
+pub struct ResponseState {
+    pub exchange: Exchange,
+    /// Set while a thread blocks on the exchange with the GIL released.
+    pub busy: bool,
+}
+
+#[repr(C)]
+struct StartResponseObject {
+    ob_base: ffi::PyObject,
+    state: *mut ResponseState,
+}
+
+#[repr(C)]
+struct InputObject {
+    ob_base: ffi::PyObject,
+    reader: *mut InputReader,
+    busy: bool,
+}
+
+/// Collects `wsgi.errors` text and logs each complete line.
+pub struct ErrorSink {
+    log: Log,
+    partial: String,
+}
+
+impl ErrorSink {
+    fn write(&mut self, text: &str) {
+        self.partial.push_str(text);
+        while let Some(i) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=i).collect();
+            self.log.send(crate::http::log::Level::Error, line.trim_end_matches(['\n', '\r']));
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.log.send(crate::http::log::Level::Error, &line);
+        }
+    }
+}
+
+#[repr(C)]
+struct ErrorsObject {
+    ob_base: ffi::PyObject,
+    sink: *mut ErrorSink,
+}
+
+/// This interpreter's WSGI types.
+pub struct WsgiTypes {
+    start_response: PyOwned,
+    input: PyOwned,
+    errors: PyOwned,
+}
+
+impl WsgiTypes {
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn create() -> PyResult<WsgiTypes> {
+        Ok(WsgiTypes {
+            start_response: owned(ffi::PyType_FromSpec(&raw mut START_RESPONSE_SPEC))?,
+            input: owned(ffi::PyType_FromSpec(&raw mut INPUT_SPEC))?,
+            errors: owned(ffi::PyType_FromSpec(&raw mut ERRORS_SPEC))?,
+        })
+    }
+
+    /// A `start_response` bound to `state` until `detach_start_response`.
+    ///
+    /// # Safety
+    /// GIL held; `state` outlives the attachment.
+    pub unsafe fn start_response(&self, state: *mut ResponseState) -> PyResult<PyOwned> {
+        let obj = owned(ffi::PyType_GenericAlloc(self.start_response.as_ptr().cast(), 0))?;
+        (*obj.as_ptr().cast::<StartResponseObject>()).state = state;
+        Ok(obj)
+    }
+
+    /// A `wsgi.input` bound to `reader` until `detach_input`.
+    ///
+    /// # Safety
+    /// GIL held; `reader` outlives the attachment.
+    pub unsafe fn input(&self, reader: *mut InputReader) -> PyResult<PyOwned> {
+        let obj = owned(ffi::PyType_GenericAlloc(self.input.as_ptr().cast(), 0))?;
+        (*obj.as_ptr().cast::<InputObject>()).reader = reader;
+        Ok(obj)
+    }
+
+    /// The worker's `wsgi.errors`: it owns its sink.
+    ///
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn errors(&self, log: Log) -> PyResult<PyOwned> {
+        let obj = owned(ffi::PyType_GenericAlloc(self.errors.as_ptr().cast(), 0))?;
+        let sink = Box::new(ErrorSink { log, partial: String::new() });
+        (*obj.as_ptr().cast::<ErrorsObject>()).sink = Box::into_raw(sink);
+        Ok(obj)
+    }
+}
+
+/// # Safety
+/// GIL held; `obj` came from `WsgiTypes::start_response`.
+pub unsafe fn detach_start_response(obj: &PyOwned) {
+    (*obj.as_ptr().cast::<StartResponseObject>()).state = ptr::null_mut();
+}
+
+/// # Safety
+/// GIL held; `obj` came from `WsgiTypes::input`.
+pub unsafe fn detach_input(obj: &PyOwned) {
+    (*obj.as_ptr().cast::<InputObject>()).reader = ptr::null_mut();
+}
+
+/// Emits a partial `wsgi.errors` line left at the end of a request.
+///
+/// # Safety
+/// GIL held; `obj` came from `WsgiTypes::errors`.
+pub unsafe fn flush_errors(obj: &PyOwned) {
+    let sink = (*obj.as_ptr().cast::<ErrorsObject>()).sink;
+    if !sink.is_null() {
+        (*sink).flush();
+    }
+}
+
+unsafe extern "C" fn plain_dealloc(obj: *mut ffi::PyObject) {
+    free_instance(obj);
+}
+
+unsafe extern "C" fn errors_dealloc(obj: *mut ffi::PyObject) {
+    let sink = (*obj.cast::<ErrorsObject>()).sink;
+    if !sink.is_null() {
+        drop(Box::from_raw(sink));
+    }
+    free_instance(obj);
+}
+
+// ---- start_response and write ------------------------------------------------------
+
+unsafe fn response_state(obj: *mut ffi::PyObject) -> Option<&'static mut ResponseState> {
+    let state = (*obj.cast::<StartResponseObject>()).state;
+    if state.is_null() {
+        raise(ffi::PyExc_RuntimeError, "start_response used after its request ended");
+        return None;
+    }
+    if (*state).busy {
+        raise(ffi::PyExc_RuntimeError, "the response is being written by another thread");
+        return None;
+    }
+    Some(&mut *state)
+}
+
+/// `start_response(status, response_headers, exc_info=None) -> write`
+unsafe extern "C" fn start_response_call(
+    obj: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let nargs = ffi::PyTuple_Size(args);
+    if !(2..=3).contains(&nargs) {
+        raise(ffi::PyExc_TypeError, "start_response(status, response_headers, exc_info=None)");
+        return ptr::null_mut();
+    }
+    let mut exc_info = if nargs == 3 { ffi::PyTuple_GetItem(args, 2) } else { ptr::null_mut() };
+    if !kwargs.is_null() {
+        let kw = ffi::PyDict_GetItemString(kwargs, c"exc_info".as_ptr());
+        if !kw.is_null() {
+            exc_info = kw;
+        }
+        if ffi::PyDict_Size(kwargs) > i64::from(!kw.is_null()) as ffi::Py_ssize_t {
+            raise(ffi::PyExc_TypeError, "start_response() takes only exc_info as a keyword");
+            return ptr::null_mut();
+        }
+    }
+    let Some(state) = response_state(obj) else { return ptr::null_mut() };
+    let has_exc_info = !exc_info.is_null() && exc_info != ffi::Py_None() && ffi::PyObject_IsTrue(exc_info) == 1;
+    if has_exc_info {
+        if state.exchange.headers_sent() {
+            // PEP 3333: too late to change the response; re-raise the application's error.
+            let value = ffi::PySequence_GetItem(exc_info, 1);
+            if value.is_null() {
+                return ptr::null_mut();
+            }
+            ffi::PyErr_SetRaisedException(value);
+            return ptr::null_mut();
+        }
+    } else if state.exchange.has_status() || state.exchange.headers_sent() {
+        raise(ffi::PyExc_AssertionError, "start_response called a second time without exc_info");
+        return ptr::null_mut();
+    }
+    let status = match parse_status(ffi::PyTuple_GetItem(args, 0)) {
+        Some(s) => s,
+        None => return ptr::null_mut(),
+    };
+    let headers = match parse_headers(ffi::PyTuple_GetItem(args, 1)) {
+        Some(h) => h,
+        None => return ptr::null_mut(),
+    };
+    state.exchange.set_status(status, headers);
+    ffi::PyCFunction_NewEx(&raw mut WRITE_DEF, obj, ptr::null_mut())
+}
+
+/// `"200 OK"` -> 200. The reason phrase is the standard one for the code.
+unsafe fn parse_status(status: *mut ffi::PyObject) -> Option<StatusCode> {
+    let text = match str_bytes(status) {
+        Some(t) => t,
+        None => {
+            raise(ffi::PyExc_TypeError, "status must be a str such as '200 OK'");
+            return None;
+        }
+    };
+    let code = text.get(..3).filter(|_| text.len() == 3 || text.get(3) == Some(&b' '));
+    match code.and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok()) {
+        Some(code) if (100..=999).contains(&code) => StatusCode::from_u16(code).ok(),
+        _ => {
+            raise(ffi::PyExc_ValueError, "status must start with a three-digit code, as in '200 OK'");
+            None
+        }
+    }
+}
+
+/// A `[(name, value), ...]` list of `str` pairs (latin-1, no control characters).
+unsafe fn parse_headers(list: *mut ffi::PyObject) -> Option<HeaderMap> {
+    if ffi::PyList_Check(list) == 0 {
+        raise(ffi::PyExc_TypeError, "response_headers must be a list of (name, value) tuples");
+        return None;
+    }
+    let n = ffi::PyList_Size(list);
+    let mut headers = HeaderMap::with_capacity(n as usize);
+    for i in 0..n {
+        let item = ffi::PyList_GetItem(list, i);
+        if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_Size(item) != 2 {
+            raise(ffi::PyExc_TypeError, "each response header must be a (name, value) tuple");
+            return None;
+        }
+        let (Some(name), Some(value)) = (str_bytes(ffi::PyTuple_GetItem(item, 0)), str_bytes(ffi::PyTuple_GetItem(item, 1))) else {
+            raise(ffi::PyExc_TypeError, "response header names and values must be str");
+            return None;
+        };
+        let Ok(name) = HeaderName::from_bytes(&name) else {
+            raise(ffi::PyExc_ValueError, &format!("invalid response header name {:?}", String::from_utf8_lossy(&name)));
+            return None;
+        };
+        let Ok(value) = HeaderValue::from_bytes(&value) else {
+            raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
+            return None;
+        };
+        headers.append(name, value);
+    }
+    Some(headers)
+}
+
+/// The latin-1 bytes of a `str` (`None`, with no exception set, for anything else or
+/// for characters above U+00FF).
+unsafe fn str_bytes(obj: *mut ffi::PyObject) -> Option<Vec<u8>> {
+    if ffi::PyUnicode_Check(obj) == 0 {
+        return None;
+    }
+    let encoded = ffi::PyUnicode_AsLatin1String(obj);
+    if encoded.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    let out = bytes_of(encoded).map(<[u8]>::to_vec);
+    ffi::Py_DecRef(encoded);
+    out
+}
+
+/// The contents of a `bytes` object.
+unsafe fn bytes_of<'a>(obj: *mut ffi::PyObject) -> Option<&'a [u8]> {
+    if ffi::PyBytes_Check(obj) == 0 {
+        return None;
+    }
+    let len = ffi::PyBytes_Size(obj) as usize;
+    if len == 0 {
+        return Some(&[]);
+    }
+    Some(std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, len))
+}
+
+/// The bytes of one body chunk, copied for the engine. `None` with `TypeError` set for
+/// anything but `bytes`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
+    match bytes_of(obj) {
+        Some(b) => Some(Bytes::copy_from_slice(b)),
+        None => {
+            let name = type_name(obj);
+            raise(ffi::PyExc_TypeError, &format!("WSGI body chunks must be bytes, not {name}"));
+            None
+        }
+    }
+}
+
+unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
+    let name = ffi::PyType_GetName(ffi::Py_TYPE(obj));
+    let out = PyOwned::from_owned(name).and_then(|n| hornbeam_python::error::str_of(&n)).unwrap_or_default();
+    ffi::PyErr_Clear();
+    out
+}
+
+/// Sends a chunk through the exchange with the GIL released. `false` with `OSError`
+/// set when the client is gone.
+///
+/// # Safety
+/// GIL held; `state` is the request's live state and not busy.
+pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> bool {
+    (*state).busy = true;
+    let sent = allow_threads(|| (*state).exchange.send_chunk_blocking(chunk));
+    (*state).busy = false;
+    if sent.is_err() {
+        raise(ffi::PyExc_OSError, "the client disconnected");
+        return false;
+    }
+    true
+}
+
+/// The legacy `write(data)` callable `start_response` returns.
+unsafe extern "C" fn write(obj: *mut ffi::PyObject, data: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let Some(state) = response_state(obj) else { return ptr::null_mut() };
+    if !state.exchange.has_status() && !state.exchange.headers_sent() {
+        raise(ffi::PyExc_AssertionError, "write() called before start_response");
+        return ptr::null_mut();
+    }
+    let Some(chunk) = chunk_of(data) else { return ptr::null_mut() };
+    if !send_chunk(state, chunk) {
+        return ptr::null_mut();
+    }
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+// ---- wsgi.input ---------------------------------------------------------------------
+
+unsafe fn input_reader(obj: *mut ffi::PyObject) -> Option<&'static mut InputReader> {
+    let this = obj.cast::<InputObject>();
+    if (*this).reader.is_null() {
+        raise(ffi::PyExc_ValueError, "wsgi.input read after its request ended");
+        return None;
+    }
+    if (*this).busy {
+        raise(ffi::PyExc_RuntimeError, "wsgi.input is being read by another thread");
+        return None;
+    }
+    Some(&mut *(*this).reader)
+}
+
+/// An optional size argument: absent, `None` or negative mean "no limit".
+unsafe fn optional_size(args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t, what: &str) -> Result<Option<usize>, ()> {
+    if nargs > 1 {
+        raise(ffi::PyExc_TypeError, &format!("{what} takes at most one argument"));
+        return Err(());
+    }
+    if nargs == 0 || *args == ffi::Py_None() {
+        return Ok(None);
+    }
+    let n = ffi::PyLong_AsSsize_t(*args);
+    if n == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(());
+    }
+    Ok(if n < 0 { None } else { Some(n as usize) })
+}
+
+/// Runs a read, releasing the GIL (and marking the input busy) when it must wait.
+unsafe fn blocking_read(
+    obj: *mut ffi::PyObject,
+    reader: &mut InputReader,
+    blocks: bool,
+    read: impl FnOnce(&mut InputReader) -> Result<Bytes, crate::http::body::BodyError>,
+) -> *mut ffi::PyObject {
+    let this = obj.cast::<InputObject>();
+    let outcome = if blocks {
+        (*this).busy = true;
+        let out = allow_threads(|| read(reader));
+        (*this).busy = false;
+        out
+    } else {
+        read(reader)
+    };
+    match outcome {
+        Ok(bytes) => ffi::PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t),
+        Err(e) => {
+            raise(ffi::PyExc_OSError, &e.to_string());
+            ptr::null_mut()
+        }
+    }
+}
+
+unsafe extern "C" fn input_read(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    let Ok(size) = optional_size(args, nargs, "read()") else { return ptr::null_mut() };
+    let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
+    let blocks = reader.would_block(size);
+    blocking_read(obj, reader, blocks, |r| r.read(size))
+}
+
+unsafe fn readline_limited(obj: *mut ffi::PyObject, limit: Option<usize>) -> *mut ffi::PyObject {
+    let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
+    let blocks = !reader.has_line(limit);
+    blocking_read(obj, reader, blocks, |r| r.readline(limit))
+}
+
+unsafe extern "C" fn input_readline(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    match optional_size(args, nargs, "readline()") {
+        Ok(limit) => readline_limited(obj, limit),
+        Err(()) => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn input_readlines(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    let Ok(hint) = optional_size(args, nargs, "readlines()") else { return ptr::null_mut() };
+    let lines = ffi::PyList_New(0);
+    if lines.is_null() {
+        return lines;
+    }
+    let mut total = 0usize;
+    loop {
+        let line = readline_limited(obj, None);
+        if line.is_null() {
+            ffi::Py_DecRef(lines);
+            return ptr::null_mut();
+        }
+        let len = ffi::PyBytes_Size(line) as usize;
+        if len == 0 {
+            ffi::Py_DecRef(line);
+            return lines;
+        }
+        let appended = ffi::PyList_Append(lines, line);
+        ffi::Py_DecRef(line);
+        if appended != 0 {
+            ffi::Py_DecRef(lines);
+            return ptr::null_mut();
+        }
+        total += len;
+        if hint.is_some_and(|h| h > 0 && total >= h) {
+            return lines;
+        }
+    }
+}
+
+/// Iteration yields lines until the body ends.
+unsafe extern "C" fn input_next(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let line = readline_limited(obj, None);
+    if !line.is_null() && ffi::PyBytes_Size(line) == 0 {
+        ffi::Py_DecRef(line);
+        return ptr::null_mut(); // StopIteration, no exception set
+    }
+    line
+}
+
+// ---- wsgi.errors --------------------------------------------------------------------
+
+unsafe fn error_sink(obj: *mut ffi::PyObject) -> &'static mut ErrorSink {
+    &mut *(*obj.cast::<ErrorsObject>()).sink
+}
+
+unsafe fn write_text(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> bool {
+    let mut len: ffi::Py_ssize_t = 0;
+    let data = if ffi::PyUnicode_Check(text) != 0 { ffi::PyUnicode_AsUTF8AndSize(text, &mut len) } else { ptr::null() };
+    if data.is_null() {
+        if ffi::PyErr_Occurred().is_null() {
+            raise(ffi::PyExc_TypeError, "wsgi.errors.write() takes a str");
+        }
+        return false;
+    }
+    let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
+    error_sink(obj).write(&String::from_utf8_lossy(bytes));
+    true
+}
+
+unsafe extern "C" fn errors_write(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    if !write_text(obj, text) {
+        return ptr::null_mut();
+    }
+    ffi::PyLong_FromSsize_t(ffi::PyUnicode_GetLength(text))
+}
+
+unsafe extern "C" fn errors_writelines(obj: *mut ffi::PyObject, lines: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let iter = ffi::PyObject_GetIter(lines);
+    if iter.is_null() {
+        return ptr::null_mut();
+    }
+    loop {
+        let item = ffi::PyIter_Next(iter);
+        if item.is_null() {
+            ffi::Py_DecRef(iter);
+            if !ffi::PyErr_Occurred().is_null() {
+                return ptr::null_mut();
+            }
+            return ffi::Py_NewRef(ffi::Py_None());
+        }
+        let ok = write_text(obj, item);
+        ffi::Py_DecRef(item);
+        if !ok {
+            ffi::Py_DecRef(iter);
+            return ptr::null_mut();
+        }
+    }
+}
+
+unsafe extern "C" fn errors_flush(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    error_sink(obj).flush();
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+// ---- type tables ----------------------------------------------------------------------
+// SAFETY (the statics below): CPython reads these tables when it makes a type or a
+// builtin function; nothing writes them afterwards.
+
+static mut WRITE_DEF: ffi::PyMethodDef =
+    method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI).");
+
+static mut START_RESPONSE_SLOTS: [ffi::PyType_Slot; 4] = [
+    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: plain_dealloc as *mut c_void },
+    ffi::PyType_Slot { slot: ffi::Py_tp_call, pfunc: start_response_call as *mut c_void },
+    ffi::PyType_Slot {
+        slot: ffi::Py_tp_doc,
+        pfunc: c"start_response(status, response_headers, exc_info=None) -> write".as_ptr() as *mut c_void,
+    },
+    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+];
+
+static mut START_RESPONSE_SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
+    name: c"hornbeam.StartResponse".as_ptr(),
+    basicsize: std::mem::size_of::<StartResponseObject>() as c_int,
+    itemsize: 0,
+    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
+    slots: &raw mut START_RESPONSE_SLOTS as *mut ffi::PyType_Slot,
+};
+
+static mut INPUT_METHODS: [ffi::PyMethodDef; 4] = [
+    method!(c"read", PyCFunctionFast: input_read, ffi::METH_FASTCALL, c"read(size=-1) -> bytes"),
+    method!(c"readline", PyCFunctionFast: input_readline, ffi::METH_FASTCALL, c"readline(size=-1) -> bytes"),
+    method!(c"readlines", PyCFunctionFast: input_readlines, ffi::METH_FASTCALL, c"readlines(hint=-1) -> list of bytes"),
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut INPUT_SLOTS: [ffi::PyType_Slot; 6] = [
+    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: plain_dealloc as *mut c_void },
+    ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: &raw mut INPUT_METHODS as *mut c_void },
+    ffi::PyType_Slot { slot: ffi::Py_tp_iter, pfunc: ffi::PyObject_SelfIter as *mut c_void },
+    ffi::PyType_Slot { slot: ffi::Py_tp_iternext, pfunc: input_next as *mut c_void },
+    ffi::PyType_Slot {
+        slot: ffi::Py_tp_doc,
+        pfunc: c"wsgi.input: the request body, streamed from the client.".as_ptr() as *mut c_void,
+    },
+    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+];
+
+static mut INPUT_SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
+    name: c"hornbeam.Input".as_ptr(),
+    basicsize: std::mem::size_of::<InputObject>() as c_int,
+    itemsize: 0,
+    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
+    slots: &raw mut INPUT_SLOTS as *mut ffi::PyType_Slot,
+};
+
+static mut ERRORS_METHODS: [ffi::PyMethodDef; 4] = [
+    method!(c"write", PyCFunction: errors_write, ffi::METH_O, c"write(text): each complete line becomes a log event"),
+    method!(c"writelines", PyCFunction: errors_writelines, ffi::METH_O, c"writelines(lines)"),
+    method!(c"flush", PyCFunction: errors_flush, ffi::METH_NOARGS, c"flush(): logs a partial line"),
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut ERRORS_SLOTS: [ffi::PyType_Slot; 4] = [
+    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: errors_dealloc as *mut c_void },
+    ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: &raw mut ERRORS_METHODS as *mut c_void },
+    ffi::PyType_Slot {
+        slot: ffi::Py_tp_doc,
+        pfunc: c"wsgi.errors: lines written here go to Erlang's logger.".as_ptr() as *mut c_void,
+    },
+    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+];
+
+static mut ERRORS_SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
+    name: c"hornbeam.ErrorStream".as_ptr(),
+    basicsize: std::mem::size_of::<ErrorsObject>() as c_int,
+    itemsize: 0,
+    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
+    slots: &raw mut ERRORS_SLOTS as *mut ffi::PyType_Slot,
+};

@@ -1,0 +1,261 @@
+//! Runs WSGI requests on a worker's thread: loads the application, calls it with the
+//! environ and `start_response`, sends what it returns, and always calls `close()`.
+use super::environ::{EnvironBuilder, Fixed};
+use super::exchange::Exchange;
+use super::input::InputReader;
+use super::pytypes::{self, ResponseState, WsgiTypes};
+use crate::http::body::BodyError;
+use crate::http::exchange::{Job, JobControl, Request};
+use crate::http::log::Log;
+use bytes::{Bytes, BytesMut};
+use hornbeam_python::call::{self, owned, PyResult};
+use hornbeam_python::error::PyErrInfo;
+use hornbeam_python::ffi;
+use hornbeam_python::gil::allow_threads;
+use hornbeam_python::object::PyOwned;
+use hyper::StatusCode;
+use std::cell::RefCell;
+
+/// Why a worker could not load the application.
+#[derive(Debug, Clone)]
+pub enum LoadError {
+    /// Importing the module raised; the traceback says why.
+    Import(String),
+    /// The module has no such attribute, or it is not callable.
+    CallableNotFound(String),
+    /// Setting the interpreter up failed.
+    Init(String),
+}
+
+impl LoadError {
+    /// An extension module refused to load in a sub-interpreter (PEP 684 check).
+    pub fn refuses_subinterpreters(&self) -> bool {
+        matches!(self, LoadError::Import(tb) if tb.contains("does not support loading in subinterpreters"))
+    }
+}
+
+pub struct AppRef {
+    pub module: String,
+    pub callable: String,
+}
+
+impl AppRef {
+    /// # Safety
+    /// GIL held.
+    unsafe fn load(&self) -> Result<PyOwned, LoadError> {
+        let module = call::import(&self.module).map_err(|e| LoadError::Import(e.traceback_or_message()))?;
+        let spec = format!("{}:{}", self.module, self.callable);
+        let app = call::getattr_path(module, &self.callable).map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
+        if ffi::PyCallable_Check(app.as_ptr()) == 0 {
+            return Err(LoadError::CallableNotFound(spec));
+        }
+        Ok(app)
+    }
+}
+
+pub struct Runner {
+    app_ref: AppRef,
+    /// Loaded at start (`preload_app`) or by the first request.
+    app: RefCell<Option<PyOwned>>,
+    types: WsgiTypes,
+    environ: EnvironBuilder,
+    errors: PyOwned,
+    log: Log,
+}
+
+pub struct RunnerConfig<'a> {
+    pub app: AppRef,
+    pub preload: bool,
+    pub root_path: &'a str,
+    pub multithread: bool,
+    pub multiprocess: bool,
+    pub log: Log,
+}
+
+impl Runner {
+    /// # Safety
+    /// GIL held, on the worker's thread.
+    pub unsafe fn new(config: RunnerConfig<'_>) -> Result<Runner, LoadError> {
+        let init = |e: PyErrInfo| LoadError::Init(e.traceback_or_message());
+        let types = WsgiTypes::create().map_err(init)?;
+        let errors = types.errors(config.log.clone()).map_err(init)?;
+        let environ = EnvironBuilder::new(Fixed {
+            root_path: config.root_path,
+            errors: &errors,
+            multithread: config.multithread,
+            multiprocess: config.multiprocess,
+        })
+        .map_err(init)?;
+        let app = if config.preload { Some(config.app.load()?) } else { None };
+        Ok(Runner { app_ref: config.app, app: RefCell::new(app), types, environ, errors, log: config.log })
+    }
+
+    unsafe fn app(&self) -> PyResult<PyOwned> {
+        if let Some(app) = self.app.borrow().as_ref() {
+            return Ok(app.clone());
+        }
+        match self.app_ref.load() {
+            Ok(app) => {
+                *self.app.borrow_mut() = Some(app.clone());
+                Ok(app)
+            }
+            Err(LoadError::Import(tb)) | Err(LoadError::Init(tb)) => Err(PyErrInfo::new("ImportError", tb)),
+            Err(LoadError::CallableNotFound(spec)) => Err(PyErrInfo::new("AttributeError", format!("no callable {spec}"))),
+        }
+    }
+
+    /// Runs one request to its end. Whatever happens, the engine gets a response or a
+    /// closed connection, and `close()` was called on the application's iterable.
+    ///
+    /// # Safety
+    /// GIL held, on the worker's thread.
+    pub unsafe fn run(&self, job: Job) {
+        let Job { mut request, respond, control } = job;
+        let mut state = ResponseState { exchange: Exchange::new(respond), busy: false };
+        let mut reader = InputReader::new(request.body.take());
+        // The Python objects reach these two through raw pointers; from here on this
+        // function uses them only through the same pointers.
+        let state_ptr: *mut ResponseState = &mut state;
+        let reader_ptr: *mut InputReader = &mut reader;
+        let outcome = match (self.types.start_response(state_ptr), self.types.input(reader_ptr)) {
+            (Ok(start_response), Ok(input)) => {
+                let outcome = self.call(&request, &input, &start_response, state_ptr);
+                pytypes::detach_start_response(&start_response);
+                pytypes::detach_input(&input);
+                outcome
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        pytypes::flush_errors(&self.errors);
+        if let Err(error) = outcome {
+            self.fail(state_ptr, (*reader_ptr).failure(), &request, &control, error);
+        }
+    }
+
+    unsafe fn call(
+        &self,
+        request: &Request,
+        input: &PyOwned,
+        start_response: &PyOwned,
+        state: *mut ResponseState,
+    ) -> PyResult<()> {
+        let environ = self.environ.build(request, input)?;
+        let app = self.app()?;
+        let args = [environ.as_ptr(), start_response.as_ptr()];
+        let result = owned(ffi::PyObject_Vectorcall(app.as_ptr(), args.as_ptr(), 2, std::ptr::null_mut()))?;
+        let sent = self.send_body(&result, state);
+        let closed = close(&result);
+        sent.and(closed)
+    }
+
+    unsafe fn send_body(&self, result: &PyOwned, state: *mut ResponseState) -> PyResult<()> {
+        let obj = result.as_ptr();
+        if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
+            let body = whole_body(obj)?;
+            require_status(state)?;
+            if (*state).exchange.headers_sent() {
+                // write() already started a stream: this is its last part.
+                if !body.is_empty() && !pytypes::send_chunk(state, body) {
+                    return self.client_gone(state);
+                }
+                (*state).exchange.finish();
+            } else {
+                let _ = (*state).exchange.finish_whole(body);
+            }
+            return Ok(());
+        }
+        let iter = owned(ffi::PyObject_GetIter(obj))?;
+        loop {
+            let Some(item) = PyOwned::from_owned(ffi::PyIter_Next(iter.as_ptr())) else {
+                if !ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrInfo::fetch());
+                }
+                break;
+            };
+            let chunk = pytypes::chunk_of(item.as_ptr()).ok_or_else(|| PyErrInfo::fetch())?;
+            if chunk.is_empty() {
+                continue;
+            }
+            require_status(state)?;
+            if !pytypes::send_chunk(state, chunk) {
+                return self.client_gone(state);
+            }
+        }
+        require_status(state)?;
+        (*state).exchange.finish();
+        Ok(())
+    }
+
+    /// The client left mid-response: stop quietly (nobody is there to tell).
+    unsafe fn client_gone(&self, _state: *mut ResponseState) -> PyResult<()> {
+        ffi::PyErr_Clear();
+        Ok(())
+    }
+
+    unsafe fn fail(
+        &self,
+        state: *mut ResponseState,
+        body_failure: Option<&BodyError>,
+        request: &Request,
+        control: &JobControl,
+        error: PyErrInfo,
+    ) {
+        let exchange = &mut (*state).exchange;
+        if control.is_cancelled() || exchange.is_gone() {
+            return; // the engine already answered (504) or the client left
+        }
+        if let (Some(BodyError::TooLarge(_)), false) = (body_failure, exchange.headers_sent()) {
+            exchange.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+            return;
+        }
+        self.log.error(&format!(
+            "Error handling request {} {}\n{}",
+            request.head.method,
+            request.head.uri,
+            error.traceback_or_message()
+        ));
+        if exchange.headers_sent() {
+            allow_threads(|| exchange.abort_blocking(&error.message));
+        } else {
+            exchange.respond_plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        }
+    }
+}
+
+/// PEP 3333: a body chunk may only go out after `start_response`.
+unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
+    let exchange = &(*state).exchange;
+    if exchange.has_status() || exchange.headers_sent() {
+        Ok(())
+    } else {
+        Err(PyErrInfo::new("AssertionError", "the application returned a body without calling start_response"))
+    }
+}
+
+/// The items of a list or tuple of `bytes`, joined.
+unsafe fn whole_body(seq: *mut ffi::PyObject) -> PyResult<Bytes> {
+    let is_list = ffi::PyList_CheckExact(seq) != 0;
+    let n = if is_list { ffi::PyList_Size(seq) } else { ffi::PyTuple_Size(seq) };
+    let item = |i| if is_list { ffi::PyList_GetItem(seq, i) } else { ffi::PyTuple_GetItem(seq, i) };
+    if n == 1 {
+        return pytypes::chunk_of(item(0)).ok_or_else(|| PyErrInfo::fetch());
+    }
+    let mut body = BytesMut::new();
+    for i in 0..n {
+        let chunk = pytypes::chunk_of(item(i)).ok_or_else(|| PyErrInfo::fetch())?;
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// `result.close()` if it has one (PEP 3333: always, even after an error).
+unsafe fn close(result: &PyOwned) -> PyResult<()> {
+    let obj = result.as_ptr();
+    if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
+        return Ok(());
+    }
+    if ffi::PyObject_HasAttrString(obj, c"close".as_ptr()) == 0 {
+        return Ok(());
+    }
+    owned(ffi::PyObject_CallMethod(obj, c"close".as_ptr(), std::ptr::null())).map(drop)
+}

@@ -1,0 +1,124 @@
+//! A WSGI worker: one OS thread, one interpreter, one request at a time, pulled from the
+//! pool's queue. It recycles itself after `max_requests`, starting its successor first.
+use super::pool::PoolInner;
+use super::runner::{AppRef, LoadError, Runner, RunnerConfig};
+use crate::http::exchange::{Interrupt, JobControl};
+use hornbeam_python::call;
+use hornbeam_python::interp::{Interpreter, Mode};
+use hornbeam_python::interrupt::InterruptHandle;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Python's C stack needs room: recursion limit 1000 plus deep frameworks.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
+/// What other threads need to interrupt this worker's current job.
+struct Running {
+    interrupt: Arc<InterruptHandle>,
+    /// The `JobControl` of the job running now (its address), 0 between jobs. Written
+    /// only with the worker's GIL held, and read by the interrupter with that GIL held,
+    /// so an interrupt can never land in the next job.
+    current: Arc<AtomicUsize>,
+}
+
+impl Interrupt for Running {
+    fn interrupt(&self, job: &Arc<JobControl>) {
+        let handle = self.interrupt.clone();
+        let current = self.current.clone();
+        // Holding the Arc keeps the address from being reused by another job meanwhile.
+        let job = job.clone();
+        // It may wait for a GIL switch interval: never on an engine thread.
+        let _ = std::thread::Builder::new().name("hornbeam-interrupt".into()).spawn(move || {
+            let target = Arc::as_ptr(&job) as usize;
+            handle.raise_keyboard_interrupt(|| current.load(Ordering::Acquire) == target);
+        });
+    }
+}
+
+/// Starts a worker and waits until its application is loaded.
+pub(super) fn spawn(pool: Arc<PoolInner>) -> Result<JoinHandle<()>, LoadError> {
+    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+    let handle = std::thread::Builder::new()
+        .name("hornbeam-wsgi".into())
+        .stack_size(WORKER_STACK_BYTES)
+        .spawn(move || run(pool, ready_tx))
+        .map_err(|e| LoadError::Init(format!("cannot spawn a worker thread: {e}")))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => Err(LoadError::Init("the worker thread died while starting".into())),
+    }
+}
+
+fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
+    let interp = match Interpreter::create(pool.mode) {
+        Ok(interp) => interp,
+        Err(e) => {
+            let _ = ready.send(Err(LoadError::Init(e)));
+            return;
+        }
+    };
+    // SAFETY: the interpreter was just created on this thread and is attached.
+    let runner = match unsafe { load(&pool) } {
+        Ok(runner) => runner,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let running = Arc::new(Running { interrupt: interp.interrupt_handle(), current: Arc::new(AtomicUsize::new(0)) });
+    let _ = ready.send(Ok(()));
+    serve(&pool, &interp, &runner, &running);
+    drop(runner); // Python objects go first, with the GIL, on this thread
+    drop(interp);
+}
+
+unsafe fn load(pool: &PoolInner) -> Result<Runner, LoadError> {
+    let spec = &pool.spec;
+    call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(|e| LoadError::Init(e.traceback_or_message()))?;
+    let many = spec.app.workers > 1;
+    Runner::new(RunnerConfig {
+        app: AppRef { module: spec.app.module.clone(), callable: spec.app.callable.clone() },
+        preload: spec.app.preload_app,
+        root_path: &spec.root_path,
+        multithread: many && pool.mode == Mode::Main,
+        multiprocess: many && pool.mode == Mode::Sub,
+        log: spec.log.clone(),
+    })
+}
+
+fn serve(pool: &Arc<PoolInner>, interp: &Interpreter, runner: &Runner, running: &Arc<Running>) {
+    let max_requests = pool.spec.app.max_requests;
+    let mut served: u64 = 0;
+    while let Ok(job) = interp.detached(|| pool.jobs.recv()) {
+        let control = job.control.clone();
+        running.current.store(Arc::as_ptr(&control) as usize, Ordering::Release);
+        control.started_by(running.clone());
+        if !control.is_cancelled() {
+            // SAFETY: on this worker's thread with its GIL held.
+            unsafe { runner.run(job) };
+        }
+        running.current.store(0, Ordering::Release);
+        if control.is_cancelled() {
+            // An interrupt aimed at this job must not fire in the next one.
+            running.interrupt.clear_pending();
+        }
+        served += 1;
+        if max_requests > 0 && served >= max_requests {
+            // The successor is serving before this worker leaves: no request waits on
+            // an interpreter that is going away.
+            match interp.detached(|| pool.spawn_worker()) {
+                Ok(()) => return,
+                Err(e) => {
+                    pool.spec.log.error(&format!("max_requests: cannot start a new worker, this one keeps serving: {e:?}"));
+                    served = 0;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+%% @doc One named HTTP server: it opens the listening socket, starts the NIF's engine
+%% and the application's interpreters on it, passes the engine's log lines to
+%% `logger', and drains and stops everything when it terminates.
+%%
+%% The engine accepts natively on a duplicate of the listening socket; this process
+%% keeps the original, so the port stays bound exactly as long as the server lives.
+-module(hornbeam_server).
+-behaviour(gen_server).
+
+-export([start_link/1, info/1]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+
+-record(state, {name :: atom(),
+                listen :: gen_tcp:socket(),
+                nif :: reference(),
+                graceful :: non_neg_integer(),
+                bind :: string()}).
+
+-spec start_link(map()) -> {ok, pid()} | {error, term()}.
+start_link(Config) ->
+    gen_server:start_link(?MODULE, Config, []).
+
+-spec info(pid()) -> map().
+info(Pid) ->
+    gen_server:call(Pid, info).
+
+init(#{name := Name, bind := {Ip, Port} = Bind, backlog := Backlog} = Config) ->
+    process_flag(trap_exit, true),
+    Family = case tuple_size(Ip) of 4 -> inet; 8 -> inet6 end,
+    ListenOpts = [binary, Family, {ip, Ip}, {active, false}, {reuseaddr, true}, {backlog, Backlog}],
+    case gen_tcp:listen(Port, ListenOpts) of
+        {ok, Listen} ->
+            start_engine(Config, Listen);
+        {error, eaddrinuse} ->
+            {stop, {eaddrinuse, hornbeam_config:bind_text(Bind)}};
+        {error, Reason} ->
+            logger:error("hornbeam ~p: cannot listen on ~s: ~p", [Name, hornbeam_config:bind_text(Bind), Reason]),
+            {stop, {listen_failed, hornbeam_config:bind_text(Bind), Reason}}
+    end.
+
+start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen) ->
+    {ok, Fd} = prim_inet:getfd(Listen),
+    {ok, {_, BoundPort}} = inet:sockname(Listen),
+    IoThreads = application:get_env(hornbeam, io_threads, 0),
+    case py_nif:http_server_start(Fd, app_opts(Config), server_opts(Config), IoThreads) of
+        {ok, Nif, Mode} ->
+            {Ip, _} = maps:get(bind, Config),
+            Bind = hornbeam_config:bind_text({Ip, BoundPort}),
+            {Module, Callable} = maps:get(app_spec, Config),
+            logger:notice("hornbeam ~p: serving ~s:~s on http://~s (~b ~s worker~s, ~s)",
+                          [Name, Module, Callable, Bind, maps:get(workers, Config),
+                           maps:get(worker_class, Config), plural(maps:get(workers, Config)), Mode],
+                          #{domain => [hornbeam, http]}),
+            {ok, #state{name = Name, listen = Listen, nif = Nif, graceful = Graceful, bind = Bind}};
+        {error, Reason} ->
+            gen_tcp:close(Listen),
+            {stop, Reason}
+    end.
+
+plural(1) -> "";
+plural(_) -> "s".
+
+app_opts(#{app_spec := {Module, Callable}} = Config) ->
+    {Paths, SiteDirs, Home} = py_interp_opts:locations(Config),
+    {ok, Cwd} = file:get_cwd(),
+    #{module => bin(Module),
+      callable => bin(Callable),
+      workers => maps:get(workers, Config),
+      python_mode => maps:get(python_mode, Config),
+      %% As gunicorn does, the working directory is importable: "app:application" finds
+      %% ./app.py.
+      paths => Paths ++ [bin(Cwd)],
+      site_dirs => SiteDirs,
+      python_home => Home,
+      max_requests => maps:get(max_requests, Config),
+      preload_app => maps:get(preload_app, Config)}.
+
+server_opts(Config) ->
+    Keys = [timeout, keepalive, max_request_line_size, max_header_size, max_headers,
+            max_body_size, access_log],
+    Plain = maps:with(Keys, Config),
+    Plain#{root_path => bin(maps:get(root_path, Config)),
+           forwarded_allow_ips => [bin(E) || E <- maps:get(forwarded_allow_ips, Config)]}.
+
+bin(B) when is_binary(B) -> B;
+bin(L) when is_list(L) -> unicode:characters_to_binary(L).
+
+handle_call(info, _From, #state{nif = Nif, bind = Bind} = State) ->
+    {reply, (py_nif:http_server_info(Nif))#{bind => Bind}, State};
+handle_call(_Request, _From, State) ->
+    {reply, {error, unknown_call}, State}.
+
+handle_cast(_Msg, State) ->
+    {noreply, State}.
+
+handle_info({hornbeam_log, Level, Text}, #state{name = Name} = State) ->
+    logger:log(Level, "hornbeam ~p: ~ts", [Name, Text], #{domain => [hornbeam, http], server => Name}),
+    {noreply, State};
+handle_info({hornbeam_access, Text}, #state{name = Name} = State) ->
+    logger:info("~ts", [Text], #{domain => [hornbeam, access], server => Name}),
+    {noreply, State};
+handle_info(_Msg, State) ->
+    {noreply, State}.
+
+terminate(_Reason, #state{nif = Nif, listen = Listen, graceful = Graceful}) ->
+    ok = py_nif:http_server_stop(Nif, Graceful),
+    gen_tcp:close(Listen).
