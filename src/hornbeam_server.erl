@@ -50,12 +50,16 @@ start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen) ->
             logger:notice("hornbeam ~p: serving ~s:~s on http://~s (~b ~s worker~s, ~s)",
                           [Name, Module, Callable, Bind, maps:get(workers, Config),
                            maps:get(worker_class, Config), plural(maps:get(workers, Config)), Mode],
-                          #{domain => [hornbeam, http]}),
+                          #{hornbeam => http}),
             {ok, #state{name = Name, listen = Listen, nif = Nif, graceful = Graceful, bind = Bind}};
         {error, Reason} ->
             gen_tcp:close(Listen),
-            {stop, Reason}
+            {stop, start_error(Reason)}
     end.
+
+%% Texts from the NIF come as binaries; errors carry strings, like the spec given.
+start_error({Kind, Text}) when is_binary(Text) -> {Kind, unicode:characters_to_list(Text)};
+start_error(Reason) -> Reason.
 
 plural(1) -> "";
 plural(_) -> "s".
@@ -94,10 +98,10 @@ handle_cast(_Msg, State) ->
     {noreply, State}.
 
 handle_info({hornbeam_log, Level, Text}, #state{name = Name} = State) ->
-    logger:log(Level, "hornbeam ~p: ~ts", [Name, Text], #{domain => [hornbeam, http], server => Name}),
+    logger:log(Level, "hornbeam ~p: ~ts", [Name, Text], #{hornbeam => http, server => Name}),
     {noreply, State};
 handle_info({hornbeam_access, Text}, #state{name = Name} = State) ->
-    logger:info("~ts", [Text], #{domain => [hornbeam, access], server => Name}),
+    logger:info("~ts", [Text], #{hornbeam => access, server => Name}),
     {noreply, State};
 handle_info(_Msg, State) ->
     {noreply, State}.

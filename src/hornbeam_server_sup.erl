@@ -19,6 +19,8 @@ start_server(#{name := Name, graceful_timeout := Graceful} = Config) ->
         {ok, _Pid} -> ok;
         {error, {already_started, _}} -> {error, {already_started, Name}};
         {error, already_present} -> {error, {already_started, Name}};
+        %% init/1 stopped: the supervisor adds the child spec, which callers never need.
+        {error, {Reason, Child}} when element(1, Child) =:= child -> {error, Reason};
         {error, Reason} -> {error, Reason}
     end.
 

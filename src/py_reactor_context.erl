@@ -248,7 +248,7 @@ handle_cast(_Msg, State) ->
 
 handle_info({py_reactor_log, Level, Text}, #{id := Id} = State) ->
     logger:log(Level, "hornbeam reactor ~tp: ~ts", [Id, Text],
-               #{domain => [hornbeam, reactor], reactor => Id}),
+               #{hornbeam => reactor, reactor => Id}),
     {noreply, State};
 handle_info({Ref, Result}, #{waiting := Waiting} = State) when is_reference(Ref) ->
     case maps:take(Ref, Waiting) of

@@ -111,7 +111,12 @@ pub type StreamItem = Result<Bytes, Aborted>;
 
 pub enum ResponseBody {
     Full(Option<Bytes>),
-    Stream(mpsc::Receiver<StreamItem>),
+    Stream {
+        chunks: mpsc::Receiver<StreamItem>,
+        /// An abort held back for one poll, so the engine flushes the bytes before it
+        /// (it drops its write buffer when a body fails).
+        held: Option<Aborted>,
+    },
 }
 
 impl ResponseBody {
@@ -127,7 +132,7 @@ impl ResponseBody {
     /// A streamed body and the sender the application thread feeds it with.
     pub fn channel() -> (mpsc::Sender<StreamItem>, ResponseBody) {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-        (tx, ResponseBody::Stream(rx))
+        (tx, ResponseBody::Stream { chunks: rx, held: None })
     }
 }
 
@@ -138,7 +143,21 @@ impl Body for ResponseBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data))),
+            ResponseBody::Stream { chunks, held } => {
+                if let Some(abort) = held.take() {
+                    return Poll::Ready(Some(Err(abort)));
+                }
+                match chunks.poll_recv(cx) {
+                    Poll::Ready(Some(Err(abort))) => {
+                        // Yield once: hyper flushes what it buffered while the body
+                        // is pending, then gets the error and closes the connection.
+                        *held = Some(abort);
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    other => other.map(|item| item.map(|r| r.map(Frame::data))),
+                }
+            }
         }
     }
 
@@ -149,7 +168,7 @@ impl Body for ResponseBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             ResponseBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            ResponseBody::Stream(_) => SizeHint::default(),
+            ResponseBody::Stream { .. } => SizeHint::default(),
         }
     }
 }

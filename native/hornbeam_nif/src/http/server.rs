@@ -175,7 +175,7 @@ fn http1_builder(config: &ServerConfig) -> http1::Builder {
         // checked in `service`); hyper stops buffering past their sum.
         .max_header_size(config.max_request_line_size + config.max_header_size)
         .max_buf_size((config.max_request_line_size + config.max_header_size + 4096).max(8192))
-        .pipeline_flush(true);
+        .pipeline_flush(false);
     builder
 }
 
