@@ -21,7 +21,9 @@
          idle_and_slow_clients_are_closed/1, forwarded_headers_trusted_and_untrusted/1,
          root_path_sets_script_name/1, timeout_is_504_and_interrupts/1,
          recycling_under_load_loses_nothing/1, two_named_servers/1, start_errors/1,
-         stop_drains_a_request_in_flight/1]).
+         stop_drains_a_request_in_flight/1,
+         flask_app/1, django_project/1, python_mode_auto_falls_back_to_main/1,
+         main_mode_with_several_workers/1]).
 
 -define(CORE, [status_codes, head_has_headers_but_no_body, options_request,
                custom_and_repeated_headers, json_round_trip, bodies_both_ways,
@@ -31,7 +33,8 @@
                exception_after_start_closes_the_connection]).
 
 all() ->
-    [{group, validated}, {group, plain}, {group, protocol}, {group, behaviour}].
+    [{group, validated}, {group, plain}, {group, protocol}, {group, behaviour},
+     {group, frameworks}].
 
 groups() ->
     [{validated, [], ?CORE},
@@ -44,7 +47,9 @@ groups() ->
                       idle_and_slow_clients_are_closed, forwarded_headers_trusted_and_untrusted,
                       root_path_sets_script_name, timeout_is_504_and_interrupts,
                       recycling_under_load_loses_nothing, two_named_servers, start_errors,
-                      stop_drains_a_request_in_flight]}].
+                      stop_drains_a_request_in_flight]},
+     {frameworks, [], [flask_app, django_project, python_mode_auto_falls_back_to_main,
+                       main_mode_with_several_workers]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -610,3 +615,71 @@ wait_until(Check, N) ->
             receive after 10 -> ok end,
             wait_until(Check, N - 1)
     end.
+
+%%% Real frameworks, from the test venv (make test installs Flask and Django there)
+
+%% The repository's root: data_dir is <root>/_build/test/lib/hornbeam/test/...
+root_dir(Config) ->
+    [Root | _] = string:split(?config(data_dir, Config), "/_build/"),
+    Root.
+
+venv(Config) ->
+    Venv = filename:join(root_dir(Config), ".venv"),
+    filelib:is_dir(Venv) orelse ct:fail({no_test_venv, Venv, "run make test (or make venv)"}),
+    Venv.
+
+flask_app(Config) ->
+    Port = serve(Config, flask_app, "flask_app:app", #{venv => venv(Config)}),
+    {200, _, <<"Hello from Flask">>} = get(Port, "/"),
+    {200, _, Item} = get(Port, "/items/7?q=x"),
+    ?assertEqual(#{<<"id">> => 7, <<"q">> => <<"x">>}, hb_json:decode(Item)),
+    {201, _, Json} = request(post, Port, "/json", [], {"application/json", <<"{\"a\": [1, 2]}">>}),
+    ?assertEqual(#{<<"a">> => [1, 2], <<"seen">> => true}, hb_json:decode(Json)),
+    {200, _, <<"name=hornbeam">>} = request(post, Port, "/form", [],
+                                            {"application/x-www-form-urlencoded", <<"name=hornbeam">>}),
+    File = data_file(Config, "upload.bin", crypto:strong_rand_bytes(250000)),
+    Upload = os:cmd("curl -s -F file=@" ++ File ++ " " ++ url(Port, "/upload")),
+    ?assertEqual(#{<<"filename">> => <<"upload.bin">>, <<"size">> => 250000},
+                 hb_json:decode(list_to_binary(Upload))),
+    {200, _, <<"line 0\nline 1\nline 2\n">>} = get(Port, "/stream"),
+    {302, Headers, _} = get(Port, "/go"),
+    ?assertEqual("/", header("location", Headers)),
+    {404, _, _} = get(Port, "/missing"),
+    {500, _, _} = get(Port, "/fail"),
+    expect_log("flask view failed").
+
+django_project(Config) ->
+    Port = serve(Config, django_project, "djsite.wsgi", #{venv => venv(Config), root_path => "/site"}),
+    {200, _, <<"Hello from Django">>} = get(Port, "/site/"),
+    {200, _, Item} = get(Port, "/site/items/5?q=y"),
+    ?assertEqual(#{<<"id">> => 5, <<"q">> => <<"y">>, <<"path">> => <<"/site/items/5">>,
+                   <<"script_name">> => <<"/site">>}, hb_json:decode(Item)),
+    {201, _, Json} = request(post, Port, "/site/json", [], {"application/json", <<"{\"b\": true}">>}),
+    ?assertEqual(#{<<"b">> => true, <<"seen">> => true}, hb_json:decode(Json)),
+    {200, _, <<"part 0\npart 1\npart 2\n">>} = get(Port, "/site/stream"),
+    {404, _, _} = get(Port, "/site/missing").
+
+python_mode_auto_falls_back_to_main(Config) ->
+    Port = serve(Config, python_mode_auto_falls_back_to_main, "single_phase_app", #{}),
+    ?assertMatch(#{mode := main}, hornbeam:info(python_mode_auto_falls_back_to_main)),
+    {hornbeam_log, warning, Why} = expect_log("cannot run in sub-interpreters"),
+    ?assertNotEqual(nomatch, string:find(Why, "_testsinglephase")),
+    {200, _, _} = get(Port, "/"),
+    %% Forced sub-interpreters: a clear error instead.
+    Opts = #{name => second(python_mode_auto_falls_back_to_main), bind => "127.0.0.1:0",
+             pythonpath => [?config(data_dir, Config)], python_mode => subinterp},
+    {error, {app_import_failed, Traceback}} = hornbeam:start("single_phase_app", Opts),
+    ?assertNotEqual(nomatch, string:find(Traceback, "does not support loading in subinterpreters")).
+
+main_mode_with_several_workers(Config) ->
+    Port = serve(Config, main_mode_with_several_workers, "wsgi_app:application",
+                 #{python_mode => main, workers => 3}),
+    ?assertMatch(#{mode := main, workers := 3}, hornbeam:info(main_mode_with_several_workers)),
+    Env = environ(Port, "/environ", []),
+    %% Threads of one interpreter share the app's globals: multithread, not multiprocess.
+    ?assertEqual(true, maps:get(<<"wsgi.multithread">>, Env)),
+    ?assertEqual(false, maps:get(<<"wsgi.multiprocess">>, Env)),
+    Self = self(),
+    [spawn_link(fun() -> Self ! {done, [get(Port, "/") || _ <- lists:seq(1, 30)]} end) || _ <- lists:seq(1, 4)],
+    All = lists:append([receive {done, R} -> R after 30000 -> ct:fail(stuck) end || _ <- lists:seq(1, 4)]),
+    ?assertEqual(120, length([ok || {200, _, <<"Hello, World!">>} <- All])).

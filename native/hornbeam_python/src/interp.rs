@@ -132,6 +132,24 @@ impl Interpreter {
     }
 }
 
+/// `threading.current_thread()` on a thread Python did not start registers a dummy
+/// `Thread` whose cleanup runs when the thread state is cleared. In a sub-interpreter
+/// that is after the `threading` module was torn down, and it prints a TypeError to
+/// stderr; releasing it here, while `threading` still works, avoids that.
+///
+/// # Safety
+/// The current thread holds the interpreter's GIL.
+unsafe fn forget_dummy_thread() {
+    let code = c"import sys as _s\n\
+_t = _s.modules.get('threading')\n\
+_i = getattr(_t, '_thread_local_info', None)\n\
+if _i is not None and hasattr(_i, '_track_dummy_thread_ref'):\n    del _i._track_dummy_thread_ref\n\
+del _s, _t, _i\n";
+    if ffi::PyRun_SimpleString(code.as_ptr()) != 0 {
+        ffi::PyErr_Clear();
+    }
+}
+
 impl Drop for Interpreter {
     fn drop(&mut self) {
         // The interrupt helper takes the GIL while holding the liveness lock: retire it
@@ -139,6 +157,8 @@ impl Drop for Interpreter {
         self.detach();
         self.interrupt.retire();
         self.attach();
+        // SAFETY: this thread holds the GIL through `tstate`.
+        unsafe { forget_dummy_thread() };
         // SAFETY: this thread holds the GIL through `tstate`; the states are released in
         // the order DESIGN.md prescribes and are not used afterwards.
         unsafe {

@@ -25,8 +25,19 @@ impl Log {
             Level::Error => atoms::error(),
             Level::Warning => atoms::warning(),
         };
-        let mut env = OwnedEnv::new();
-        let _ = env.send_and_clear(&self.owner, |e| (atoms::hornbeam_log(), level_atom, text).encode(e));
+        let owner = self.owner;
+        let text = text.to_string();
+        let send = move || {
+            let mut env = OwnedEnv::new();
+            let _ = env.send_and_clear(&owner, |e| (atoms::hornbeam_log(), level_atom, text).encode(e));
+        };
+        // The BEAM forbids sending from its own threads without a process env; the
+        // few lines logged while a NIF runs (start-up) go through a helper thread.
+        if rustler::thread::is_scheduler_thread() {
+            let _ = std::thread::Builder::new().name("hornbeam-log".into()).spawn(send);
+        } else {
+            send();
+        }
     }
 
     /// Sends `{hornbeam_access, Text}`: one access log line.
