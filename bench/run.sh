@@ -8,3 +8,4 @@ erlc -o "$out" bench/py_call_bench.erl
 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
     -eval 'py_call_bench:main(), halt().'
 bash bench/reactor_echo.sh
+bash bench/http_wsgi.sh
