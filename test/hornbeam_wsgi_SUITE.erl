@@ -21,7 +21,7 @@
          idle_and_slow_clients_are_closed/1, forwarded_headers_trusted_and_untrusted/1,
          root_path_sets_script_name/1, timeout_is_504_and_interrupts/1,
          recycling_under_load_loses_nothing/1, two_named_servers/1, start_errors/1,
-         stop_drains_a_request_in_flight/1,
+         stop_drains_a_request_in_flight/1, file_wrapper_sends_without_python/1,
          flask_app/1, django_project/1, python_mode_auto_falls_back_to_main/1,
          main_mode_with_several_workers/1]).
 
@@ -47,7 +47,7 @@ groups() ->
                       idle_and_slow_clients_are_closed, forwarded_headers_trusted_and_untrusted,
                       root_path_sets_script_name, timeout_is_504_and_interrupts,
                       recycling_under_load_loses_nothing, two_named_servers, start_errors,
-                      stop_drains_a_request_in_flight]},
+                      stop_drains_a_request_in_flight, file_wrapper_sends_without_python]},
      {frameworks, [], [flask_app, django_project, python_mode_auto_falls_back_to_main,
                        main_mode_with_several_workers]}].
 
@@ -602,6 +602,22 @@ stop_drains_a_request_in_flight(Config) ->
     {Head, <<"slept">>, <<>>} = read_response(S),
     ?assertEqual(200, status_of(Head)),
     ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 5000)).
+
+file_wrapper_sends_without_python(Config) ->
+    Port = serve(Config, file_wrapper_sends_without_python, "wsgi_app:raw", #{}),
+    Expected = binary:copy(list_to_binary(lists:seq(0, 255)), 4096),
+    %% The app's file raises if read through Python: these bytes came from the engine.
+    {200, Headers, Whole} = get(Port, "/file"),
+    ?assertEqual("1048576", header("content-length", Headers)),
+    ?assert(Whole =:= Expected),
+    {200, _, Tail} = get(Port, "/file?offset=1000"),
+    ?assert(Tail =:= binary:part(Expected, 1000, byte_size(Expected) - 1000)),
+    Head = raw(Port, <<"HEAD /file HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n">>),
+    ?assertEqual(1048576, content_length(Head)),
+    ?assertMatch([_, <<>>], binary:split(Head, <<"\r\n\r\n">>)),
+    %% Without a file descriptor the wrapper is iterated like any response.
+    {200, _, Small} = get(Port, "/file-bytesio"),
+    ?assert(Small =:= binary:part(Expected, 0, 5000)).
 
 wait_until(Check) ->
     wait_until(Check, 500).

@@ -4,9 +4,11 @@
 warnings turned into errors: any PEP 3333 violation by the server fails a test.
 `raw` is the same app unwrapped (lists stay lists, exercising the whole-body path).
 """
+import io
 import json
 import os
 import sys
+import tempfile
 import time
 import warnings
 from urllib.parse import parse_qs
@@ -17,6 +19,23 @@ warnings.simplefilter("error", WSGIWarning)
 # One token per interpreter that imported this module: recycling shows as new tokens.
 INTERPRETER_TOKEN = os.urandom(8).hex()
 CLOSED = []
+
+# 1 MiB of known bytes for the file_wrapper routes.
+FILE_BYTES = bytes(range(256)) * 4096
+FILE_PATH = os.path.join(tempfile.gettempdir(), f"hornbeam-wsgi-{os.getpid()}.bin")
+if not os.path.exists(FILE_PATH):
+    with open(FILE_PATH, "wb") as f:
+        f.write(FILE_BYTES)
+
+
+class NoReadFile(io.FileIO):
+    """A real file that fails if anyone reads it through Python."""
+
+    def read(self, *args):
+        raise AssertionError("the file was read through Python")
+
+    readinto = read
+
 
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
            302: "Found", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
@@ -122,6 +141,14 @@ def route(environ, start_response):
     if path == "/sleep":
         time.sleep(float(query.get("s", "0.1")))
         return respond(start_response, 200, b"slept")
+    if path == "/file":
+        f = NoReadFile(FILE_PATH, "r")
+        f.seek(int(query.get("offset", "0")))
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](f)
+    if path == "/file-bytesio":
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](io.BytesIO(FILE_BYTES[:5000]), 1000)
     if path == "/token":
         return respond(start_response, 200, INTERPRETER_TOKEN.encode())
     if path == "/exc-info":

@@ -86,7 +86,12 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
             Err(why) => return (atoms::error(), why).encode(env),
         };
         let log = log::Log::new(owner);
-        let spec = PoolSpec { app: app_config, root_path: server_config.root_path.clone(), log: log.clone() };
+        let spec = PoolSpec {
+            app: app_config,
+            root_path: server_config.root_path.clone(),
+            log: log.clone(),
+            engine: runtime.handle().clone(),
+        };
         let (pool, mode) = match Pool::start(spec) {
             Ok(started) => started,
             Err(e) => return load_error_term(env, &e),

@@ -50,6 +50,7 @@ struct Keys {
 pub struct Fixed<'a> {
     pub root_path: &'a str,
     pub errors: &'a PyOwned,
+    pub file_wrapper: &'a PyOwned,
     pub multithread: bool,
     pub multiprocess: bool,
 }
@@ -79,6 +80,7 @@ impl EnvironBuilder {
         let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
         put("wsgi.version", &version)?;
         put("wsgi.errors", fixed.errors)?;
+        put("wsgi.file_wrapper", fixed.file_wrapper)?;
         put("wsgi.multithread", &py_bool(fixed.multithread))?;
         put("wsgi.multiprocess", &py_bool(fixed.multiprocess))?;
         put("wsgi.run_once", &py_bool(false))?;

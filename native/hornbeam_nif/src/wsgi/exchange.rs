@@ -7,8 +7,15 @@
 use crate::http::body::{Aborted, ResponseBody, StreamItem};
 use crate::http::exchange::ResponseHead;
 use bytes::Bytes;
+use hyper::header::{HeaderValue, CONTENT_LENGTH};
 use hyper::{HeaderMap, StatusCode};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
+
+/// Bytes per read when a file is sent from the engine's blocking pool.
+const FILE_CHUNK: u64 = 256 * 1024;
 
 pub struct Exchange {
     respond: Option<oneshot::Sender<ResponseHead>>,
@@ -84,6 +91,27 @@ impl Exchange {
         })
     }
 
+    /// Sends `len` bytes of `file` from `offset` (a `wsgi.file_wrapper` response): the
+    /// head now, the bytes from the engine's blocking pool with `pread`, so the file's
+    /// own offset is untouched and no byte passes through Python. A Content-Length the
+    /// application set caps what is sent; otherwise it is set to `len`.
+    pub fn send_file(&mut self, file: File, offset: u64, len: u64, engine: &Handle) -> Result<(), Gone> {
+        let mut len = len;
+        if let Some((_, headers)) = self.status.as_mut() {
+            match headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+                Some(declared) => len = len.min(declared),
+                None => {
+                    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                }
+            }
+        }
+        let (tx, body) = ResponseBody::channel();
+        self.stream = None;
+        self.send_head(body)?;
+        engine.spawn_blocking(move || pump_file(file, offset, len, tx));
+        Ok(())
+    }
+
     /// The body ended normally.
     pub fn finish(&mut self) {
         if !self.headers_sent {
@@ -107,5 +135,26 @@ impl Exchange {
         headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
         self.status = Some((status, headers));
         let _ = self.send_head(ResponseBody::full(text));
+    }
+}
+
+fn pump_file(file: File, mut offset: u64, mut remaining: u64, tx: mpsc::Sender<StreamItem>) {
+    while remaining > 0 {
+        let mut buf = vec![0u8; remaining.min(FILE_CHUNK) as usize];
+        let item = match file.read_at(&mut buf, offset) {
+            Ok(0) => Err(Aborted("the file shrank while it was being sent".into())),
+            Ok(n) => {
+                buf.truncate(n);
+                offset += n as u64;
+                remaining -= n as u64;
+                Ok(Bytes::from(buf))
+            }
+            Err(e) => Err(Aborted(format!("reading the file failed: {e}"))),
+        };
+        let failed = item.is_err();
+        // A send error means the client is gone (or it was a HEAD request).
+        if tx.blocking_send(item).is_err() || failed {
+            return;
+        }
     }
 }

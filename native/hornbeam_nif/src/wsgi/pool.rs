@@ -13,6 +13,8 @@ pub struct PoolSpec {
     pub app: AppConfig,
     pub root_path: String,
     pub log: Log,
+    /// The I/O engine: file responses are read on its blocking pool.
+    pub engine: tokio::runtime::Handle,
 }
 
 pub struct PoolInner {

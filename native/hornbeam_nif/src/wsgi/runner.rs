@@ -15,6 +15,9 @@ use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
 use hyper::StatusCode;
 use std::cell::RefCell;
+use std::fs::File;
+use std::os::fd::FromRawFd;
+use tokio::runtime::Handle;
 
 /// Why a worker could not load the application.
 #[derive(Debug, Clone)]
@@ -60,6 +63,9 @@ pub struct Runner {
     types: WsgiTypes,
     environ: EnvironBuilder,
     errors: PyOwned,
+    /// `hornbeam_wsgi.FileWrapper`, the class behind `wsgi.file_wrapper`.
+    file_wrapper: PyOwned,
+    engine: Handle,
     log: Log,
 }
 
@@ -70,6 +76,7 @@ pub struct RunnerConfig<'a> {
     pub multithread: bool,
     pub multiprocess: bool,
     pub log: Log,
+    pub engine: Handle,
 }
 
 impl Runner {
@@ -79,15 +86,26 @@ impl Runner {
         let init = |e: PyErrInfo| LoadError::Init(e.traceback_or_message());
         let types = WsgiTypes::create().map_err(init)?;
         let errors = types.errors(config.log.clone()).map_err(init)?;
+        let file_wrapper = call::resolve("hornbeam_wsgi", "FileWrapper").map_err(init)?;
         let environ = EnvironBuilder::new(Fixed {
             root_path: config.root_path,
             errors: &errors,
+            file_wrapper: &file_wrapper,
             multithread: config.multithread,
             multiprocess: config.multiprocess,
         })
         .map_err(init)?;
         let app = if config.preload { Some(config.app.load()?) } else { None };
-        Ok(Runner { app_ref: config.app, app: RefCell::new(app), types, environ, errors, log: config.log })
+        Ok(Runner {
+            app_ref: config.app,
+            app: RefCell::new(app),
+            types,
+            environ,
+            errors,
+            file_wrapper,
+            engine: config.engine,
+            log: config.log,
+        })
     }
 
     unsafe fn app(&self) -> PyResult<PyOwned> {
@@ -150,6 +168,13 @@ impl Runner {
 
     unsafe fn send_body(&self, result: &PyOwned, state: *mut ResponseState) -> PyResult<()> {
         let obj = result.as_ptr();
+        if ffi::Py_TYPE(obj).cast() == self.file_wrapper.as_ptr() && !(*state).exchange.headers_sent() {
+            if let Some((file, offset, len)) = open_wrapped_file(obj) {
+                require_status(state)?;
+                let _ = (*state).exchange.send_file(file, offset, len, &self.engine);
+                return Ok(());
+            }
+        }
         if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
             let body = whole_body(obj)?;
             require_status(state)?;
@@ -230,6 +255,31 @@ unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
     } else {
         Err(PyErrInfo::new("AssertionError", "the application returned a body without calling start_response"))
     }
+}
+
+/// The real file behind a `FileWrapper`: a duplicate of its descriptor, the position
+/// to send from (`tell()`, which accounts for Python's read buffer) and the bytes left.
+/// `None` (no exception set) when it is not a regular file with a descriptor: the
+/// response is then iterated like any other.
+unsafe fn open_wrapped_file(wrapper: *mut ffi::PyObject) -> Option<(File, u64, u64)> {
+    let attempt = || -> Option<(File, u64, u64)> {
+        let filelike = PyOwned::from_owned(ffi::PyObject_GetAttrString(wrapper, c"filelike".as_ptr()))?;
+        let fileno = PyOwned::from_owned(ffi::PyObject_CallMethod(filelike.as_ptr(), c"fileno".as_ptr(), std::ptr::null()))?;
+        let fd = ffi::PyLong_AsLong(fileno.as_ptr());
+        let position = PyOwned::from_owned(ffi::PyObject_CallMethod(filelike.as_ptr(), c"tell".as_ptr(), std::ptr::null()))?;
+        let offset = ffi::PyLong_AsUnsignedLongLong(position.as_ptr());
+        if !ffi::PyErr_Occurred().is_null() || fd < 0 {
+            return None;
+        }
+        let dup = crate::fd::dup_raw(fd as i32).ok()?;
+        // SAFETY: `dup` is a fresh descriptor this function owns.
+        let file = File::from_raw_fd(dup);
+        let meta = file.metadata().ok().filter(|m| m.is_file())?;
+        Some((file, offset, meta.len().saturating_sub(offset)))
+    };
+    let found = attempt();
+    ffi::PyErr_Clear();
+    found
 }
 
 /// The items of a list or tuple of `bytes`, joined.

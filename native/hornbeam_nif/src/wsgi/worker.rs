@@ -89,6 +89,7 @@ unsafe fn load(pool: &PoolInner) -> Result<Runner, LoadError> {
         multithread: many && pool.mode == Mode::Main,
         multiprocess: many && pool.mode == Mode::Sub,
         log: spec.log.clone(),
+        engine: spec.engine.clone(),
     })
 }
 
