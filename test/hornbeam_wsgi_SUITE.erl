@@ -22,6 +22,7 @@
          root_path_sets_script_name/1, timeout_is_504_and_interrupts/1,
          recycling_under_load_loses_nothing/1, two_named_servers/1, start_errors/1,
          stop_drains_a_request_in_flight/1, file_wrapper_sends_without_python/1,
+         stop_interrupts_a_runaway_request/1,
          flask_app/1, django_project/1, python_mode_auto_falls_back_to_main/1,
          main_mode_with_several_workers/1]).
 
@@ -47,7 +48,8 @@ groups() ->
                       idle_and_slow_clients_are_closed, forwarded_headers_trusted_and_untrusted,
                       root_path_sets_script_name, timeout_is_504_and_interrupts,
                       recycling_under_load_loses_nothing, two_named_servers, start_errors,
-                      stop_drains_a_request_in_flight, file_wrapper_sends_without_python]},
+                      stop_drains_a_request_in_flight, file_wrapper_sends_without_python,
+                      stop_interrupts_a_runaway_request]},
      {frameworks, [], [flask_app, django_project, python_mode_auto_falls_back_to_main,
                        main_mode_with_several_workers]}].
 
@@ -601,6 +603,19 @@ stop_drains_a_request_in_flight(Config) ->
     ok = hornbeam:stop(stop_drains_a_request_in_flight),
     {Head, <<"slept">>, <<>>} = read_response(S),
     ?assertEqual(200, status_of(Head)),
+    ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 5000)).
+
+stop_interrupts_a_runaway_request(Config) ->
+    Name = stop_interrupts_a_runaway_request,
+    Port = serve(Config, Name, "wsgi_app:raw", #{graceful_timeout => 200, timeout => infinity}),
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    ok = gen_tcp:send(S, <<"GET /spin HTTP/1.1\r\nHost: t\r\n\r\n">>),
+    wait_until(fun() -> maps:get(requests, hornbeam:info(Name)) >= 1 end),
+    T0 = erlang:monotonic_time(millisecond),
+    ok = hornbeam:stop(Name),
+    %% The drain gave up after graceful_timeout and the loop was interrupted, so stop
+    %% returned instead of waiting for a request that never ends.
+    ?assert(erlang:monotonic_time(millisecond) - T0 < 5000),
     ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 5000)).
 
 file_wrapper_sends_without_python(Config) ->

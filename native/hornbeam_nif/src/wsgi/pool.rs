@@ -1,6 +1,6 @@
 //! The WSGI application: `workers` interpreters sharing one queue of requests.
 use super::runner::LoadError;
-use super::worker;
+use super::worker::{self, Running};
 use crate::http::config::AppConfig;
 use crate::http::exchange::{App, Job};
 use crate::http::log::{Level, Log};
@@ -24,9 +24,19 @@ pub struct PoolInner {
     submit: RwLock<Option<Sender<Job>>>,
     pub jobs: Receiver<Job>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The live workers, to interrupt what they run when the server stops.
+    running: Mutex<Vec<Arc<Running>>>,
 }
 
 impl PoolInner {
+    pub(super) fn track(&self, worker: &Arc<Running>) {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).push(worker.clone());
+    }
+
+    pub(super) fn untrack(&self, worker: &Arc<Running>) {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).retain(|w| !Arc::ptr_eq(w, worker));
+    }
+
     /// Adds one worker; returns when it serves (or could not load the app).
     pub fn spawn_worker(self: &Arc<Self>) -> Result<(), LoadError> {
         if self.submit.read().unwrap_or_else(|p| p.into_inner()).is_none() {
@@ -41,8 +51,13 @@ impl PoolInner {
 
     fn stop(&self) {
         self.submit.write().unwrap_or_else(|p| p.into_inner()).take();
-        // Queued jobs are dropped: their connections are already closed or answered.
+        // Queued jobs are dropped and running ones interrupted: the engine has drained
+        // or closed their connections already, so nobody waits for them.
         while self.jobs.try_recv().is_ok() {}
+        let running: Vec<Arc<Running>> = self.running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for worker in running {
+            worker.interrupt_current();
+        }
         loop {
             let handle = self.threads.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match handle {
@@ -91,6 +106,7 @@ impl Pool {
             submit: RwLock::new(Some(tx)),
             jobs: rx,
             threads: Mutex::new(Vec::new()),
+            running: Mutex::new(Vec::new()),
         });
         // Workers load the application one after the other: C extensions' first import
         // is not always safe to run in parallel.

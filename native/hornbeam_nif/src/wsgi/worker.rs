@@ -15,12 +15,21 @@ use std::thread::JoinHandle;
 const WORKER_STACK_BYTES: usize = 16 << 20;
 
 /// What other threads need to interrupt this worker's current job.
-struct Running {
+pub(super) struct Running {
     interrupt: Arc<InterruptHandle>,
     /// The `JobControl` of the job running now (its address), 0 between jobs. Written
     /// only with the worker's GIL held, and read by the interrupter with that GIL held,
     /// so an interrupt can never land in the next job.
     current: Arc<AtomicUsize>,
+}
+
+impl Running {
+    /// Interrupts whatever job runs now (the server is stopping and its connections
+    /// are gone). Blocks for up to a GIL switch interval: not on a BEAM scheduler.
+    pub(super) fn interrupt_current(&self) {
+        let current = &self.current;
+        self.interrupt.raise_keyboard_interrupt(|| current.load(Ordering::Acquire) != 0);
+    }
 }
 
 impl Interrupt for Running {
@@ -72,8 +81,10 @@ fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
         }
     };
     let running = Arc::new(Running { interrupt: interp.interrupt_handle(), current: Arc::new(AtomicUsize::new(0)) });
+    pool.track(&running);
     let _ = ready.send(Ok(()));
     serve(&pool, &interp, &runner, &running);
+    pool.untrack(&running);
     drop(runner); // Python objects go first, with the GIL, on this thread
     drop(interp);
 }
