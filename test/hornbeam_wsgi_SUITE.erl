@@ -505,8 +505,8 @@ idle_and_slow_clients_are_closed(Config) ->
     {ok, Slow} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
     ok = gen_tcp:send(Slow, <<"GET / HTTP/1.1\r\nHost: t\r\n">>),
     _ = read_until_closed(Slow, <<>>),
-    #{connections := Open} = hornbeam:info(idle_and_slow_clients_are_closed),
-    ?assertEqual(0, Open).
+    %% The engine's count drops once its connection tasks have ended.
+    wait_until(fun() -> maps:get(connections, hornbeam:info(idle_and_slow_clients_are_closed)) =:= 0 end).
 
 forwarded_headers_trusted_and_untrusted(Config) ->
     Headers = [{"x-forwarded-for", "198.51.100.1, 203.0.113.7"},

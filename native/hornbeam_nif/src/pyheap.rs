@@ -33,3 +33,35 @@ pub unsafe fn free_instance(obj: *mut ffi::PyObject) {
     }
     ffi::Py_DecRef(tp.cast());
 }
+
+/// A `PyType_Slot` table entry: `slot!(Py_tp_dealloc, dealloc)`,
+/// `slot!(Py_tp_doc, doc c"...")`, `slot!(end)`.
+macro_rules! slot {
+    (end) => {
+        hornbeam_python::ffi::PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() }
+    };
+    ($slot:ident, doc $text:literal) => {
+        hornbeam_python::ffi::PyType_Slot { slot: hornbeam_python::ffi::$slot, pfunc: $text.as_ptr() as *mut std::ffi::c_void }
+    };
+    ($slot:ident, $f:expr) => {
+        hornbeam_python::ffi::PyType_Slot { slot: hornbeam_python::ffi::$slot, pfunc: $f as *mut std::ffi::c_void }
+    };
+}
+pub(crate) use slot;
+
+/// The `PyType_Spec` of a heap type Python code can use but not instantiate (its
+/// objects come from Rust only) nor change: `sealed_spec!(c"mod.Name", Object, SLOTS)`.
+macro_rules! sealed_spec {
+    ($name:literal, $object:ty, $slots:ident) => {
+        hornbeam_python::ffi::PyType_Spec {
+            name: $name.as_ptr(),
+            basicsize: std::mem::size_of::<$object>() as std::ffi::c_int,
+            itemsize: 0,
+            flags: (hornbeam_python::ffi::Py_TPFLAGS_DEFAULT
+                | hornbeam_python::ffi::Py_TPFLAGS_IMMUTABLETYPE
+                | hornbeam_python::ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
+            slots: &raw mut $slots as *mut hornbeam_python::ffi::PyType_Slot,
+        }
+    };
+}
+pub(crate) use sealed_spec;

@@ -13,7 +13,7 @@
 //! Every function below runs with the GIL of the object's interpreter held, as CPython
 //! calls them.
 use hornbeam_python::ffi;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::mem::ManuallyDrop;
 use std::ptr;
 
@@ -445,7 +445,7 @@ unsafe extern "C" fn repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     out
 }
 
-use crate::pyheap::method;
+use crate::pyheap::{method, sealed_spec, slot};
 
 // SAFETY (the statics below): CPython reads these tables when it makes the type; nothing
 // writes them afterwards.
@@ -461,35 +461,24 @@ static mut METHODS: [ffi::PyMethodDef; 8] = [
     ffi::PyMethodDef::zeroed(),
 ];
 
-static mut SLOTS: [ffi::PyType_Slot; 15] = [
-    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: dealloc as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_bf_getbuffer, pfunc: getbuffer as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_sq_length, pfunc: length as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_mp_length, pfunc: length as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_sq_item, pfunc: item as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_mp_subscript, pfunc: subscript as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_sq_contains, pfunc: contains as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_sq_concat, pfunc: concat as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_richcompare, pfunc: richcompare as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_hash, pfunc: hash as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_repr, pfunc: repr as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: &raw mut METHODS as *mut c_void },
-    ffi::PyType_Slot {
-        slot: ffi::Py_tp_doc,
-        pfunc: c"The bytes of one read on a reactor connection, shared without a copy (read-only).".as_ptr()
-            as *mut c_void,
-    },
-    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
-    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+static mut SLOTS: [ffi::PyType_Slot; 14] = [
+    slot!(Py_tp_dealloc, dealloc),
+    slot!(Py_bf_getbuffer, getbuffer),
+    slot!(Py_sq_length, length),
+    slot!(Py_mp_length, length),
+    slot!(Py_sq_item, item),
+    slot!(Py_mp_subscript, subscript),
+    slot!(Py_sq_contains, contains),
+    slot!(Py_sq_concat, concat),
+    slot!(Py_tp_richcompare, richcompare),
+    slot!(Py_tp_hash, hash),
+    slot!(Py_tp_repr, repr),
+    slot!(Py_tp_methods, &raw mut METHODS),
+    slot!(Py_tp_doc, doc c"The bytes of one read on a reactor connection, shared without a copy (read-only)."),
+    slot!(end),
 ];
 
-static mut SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
-    name: c"erlang.reactor.ReactorBuffer".as_ptr(),
-    basicsize: std::mem::size_of::<BufferObject>() as c_int,
-    itemsize: 0,
-    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
-    slots: &raw mut SLOTS as *mut ffi::PyType_Slot,
-};
+static mut SPEC: ffi::PyType_Spec = sealed_spec!(c"erlang.reactor.ReactorBuffer", BufferObject, SLOTS);
 
 /// Makes this interpreter's `ReactorBuffer` type and adds it to `module`.
 ///

@@ -15,7 +15,7 @@
 use super::exchange::Exchange;
 use super::input::InputReader;
 use crate::http::log::Log;
-use crate::pyheap::{free_instance, method};
+use crate::pyheap::{free_instance, method, sealed_spec, slot};
 use bytes::Bytes;
 use hornbeam_python::call::{owned, PyResult};
 use hornbeam_python::error::raise;
@@ -24,7 +24,6 @@ use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
-use std::ffi::{c_int, c_void};
 use std::ptr;
 
 /// The per-request state `start_response` and `write` use.
@@ -537,22 +536,14 @@ static mut WRITE_DEF: ffi::PyMethodDef =
     method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI).");
 
 static mut START_RESPONSE_SLOTS: [ffi::PyType_Slot; 4] = [
-    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: plain_dealloc as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_call, pfunc: start_response_call as *mut c_void },
-    ffi::PyType_Slot {
-        slot: ffi::Py_tp_doc,
-        pfunc: c"start_response(status, response_headers, exc_info=None) -> write".as_ptr() as *mut c_void,
-    },
-    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+    slot!(Py_tp_dealloc, plain_dealloc),
+    slot!(Py_tp_call, start_response_call),
+    slot!(Py_tp_doc, doc c"start_response(status, response_headers, exc_info=None) -> write"),
+    slot!(end),
 ];
 
-static mut START_RESPONSE_SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
-    name: c"hornbeam.StartResponse".as_ptr(),
-    basicsize: std::mem::size_of::<StartResponseObject>() as c_int,
-    itemsize: 0,
-    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
-    slots: &raw mut START_RESPONSE_SLOTS as *mut ffi::PyType_Slot,
-};
+static mut START_RESPONSE_SPEC: ffi::PyType_Spec =
+    sealed_spec!(c"hornbeam.StartResponse", StartResponseObject, START_RESPONSE_SLOTS);
 
 static mut INPUT_METHODS: [ffi::PyMethodDef; 4] = [
     method!(c"read", PyCFunctionFast: input_read, ffi::METH_FASTCALL, c"read(size=-1) -> bytes"),
@@ -562,24 +553,15 @@ static mut INPUT_METHODS: [ffi::PyMethodDef; 4] = [
 ];
 
 static mut INPUT_SLOTS: [ffi::PyType_Slot; 6] = [
-    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: plain_dealloc as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: &raw mut INPUT_METHODS as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_iter, pfunc: ffi::PyObject_SelfIter as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_iternext, pfunc: input_next as *mut c_void },
-    ffi::PyType_Slot {
-        slot: ffi::Py_tp_doc,
-        pfunc: c"wsgi.input: the request body, streamed from the client.".as_ptr() as *mut c_void,
-    },
-    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+    slot!(Py_tp_dealloc, plain_dealloc),
+    slot!(Py_tp_methods, &raw mut INPUT_METHODS),
+    slot!(Py_tp_iter, ffi::PyObject_SelfIter),
+    slot!(Py_tp_iternext, input_next),
+    slot!(Py_tp_doc, doc c"wsgi.input: the request body, streamed from the client."),
+    slot!(end),
 ];
 
-static mut INPUT_SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
-    name: c"hornbeam.Input".as_ptr(),
-    basicsize: std::mem::size_of::<InputObject>() as c_int,
-    itemsize: 0,
-    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
-    slots: &raw mut INPUT_SLOTS as *mut ffi::PyType_Slot,
-};
+static mut INPUT_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.Input", InputObject, INPUT_SLOTS);
 
 static mut ERRORS_METHODS: [ffi::PyMethodDef; 4] = [
     method!(c"write", PyCFunction: errors_write, ffi::METH_O, c"write(text): each complete line becomes a log event"),
@@ -589,19 +571,10 @@ static mut ERRORS_METHODS: [ffi::PyMethodDef; 4] = [
 ];
 
 static mut ERRORS_SLOTS: [ffi::PyType_Slot; 4] = [
-    ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: errors_dealloc as *mut c_void },
-    ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: &raw mut ERRORS_METHODS as *mut c_void },
-    ffi::PyType_Slot {
-        slot: ffi::Py_tp_doc,
-        pfunc: c"wsgi.errors: lines written here go to Erlang's logger.".as_ptr() as *mut c_void,
-    },
-    ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+    slot!(Py_tp_dealloc, errors_dealloc),
+    slot!(Py_tp_methods, &raw mut ERRORS_METHODS),
+    slot!(Py_tp_doc, doc c"wsgi.errors: lines written here go to Erlang's logger."),
+    slot!(end),
 ];
 
-static mut ERRORS_SPEC: ffi::PyType_Spec = ffi::PyType_Spec {
-    name: c"hornbeam.ErrorStream".as_ptr(),
-    basicsize: std::mem::size_of::<ErrorsObject>() as c_int,
-    itemsize: 0,
-    flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
-    slots: &raw mut ERRORS_SLOTS as *mut ffi::PyType_Slot,
-};
+static mut ERRORS_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.ErrorStream", ErrorsObject, ERRORS_SLOTS);
