@@ -99,7 +99,8 @@ async fn run(
         body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, ctx.config.max_body_size)) },
         head,
     };
-    if ctx.config.trusted_proxies.trusts(peer.ip()) {
+    let forwarded = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"];
+    if forwarded.iter().any(|h| request.head.headers.contains_key(*h)) && ctx.config.trusted_proxies.trusts(peer.ip()) {
         let fwd = proxy::forwarded(&request.head.headers, &ctx.config.trusted_proxies);
         if let Some(ip) = fwd.client {
             request.client = SocketAddr::new(ip, 0);
