@@ -12,7 +12,7 @@
          chunked_request_body/1, chunked_streamed_response/1, write_callable/1,
          environ_is_complete/1, percent_decoded_path/1, exc_info_replaces_status/1,
          close_always_called/1, exception_before_start_is_500/1,
-         exception_after_start_closes_the_connection/1,
+         exception_after_start_closes_the_connection/1, early_hints_before_the_response/1,
          keepalive_reuses_the_connection/1, pipelined_requests_in_order/1,
          http_1_0/1, expect_100_continue/1, malformed_request_is_400/1,
          request_line_too_long_is_414/1, headers_too_large_are_431/1,
@@ -31,7 +31,7 @@
                chunked_request_body, chunked_streamed_response, write_callable,
                environ_is_complete, percent_decoded_path, exc_info_replaces_status,
                close_always_called, exception_before_start_is_500,
-               exception_after_start_closes_the_connection]).
+               exception_after_start_closes_the_connection, early_hints_before_the_response]).
 
 all() ->
     [{group, validated}, {group, plain}, {group, protocol}, {group, behaviour},
@@ -366,6 +366,21 @@ exception_after_start_closes_the_connection(Config) ->
     %% No terminating chunk: the client cannot take it for a whole body.
     ?assertError({badmatch, _}, dechunk(Body)),
     expect_log("failed in the middle of the body").
+
+early_hints_before_the_response(Config) ->
+    Port = ?config(port, Config),
+    Verbose = os:cmd("curl -s -v " ++ url(Port, "/hints") ++ " 2>&1"),
+    ?assertMatch({match, _}, re:run(Verbose, "< HTTP/1.1 103 Early Hints")),
+    ?assertMatch({match, _}, re:run(Verbose, "< link: </style.css>; rel=preload; as=style")),
+    ?assertMatch({match, _}, re:run(Verbose, "< HTTP/1.1 200 OK")),
+    ?assertMatch({match, _}, re:run(Verbose, "hinted$", [multiline])),
+    %% On the wire: the 103, then the final response, on one connection.
+    Raw = raw(Port, <<"GET /hints HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n">>),
+    ?assertMatch(<<"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n"
+                   "HTTP/1.1 200 OK\r\n", _/binary>>, Raw),
+    %% HTTP/1.0 has no informational responses: the hint is dropped.
+    Old = raw(Port, <<"GET /hints HTTP/1.0\r\n\r\n">>),
+    ?assertMatch(<<"HTTP/1.0 200 OK", _/binary>>, Old).
 
 %%% HTTP/1.1 protocol behaviour
 

@@ -149,6 +149,9 @@ def route(environ, start_response):
     if path == "/file-bytesio":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return environ["wsgi.file_wrapper"](io.BytesIO(FILE_BYTES[:5000]), 1000)
+    if path == "/hints":
+        environ["wsgi.early_hints"]([("Link", "</style.css>; rel=preload; as=style")])
+        return respond(start_response, 200, b"hinted")
     if path == "/token":
         return respond(start_response, 200, INTERPRETER_TOKEN.encode())
     if path == "/exc-info":

@@ -6,7 +6,7 @@ use hyper::{HeaderMap, StatusCode};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// A request, after limits and proxy headers were applied.
 pub struct Request {
@@ -68,6 +68,9 @@ impl JobControl {
 pub struct Job {
     pub request: Request,
     pub respond: oneshot::Sender<ResponseHead>,
+    /// Early hints (103) to send before the response; `None` where the protocol has no
+    /// informational responses (HTTP/1.0).
+    pub hints: Option<mpsc::UnboundedSender<HeaderMap>>,
     pub control: Arc<JobControl>,
 }
 

@@ -11,11 +11,13 @@
 //! | what passes to and from an application    | `exchange` |
 //! | settings from Erlang                      | `config`   |
 //! | trusted proxy headers                     | `proxy`    |
+//! | the socket hyper uses, 103 Early Hints    | `io`       |
 //! | log lines to the Erlang owner             | `log`      |
 pub mod body;
 pub mod config;
 mod engine;
 pub mod exchange;
+mod io;
 pub mod log;
 mod proxy;
 mod server;

@@ -2,6 +2,7 @@
 //! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
 use super::config::ServerConfig;
 use super::exchange::App;
+use super::io::ConnIo;
 use super::log::Log;
 use super::service::{self, ServiceCtx};
 use hyper::server::conn::http1;
@@ -188,9 +189,10 @@ async fn serve_connection(
     _slot: ConnectionSlot,
 ) {
     let _ = stream.set_nodelay(true);
+    let (io, hints) = ConnIo::new(stream);
     let service_ctx = ctx.clone();
-    let service = service_fn(move |req| service::handle(req, peer, service_ctx.clone()));
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let service = service_fn(move |req| service::handle(req, peer, hints.clone(), service_ctx.clone()));
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     if *phase.borrow() != Phase::Serving {
         conn.as_mut().graceful_shutdown();

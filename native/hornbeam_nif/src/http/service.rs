@@ -3,19 +3,20 @@
 use super::body::{RequestBody, ResponseBody};
 use super::config::ServerConfig;
 use super::exchange::{App, Job, JobControl, Request, ResponseHead};
+use super::io::HintWriter;
 use super::log::Log;
 use super::proxy;
 use super::server::Stats;
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::{HeaderMap, Response, StatusCode, Version};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 pub struct ServiceCtx {
     pub config: ServerConfig,
@@ -36,6 +37,7 @@ const SERVER: HeaderValue = HeaderValue::from_static("hornbeam");
 pub async fn handle(
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
+    hints: HintWriter,
     ctx: Arc<ServiceCtx>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
@@ -46,7 +48,7 @@ pub async fn handle(
     });
     let mut response = match check_limits(&ctx.config, &parts) {
         Err((status, why)) => plain(status, why, true),
-        Ok(()) => run(parts, incoming, peer, &ctx).await,
+        Ok(()) => run(parts, incoming, peer, &hints, &ctx).await,
     };
     response.headers_mut().entry(header::SERVER).or_insert(SERVER);
     if let Some(line) = request_line {
@@ -89,6 +91,7 @@ async fn run(
     head: hyper::http::request::Parts,
     incoming: Incoming,
     peer: SocketAddr,
+    hint_writer: &HintWriter,
     ctx: &ServiceCtx,
 ) -> Response<ResponseBody> {
     let mut request = Request {
@@ -111,10 +114,18 @@ async fn run(
         request.forwarded_host = fwd.host;
     }
     let (respond, response) = oneshot::channel();
+    let (hints, hints_rx) = match request.head.version {
+        Version::HTTP_11 => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        _ => (None, None),
+    };
     let control = JobControl::new();
-    if ctx.app.submit(Job { request, respond, control: control.clone() }).is_err() {
+    if ctx.app.submit(Job { request, respond, hints, control: control.clone() }).is_err() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the server is stopping", true);
     }
+    let response = with_hints(response, hints_rx, hint_writer);
     let outcome = match ctx.config.timeout {
         Some(limit) => match tokio::time::timeout(limit, response).await {
             Ok(outcome) => outcome,
@@ -137,6 +148,48 @@ async fn run(
         // (it logged why).
         Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", true),
     }
+}
+
+/// Waits for the response head, sending each early hint the application gives
+/// meanwhile as a 103 response.
+async fn with_hints(
+    mut response: oneshot::Receiver<ResponseHead>,
+    hints: Option<mpsc::UnboundedReceiver<HeaderMap>>,
+    writer: &HintWriter,
+) -> Result<ResponseHead, oneshot::error::RecvError> {
+    let Some(mut hints) = hints else { return response.await };
+    loop {
+        tokio::select! {
+            // Hints first: the application sends them before the head, and one that
+            // arrived together with the head must still go out ahead of it.
+            biased;
+            hint = hints.recv() => match hint {
+                Some(headers) => {
+                    writer.send(&early_hints_bytes(&headers));
+                }
+                None => return response.await,
+            },
+            head = &mut response => {
+                // Both may have arrived after the hint branch was polled.
+                while let Ok(headers) = hints.try_recv() {
+                    writer.send(&early_hints_bytes(&headers));
+                }
+                return head;
+            }
+        }
+    }
+}
+
+fn early_hints_bytes(headers: &HeaderMap) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 103 Early Hints\r\n".to_vec();
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 /// A short plain-text response the server makes itself.

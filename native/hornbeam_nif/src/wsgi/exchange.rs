@@ -19,6 +19,7 @@ const FILE_CHUNK: u64 = 256 * 1024;
 
 pub struct Exchange {
     respond: Option<oneshot::Sender<ResponseHead>>,
+    hints: Option<mpsc::UnboundedSender<HeaderMap>>,
     /// What `start_response` set and the head has not sent yet.
     status: Option<(StatusCode, HeaderMap)>,
     stream: Option<mpsc::Sender<StreamItem>>,
@@ -32,8 +33,18 @@ pub struct Exchange {
 pub struct Gone;
 
 impl Exchange {
-    pub fn new(respond: oneshot::Sender<ResponseHead>) -> Exchange {
-        Exchange { respond: Some(respond), status: None, stream: None, headers_sent: false, gone: false }
+    pub fn new(respond: oneshot::Sender<ResponseHead>, hints: Option<mpsc::UnboundedSender<HeaderMap>>) -> Exchange {
+        Exchange { respond: Some(respond), hints, status: None, stream: None, headers_sent: false, gone: false }
+    }
+
+    /// Early hints (103) before the response; ignored once it started, and where the
+    /// protocol has no informational responses.
+    pub fn send_hints(&mut self, headers: HeaderMap) {
+        if !self.headers_sent {
+            if let Some(hints) = &self.hints {
+                let _ = hints.send(headers);
+            }
+        }
     }
 
     pub fn headers_sent(&self) -> bool {
@@ -56,6 +67,7 @@ impl Exchange {
     fn send_head(&mut self, body: ResponseBody) -> Result<(), Gone> {
         let (status, headers) = self.status.take().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
         self.headers_sent = true;
+        self.hints = None;
         let respond = self.respond.take().ok_or(Gone)?;
         respond.send(ResponseHead { status, headers, body }).map_err(|_| {
             self.gone = true;

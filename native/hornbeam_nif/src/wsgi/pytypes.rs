@@ -103,6 +103,15 @@ impl WsgiTypes {
         Ok(obj)
     }
 
+    /// The request's `wsgi.early_hints(headers)` callable, bound to its
+    /// `start_response`.
+    ///
+    /// # Safety
+    /// GIL held; `start_response` came from `WsgiTypes::start_response`.
+    pub unsafe fn early_hints(&self, start_response: &PyOwned) -> PyResult<PyOwned> {
+        owned(ffi::PyCFunction_NewEx(&raw mut EARLY_HINTS_DEF, start_response.as_ptr(), ptr::null_mut()))
+    }
+
     /// A `wsgi.input` bound to `reader` until `detach_input`.
     ///
     /// # Safety
@@ -356,6 +365,15 @@ unsafe extern "C" fn write(obj: *mut ffi::PyObject, data: *mut ffi::PyObject) ->
     ffi::Py_NewRef(ffi::Py_None())
 }
 
+/// `wsgi.early_hints(headers)`: sends a 103 response with these `(name, value)`
+/// headers (typically `Link`) before the final one.
+unsafe extern "C" fn early_hints(obj: *mut ffi::PyObject, headers: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let Some(state) = response_state(obj) else { return ptr::null_mut() };
+    let Some(headers) = parse_headers(headers) else { return ptr::null_mut() };
+    state.exchange.send_hints(headers);
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
 // ---- wsgi.input ---------------------------------------------------------------------
 
 unsafe fn input_reader(obj: *mut ffi::PyObject) -> Option<&'static mut InputReader> {
@@ -534,6 +552,13 @@ unsafe extern "C" fn errors_flush(obj: *mut ffi::PyObject, _unused: *mut ffi::Py
 
 static mut WRITE_DEF: ffi::PyMethodDef =
     method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI).");
+
+static mut EARLY_HINTS_DEF: ffi::PyMethodDef = method!(
+    c"early_hints",
+    PyCFunction: early_hints,
+    ffi::METH_O,
+    c"early_hints(headers): send a 103 Early Hints response with these (name, value) headers."
+);
 
 static mut START_RESPONSE_SLOTS: [ffi::PyType_Slot; 4] = [
     slot!(Py_tp_dealloc, plain_dealloc),

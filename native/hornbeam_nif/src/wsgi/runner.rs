@@ -65,6 +65,7 @@ pub struct Runner {
     errors: PyOwned,
     /// `hornbeam_wsgi.FileWrapper`, the class behind `wsgi.file_wrapper`.
     file_wrapper: PyOwned,
+    early_hints_key: PyOwned,
     engine: Handle,
     log: Log,
 }
@@ -103,6 +104,7 @@ impl Runner {
             environ,
             errors,
             file_wrapper,
+            early_hints_key: call::new_str("wsgi.early_hints").map_err(init)?,
             engine: config.engine,
             log: config.log,
         })
@@ -128,8 +130,8 @@ impl Runner {
     /// # Safety
     /// GIL held, on the worker's thread.
     pub unsafe fn run(&self, job: Job) {
-        let Job { mut request, respond, control } = job;
-        let mut state = ResponseState { exchange: Exchange::new(respond), busy: false };
+        let Job { mut request, respond, hints, control } = job;
+        let mut state = ResponseState { exchange: Exchange::new(respond, hints), busy: false };
         let mut reader = InputReader::new(request.body.take());
         // The Python objects reach these two through raw pointers; from here on this
         // function uses them only through the same pointers.
@@ -158,6 +160,10 @@ impl Runner {
         state: *mut ResponseState,
     ) -> PyResult<()> {
         let environ = self.environ.build(request, input)?;
+        let hints = self.types.early_hints(start_response)?;
+        if ffi::PyDict_SetItem(environ.as_ptr(), self.early_hints_key.as_ptr(), hints.as_ptr()) != 0 {
+            return Err(PyErrInfo::fetch());
+        }
         let app = self.app()?;
         let args = [environ.as_ptr(), start_response.as_ptr()];
         let result = owned(ffi::PyObject_Vectorcall(app.as_ptr(), args.as_ptr(), 2, std::ptr::null_mut()))?;
