@@ -22,7 +22,7 @@
          root_path_sets_script_name/1, timeout_is_504_and_interrupts/1,
          recycling_under_load_loses_nothing/1, two_named_servers/1, start_errors/1,
          stop_drains_a_request_in_flight/1, file_wrapper_sends_without_python/1,
-         stop_interrupts_a_runaway_request/1,
+         stop_interrupts_a_runaway_request/1, access_log_and_lazy_import/1,
          flask_app/1, django_project/1, python_mode_auto_falls_back_to_main/1,
          main_mode_with_several_workers/1]).
 
@@ -49,7 +49,7 @@ groups() ->
                       root_path_sets_script_name, timeout_is_504_and_interrupts,
                       recycling_under_load_loses_nothing, two_named_servers, start_errors,
                       stop_drains_a_request_in_flight, file_wrapper_sends_without_python,
-                      stop_interrupts_a_runaway_request]},
+                      stop_interrupts_a_runaway_request, access_log_and_lazy_import]},
      {frameworks, [], [flask_app, django_project, python_mode_auto_falls_back_to_main,
                        main_mode_with_several_workers]}].
 
@@ -632,6 +632,25 @@ stop_interrupts_a_runaway_request(Config) ->
     %% returned instead of waiting for a request that never ends.
     ?assert(erlang:monotonic_time(millisecond) - T0 < 5000),
     ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 5000)).
+
+access_log_and_lazy_import(Config) ->
+    %% Access lines are info events: let them through the primary level for this case.
+    #{level := Primary} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, all),
+    try
+        Port = serve(Config, access_log_and_lazy_import, "wsgi_app:raw", #{access_log => true}),
+        {201, _, _} = get(Port, "/status/201?x=1"),
+        {hornbeam_log, info, Line} = expect_log("GET /status/201?x=1 HTTP/1.1"),
+        ?assertMatch({match, _}, re:run(Line, "^127\\.0\\.0\\.1 \"GET /status/201\\?x=1 HTTP/1.1\" 201 10 [0-9.]+ms$"))
+    after
+        logger:set_primary_config(level, Primary)
+    end,
+    %% preload_app => false: start/2 does not import, the first request does (and a
+    %% module that cannot import gives 500s with the traceback in the log).
+    Lazy = serve(Config, second(access_log_and_lazy_import), "broken_app:application",
+                 #{preload_app => false}),
+    {500, _, _} = get(Lazy, "/"),
+    expect_log("this module refuses to import").
 
 file_wrapper_sends_without_python(Config) ->
     Port = serve(Config, file_wrapper_sends_without_python, "wsgi_app:raw", #{}),

@@ -1,4 +1,9 @@
-"""A real Flask application for hornbeam_wsgi_SUITE."""
+"""A real Flask application for hornbeam_wsgi_SUITE.
+
+Not wrapped in wsgiref.validate like the other apps: Werkzeug itself calls
+`wsgi.input.read()` without a size (allowed since `wsgi.input_terminated`), which the
+validator rejects.
+"""
 from flask import Flask, Response, jsonify, redirect, request
 
 app = Flask(__name__)
