@@ -99,14 +99,19 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
             Err(e) => return load_error_term(env, &e),
         };
         let workers = pool.workers();
-        match Server::start(runtime, listen_fd, server_config, Arc::new(pool), log) {
+        let app: Arc<dyn exchange::App> = Arc::new(pool);
+        match Server::start(runtime, listen_fd, server_config, app.clone(), log) {
             Ok(server) => {
                 let resource = ResourceArc::new(HttpServerResource { server: Arc::new(server), mode, workers });
                 resource.monitor(Some(env), &owner);
                 let mode_atom = if mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
                 (atoms::ok(), resource, mode_atom).encode(env)
             }
-            Err(why) => (atoms::error(), why).encode(env),
+            Err(why) => {
+                // The workers hold the queue open: end them, or their threads stay.
+                app.shutdown();
+                (atoms::error(), why).encode(env)
+            }
         }
     })
 }
