@@ -23,6 +23,7 @@ rustler::atoms! {
     py_send,
     unknown_function,
     subinterp,
+    auto,
     main,
     mode,
     interp_id,

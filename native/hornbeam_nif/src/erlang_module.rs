@@ -5,6 +5,7 @@
 //! The functions find their thread's `ErlangHost` (a context's worker or a reactor's
 //! loop): they work on such a thread, and say so clearly anywhere else.
 use crate::host::{self, ErlangHost};
+use crate::pyheap::{method, module_def};
 use crate::term;
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
@@ -16,24 +17,9 @@ use std::rc::Rc;
 // SAFETY (all statics below): CPython reads these tables; nothing writes them after
 // `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
 static mut METHODS: [ffi::PyMethodDef; 4] = [
-    ffi::PyMethodDef {
-        ml_name: c"call".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: erlang_call },
-        ml_flags: ffi::METH_VARARGS,
-        ml_doc: c"call(name, *args): run the Erlang function registered as name; returns its result.".as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"send".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: erlang_send },
-        ml_flags: ffi::METH_VARARGS,
-        ml_doc: c"send(pid, term): send term to an Erlang process.".as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"interpreter_id".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: interpreter_id },
-        ml_flags: ffi::METH_NOARGS,
-        ml_doc: c"interpreter_id(): the id of the interpreter running this code.".as_ptr(),
-    },
+    method!(c"call", PyCFunction: erlang_call, ffi::METH_VARARGS, c"call(name, *args): run the Erlang function registered as name; returns its result."),
+    method!(c"send", PyCFunction: erlang_send, ffi::METH_VARARGS, c"send(pid, term): send term to an Erlang process."),
+    method!(c"interpreter_id", PyCFunction: interpreter_id, ffi::METH_NOARGS, c"interpreter_id(): the id of the interpreter running this code."),
     ffi::PyMethodDef::zeroed(),
 ];
 
@@ -45,17 +31,7 @@ static mut SLOTS: [ffi::PyModuleDef_Slot; 2] = [
     ffi::PyModuleDef_Slot { slot: 0, value: std::ptr::null_mut() },
 ];
 
-static mut MODULE: ffi::PyModuleDef = ffi::PyModuleDef {
-    m_base: ffi::PyModuleDef_HEAD_INIT,
-    m_name: c"_erlang".as_ptr(),
-    m_doc: c"Native half of the erlang module (Hornbeam).".as_ptr(),
-    m_size: 0,
-    m_methods: &raw mut METHODS as *mut ffi::PyMethodDef,
-    m_slots: &raw mut SLOTS as *mut ffi::PyModuleDef_Slot,
-    m_traverse: None,
-    m_clear: None,
-    m_free: None,
-};
+static mut MODULE: ffi::PyModuleDef = module_def!(c"_erlang", c"Native half of the erlang module (Hornbeam).", METHODS, SLOTS);
 
 /// `PyInit__erlang`, registered with `PyImport_AppendInittab` before initialisation.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {

@@ -1,5 +1,7 @@
-//! Helpers for the heap types Hornbeam defines per interpreter with `PyType_FromSpec`
-//! (`ReactorBuffer`, the WSGI `StartResponse`, `Input` and `ErrorStream`).
+//! Helpers for the C-API tables behind Hornbeam's Python objects: method tables of the
+//! built-in modules (`_erlang`, `_hornbeam_reactor`), and the heap types defined per
+//! interpreter with `PyType_FromSpec` (`ReactorBuffer`, the WSGI `StartResponse`,
+//! `Input` and `ErrorStream`).
 use hornbeam_python::ffi;
 use std::ffi::c_void;
 
@@ -65,3 +67,22 @@ macro_rules! sealed_spec {
     };
 }
 pub(crate) use sealed_spec;
+
+/// The `PyModuleDef` of a built-in module with multi-phase init (its `SLOTS` declare
+/// per-interpreter-GIL support): `module_def!(c"_name", c"doc", METHODS, SLOTS)`.
+macro_rules! module_def {
+    ($name:literal, $doc:literal, $methods:ident, $slots:ident) => {
+        hornbeam_python::ffi::PyModuleDef {
+            m_base: hornbeam_python::ffi::PyModuleDef_HEAD_INIT,
+            m_name: $name.as_ptr(),
+            m_doc: $doc.as_ptr(),
+            m_size: 0,
+            m_methods: &raw mut $methods as *mut hornbeam_python::ffi::PyMethodDef,
+            m_slots: &raw mut $slots as *mut hornbeam_python::ffi::PyModuleDef_Slot,
+            m_traverse: None,
+            m_clear: None,
+            m_free: None,
+        }
+    };
+}
+pub(crate) use module_def;

@@ -26,11 +26,15 @@ fn get<'a, T: Decoder<'a>>(map: Term<'a>, key: &str) -> Result<T, String> {
         .map_err(|_| format!("server option {key} has the wrong type"))
 }
 
-/// An integer option where `infinity` (or 0 for durations) means no limit.
-fn limit<'a>(map: Term<'a>, key: &str) -> Result<Option<u64>, String> {
-    match get::<u64>(map, key) {
-        Ok(n) => Ok(Some(n)),
-        Err(_) => Ok(None),
+/// An integer option where `infinity` means no limit.
+fn limit(map: Term<'_>, key: &str) -> Result<Option<u64>, String> {
+    let value: Term = get(map, key)?;
+    if let Ok(n) = value.decode::<u64>() {
+        return Ok(Some(n));
+    }
+    match value.decode::<Atom>() {
+        Ok(atom) if atom == crate::atoms::infinity() => Ok(None),
+        _ => Err(format!("server option {key} must be an integer or infinity")),
     }
 }
 
@@ -38,7 +42,7 @@ impl ServerConfig {
     pub fn decode(map: Term<'_>) -> Result<ServerConfig, String> {
         let trusted: Vec<String> = get(map, "forwarded_allow_ips")?;
         Ok(ServerConfig {
-            timeout: limit(map, "timeout")?.filter(|&ms| ms > 0).map(Duration::from_millis),
+            timeout: limit(map, "timeout")?.map(Duration::from_millis),
             keepalive: Some(get::<u64>(map, "keepalive")?).filter(|&s| s > 0).map(Duration::from_secs),
             max_request_line_size: get::<u64>(map, "max_request_line_size")? as usize,
             max_header_size: get::<u64>(map, "max_header_size")? as usize,
@@ -51,13 +55,21 @@ impl ServerConfig {
     }
 }
 
+/// `python_mode`: which interpreters the workers use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PythonMode {
+    /// Sub-interpreters, or the main interpreter when the app refuses them.
+    Auto,
+    Subinterp,
+    Main,
+}
+
 /// How the application is loaded and run.
 pub struct AppConfig {
     pub module: String,
     pub callable: String,
     pub workers: usize,
-    /// `subinterp`, `main` or `auto`.
-    pub python_mode: String,
+    pub python_mode: PythonMode,
     pub paths: Vec<String>,
     pub site_dirs: Vec<String>,
     pub python_home: Option<String>,
@@ -68,13 +80,21 @@ pub struct AppConfig {
 impl AppConfig {
     pub fn decode(map: Term<'_>) -> Result<AppConfig, String> {
         let mode: Atom = get(map, "python_mode")?;
-        let env = map.get_env();
+        let python_mode = if mode == crate::atoms::main() {
+            PythonMode::Main
+        } else if mode == crate::atoms::subinterp() {
+            PythonMode::Subinterp
+        } else if mode == crate::atoms::auto() {
+            PythonMode::Auto
+        } else {
+            return Err("python_mode must be auto, subinterp or main".into());
+        };
         let home_term: Term = get(map, "python_home")?;
         Ok(AppConfig {
             module: get(map, "module")?,
             callable: get(map, "callable")?,
             workers: get::<u64>(map, "workers")?.max(1) as usize,
-            python_mode: mode.to_term(env).atom_to_string().map_err(|_| "bad python_mode".to_string())?,
+            python_mode,
             paths: get(map, "paths")?,
             site_dirs: get(map, "site_dirs")?,
             python_home: home_term.decode::<String>().ok(),

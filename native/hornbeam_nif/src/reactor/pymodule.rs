@@ -2,6 +2,7 @@
 //! interpreter's `ReactorBuffer` type and the I/O helpers behind `Protocol.read` and
 //! `Protocol.write`. Multi-phase init, per-interpreter-GIL safe.
 use super::{buffer, fd_io, stats};
+use crate::pyheap::{method, module_def};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use std::ffi::c_int;
@@ -84,24 +85,9 @@ unsafe extern "C" fn exec_module(module: *mut ffi::PyObject) -> c_int {
 // SAFETY (all statics below): CPython reads these tables; nothing writes them after
 // `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
 static mut METHODS: [ffi::PyMethodDef; 4] = [
-    ffi::PyMethodDef {
-        ml_name: c"write".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: write },
-        ml_flags: ffi::METH_FASTCALL,
-        ml_doc: c"write(fd, data) -> int: bytes written now, 0 if the fd would block.".as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"read".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: read },
-        ml_flags: ffi::METH_FASTCALL,
-        ml_doc: c"read(fd, size) -> bytes (b'' at end of stream) or None if nothing is available now.".as_ptr(),
-    },
-    ffi::PyMethodDef {
-        ml_name: c"_buffer_address".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: buffer_address },
-        ml_flags: ffi::METH_O,
-        ml_doc: c"_buffer_address(obj) -> int: the address of obj's exported buffer (for tests).".as_ptr(),
-    },
+    method!(c"write", PyCFunctionFast: write, ffi::METH_FASTCALL, c"write(fd, data) -> int: bytes written now, 0 if the fd would block."),
+    method!(c"read", PyCFunctionFast: read, ffi::METH_FASTCALL, c"read(fd, size) -> bytes (b'' at end of stream) or None if nothing is available now."),
+    method!(c"_buffer_address", PyCFunction: buffer_address, ffi::METH_O, c"_buffer_address(obj) -> int: the address of obj's exported buffer (for tests)."),
     ffi::PyMethodDef::zeroed(),
 ];
 
@@ -114,17 +100,7 @@ static mut SLOTS: [ffi::PyModuleDef_Slot; 3] = [
     ffi::PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
 ];
 
-static mut MODULE: ffi::PyModuleDef = ffi::PyModuleDef {
-    m_base: ffi::PyModuleDef_HEAD_INIT,
-    m_name: c"_hornbeam_reactor".as_ptr(),
-    m_doc: c"Native half of erlang.reactor (Hornbeam).".as_ptr(),
-    m_size: 0,
-    m_methods: &raw mut METHODS as *mut ffi::PyMethodDef,
-    m_slots: &raw mut SLOTS as *mut ffi::PyModuleDef_Slot,
-    m_traverse: None,
-    m_clear: None,
-    m_free: None,
-};
+static mut MODULE: ffi::PyModuleDef = module_def!(c"_hornbeam_reactor", c"Native half of erlang.reactor (Hornbeam).", METHODS, SLOTS);
 
 /// `PyInit__hornbeam_reactor`, registered with `PyImport_AppendInittab`.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {

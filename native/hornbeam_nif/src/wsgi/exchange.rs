@@ -75,13 +75,10 @@ impl Exchange {
         })
     }
 
-    /// The whole body at once (a list result). Requires `start_response` first.
+    /// The whole body at once, with its Content-Length (a list result before any
+    /// `write()`): never blocks.
     pub fn finish_whole(&mut self, body: Bytes) -> Result<(), Gone> {
-        if self.headers_sent {
-            self.send_chunk_blocking(body)?;
-            self.stream = None;
-            return Ok(());
-        }
+        debug_assert!(!self.headers_sent, "a started stream ends through send_chunk_blocking");
         self.send_head(ResponseBody::full(body))
     }
 

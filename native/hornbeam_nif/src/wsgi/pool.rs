@@ -1,7 +1,7 @@
 //! The WSGI application: `workers` interpreters sharing one queue of requests.
 use super::runner::LoadError;
 use super::worker::{self, Running};
-use crate::http::config::AppConfig;
+use crate::http::config::{AppConfig, PythonMode};
 use crate::http::exchange::{App, Job};
 use crate::http::log::{Level, Log};
 use crossbeam_channel::{Receiver, Sender};
@@ -80,9 +80,9 @@ impl Pool {
     /// in the main interpreter, and the log says why.
     pub fn start(spec: PoolSpec) -> Result<(Pool, Mode), LoadError> {
         let spec = Arc::new(spec);
-        let first = if spec.app.python_mode == "main" { Mode::Main } else { Mode::Sub };
+        let first = if spec.app.python_mode == PythonMode::Main { Mode::Main } else { Mode::Sub };
         match Pool::start_in(spec.clone(), first) {
-            Err(e) if spec.app.python_mode == "auto" && e.refuses_subinterpreters() => {
+            Err(e) if spec.app.python_mode == PythonMode::Auto && e.refuses_subinterpreters() => {
                 let LoadError::Import(why) = &e else { unreachable!() };
                 let reason = why.lines().last().unwrap_or_default();
                 spec.log.send(

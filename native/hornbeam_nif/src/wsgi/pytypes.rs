@@ -12,7 +12,7 @@
 //! - Before a method releases the GIL to block, it sets `busy` on the state it uses; a
 //!   call from another Python thread meanwhile sees `busy` (checked with the GIL held)
 //!   and raises, so the Rust state is never used by two threads at once.
-use super::exchange::Exchange;
+use super::exchange::{Exchange, Gone};
 use super::input::InputReader;
 use crate::http::log::Log;
 use crate::pyheap::{free_instance, method, sealed_spec, slot};
@@ -335,20 +335,16 @@ unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
     out
 }
 
-/// Sends a chunk through the exchange with the GIL released. `false` with `OSError`
-/// set when the client is gone.
+/// Sends a chunk through the exchange with the GIL released; `Err` when the client is
+/// gone (no Python exception is set: the caller decides whether that is an error).
 ///
 /// # Safety
 /// GIL held; `state` is the request's live state and not busy.
-pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> bool {
+pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> Result<(), Gone> {
     (*state).busy = true;
     let sent = allow_threads(|| (*state).exchange.send_chunk_blocking(chunk));
     (*state).busy = false;
-    if sent.is_err() {
-        raise(ffi::PyExc_OSError, "the client disconnected");
-        return false;
-    }
-    true
+    sent
 }
 
 /// The legacy `write(data)` callable `start_response` returns.
@@ -359,7 +355,8 @@ unsafe extern "C" fn write(obj: *mut ffi::PyObject, data: *mut ffi::PyObject) ->
         return ptr::null_mut();
     }
     let Some(chunk) = chunk_of(data) else { return ptr::null_mut() };
-    if !send_chunk(state, chunk) {
+    if send_chunk(state, chunk).is_err() {
+        raise(ffi::PyExc_OSError, "the client disconnected");
         return ptr::null_mut();
     }
     ffi::Py_NewRef(ffi::Py_None())
