@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-
                    erlang-tools rebar3 elixir wrk nghttp2-client curl
 VENV := .venv
 PYTHON = $(shell native/find-python)
-PY_TEST_PACKAGES := pytest flask django
+PY_TEST_PACKAGES := pytest flask django starlette fastapi httpx[http2] websockets
 
 .PHONY: help deps venv nif compile run test test-cargo test-eunit test-ct test-pytest test-mix bench clean
 

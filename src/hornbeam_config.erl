@@ -15,6 +15,7 @@ defaults() ->
       bind => "127.0.0.1:8000",
       backlog => 1024,
       worker_class => wsgi,
+      lifespan => auto,
       workers => 1,
       python_mode => auto,
       timeout => 30000,
@@ -81,6 +82,7 @@ validate(name, V, Acc) when is_atom(V) -> Acc#{name => V};
 validate(bind, V, Acc) -> Acc#{bind => parse_bind(V)};
 validate(backlog, V, Acc) when is_integer(V), V > 0 -> Acc#{backlog => V};
 validate(worker_class, V, Acc) when V =:= wsgi; V =:= asgi -> Acc#{worker_class => V};
+validate(lifespan, V, Acc) when V =:= auto; V =:= on; V =:= off -> Acc#{lifespan => V};
 validate(workers, V, Acc) when is_integer(V), V > 0, V =< 256 -> Acc#{workers => V};
 validate(python_mode, V, Acc) when V =:= auto; V =:= subinterp; V =:= main -> Acc#{python_mode => V};
 validate(timeout, infinity, Acc) -> Acc#{timeout => infinity};
@@ -112,8 +114,11 @@ check_combinations(#{ssl := true, keyfile := undefined}) ->
     throw({missing_ssl_option, keyfile});
 check_combinations(#{ssl := true}) ->
     throw({not_implemented, 'TLS arrives with the HTTP/2 and TLS work (issue 5)'});
-check_combinations(#{worker_class := asgi}) ->
-    throw({not_implemented, 'worker_class asgi arrives with the ASGI work (issue 5)'});
+check_combinations(#{worker_class := asgi, max_requests := N}) when N > 0 ->
+    throw({not_implemented, 'max_requests recycles WSGI workers only'});
+%% ASGI applications load at start: lifespan startup runs there.
+check_combinations(#{worker_class := asgi, preload_app := false}) ->
+    throw({invalid_option, preload_app, false});
 check_combinations(#{max_request_line_size := Line, max_header_size := Header}) when Line + Header > 16#FFFFFF ->
     throw({invalid_option, max_header_size, Header});
 check_combinations(_) ->

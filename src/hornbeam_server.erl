@@ -67,7 +67,10 @@ plural(_) -> "s".
 app_opts(#{app_spec := {Module, Callable}} = Config) ->
     {Paths, SiteDirs, Home} = py_interp_opts:locations(Config),
     {ok, Cwd} = file:get_cwd(),
-    #{module => bin(Module),
+    #{worker_class => maps:get(worker_class, Config),
+      lifespan => maps:get(lifespan, Config),
+      graceful_timeout => maps:get(graceful_timeout, Config),
+      module => bin(Module),
       callable => bin(Callable),
       workers => maps:get(workers, Config),
       python_mode => maps:get(python_mode, Config),

@@ -6,7 +6,9 @@
 
 -export([all/0, groups/0, init_per_suite/1, end_per_suite/1,
          init_per_group/2, end_per_group/2, init_per_testcase/2, end_per_testcase/2]).
--export([log/2]).
+-import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_until_closed/2,
+                  read_response/1, content_length/1, status_of/1, header/2, data_file/3,
+                  expect_log/1, wait_until/1, root_dir/1, venv/1, python/0]).
 -export([status_codes/1, head_has_headers_but_no_body/1, options_request/1,
          custom_and_repeated_headers/1, json_round_trip/1, bodies_both_ways/1,
          chunked_request_body/1, chunked_streamed_response/1, write_callable/1,
@@ -75,7 +77,7 @@ end_per_group(Group, _Config) ->
     ok.
 
 init_per_testcase(Case, Config) ->
-    ok = logger:add_handler(Case, ?MODULE, #{config => #{pid => self()}, level => all}),
+    hb_http:capture_logs(Case),
     [{case_name, Case} | Config].
 
 end_per_testcase(Case, _Config) ->
@@ -86,111 +88,9 @@ end_per_testcase(Case, _Config) ->
 second(Case) ->
     list_to_atom(atom_to_list(Case) ++ "_2").
 
-%% A logger handler that forwards the HTTP servers' log events to the test process.
-log(#{meta := #{hornbeam := _}, msg := Msg} = Event, #{config := #{pid := Pid}}) ->
-    Text = case Msg of
-               {Format, Args} when is_list(Format) -> lists:flatten(io_lib:format(Format, Args));
-               {string, S} -> unicode:characters_to_list(S);
-               _ -> ""
-           end,
-    Pid ! {hornbeam_log, maps:get(level, Event), Text};
-log(_Event, _Config) ->
-    ok.
-
-%%% Helpers
-
-%% Starts a server named `Name' on a free port; returns the port.
-serve(Config, Name, App, Extra) ->
-    Opts = maps:merge(#{name => Name, bind => "127.0.0.1:0",
-                        pythonpath => [?config(data_dir, Config)]}, Extra),
-    ok = hornbeam:start(App, Opts),
-    #{port := Port} = hornbeam:info(Name),
-    Port.
-
-url(Port, Path) ->
-    "http://127.0.0.1:" ++ integer_to_list(Port) ++ Path.
-
-%% {Status, Headers, Body} from httpc, redirects not followed.
-request(Method, Port, Path) ->
-    request(Method, Port, Path, [], undefined).
-
-request(Method, Port, Path, Headers, Body) ->
-    Req = case Body of
-              undefined -> {url(Port, Path), Headers};
-              {Type, Data} -> {url(Port, Path), Headers, Type, Data}
-          end,
-    {ok, {{_, Status, _}, RespHeaders, RespBody}} =
-        httpc:request(Method, Req, [{autoredirect, false}, {timeout, 30000}], [{body_format, binary}]),
-    {Status, RespHeaders, RespBody}.
-
-get(Port, Path) -> request(get, Port, Path).
-
 environ(Port, Path, Headers) ->
     {200, _, Body} = request(get, Port, Path, Headers, undefined),
     hb_json:decode(Body).
-
-%% Sends raw bytes, reads until the server closes; fails if it does not within 10 s.
-raw(Port, Bytes) ->
-    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
-    ok = gen_tcp:send(S, Bytes),
-    read_until_closed(S, <<>>).
-
-read_until_closed(S, Acc) ->
-    case gen_tcp:recv(S, 0, 10000) of
-        {ok, Data} -> read_until_closed(S, <<Acc/binary, Data/binary>>);
-        {error, closed} -> Acc;
-        {error, Reason} -> ct:fail({connection_not_closed, Reason, Acc})
-    end.
-
-%% Reads one response (head + Content-Length body) from an open socket.
-read_response(S) ->
-    read_response(S, <<>>).
-
-read_response(S, Acc) ->
-    case binary:split(Acc, <<"\r\n\r\n">>) of
-        [Head, Rest] ->
-            Length = content_length(Head),
-            case byte_size(Rest) >= Length of
-                true ->
-                    <<Body:Length/binary, Extra/binary>> = Rest,
-                    {Head, Body, Extra};
-                false ->
-                    {ok, More} = gen_tcp:recv(S, 0, 10000),
-                    read_response(S, <<Acc/binary, More/binary>>)
-            end;
-        [_] ->
-            {ok, More} = gen_tcp:recv(S, 0, 10000),
-            read_response(S, <<Acc/binary, More/binary>>)
-    end.
-
-content_length(Head) ->
-    case re:run(Head, "(?i)content-length: *([0-9]+)", [{capture, all_but_first, list}]) of
-        {match, [N]} -> list_to_integer(N);
-        nomatch -> 0
-    end.
-
-status_of(Response) ->
-    <<"HTTP/1.", _, " ", Code:3/binary, _/binary>> = Response,
-    binary_to_integer(Code).
-
-header(Name, Headers) ->
-    proplists:get_value(Name, Headers).
-
-data_file(Config, Name, Bytes) ->
-    Path = filename:join(?config(priv_dir, Config), Name),
-    ok = file:write_file(Path, Bytes),
-    Path.
-
-%% A log event whose text contains `Needle', within 5 s.
-expect_log(Needle) ->
-    receive
-        {hornbeam_log, _Level, Text} = Event ->
-            case string:find(Text, Needle) of
-                nomatch -> expect_log(Needle);
-                _ -> Event
-            end
-    after 5000 -> ct:fail({no_log_event, Needle})
-    end.
 
 %%% Core WSGI behaviour (run for both groups)
 
@@ -468,10 +368,6 @@ python_http_client(Config) ->
                    <<"chunked_echo_ok">> => true,
                    <<"statuses">> => [200, 201, 404]}, Result).
 
-%% The Python Hornbeam embeds: http.client is in its standard library.
-python() ->
-    binary_to_list(maps:get(executable, py_nif:python_info())).
-
 curl_client(Config) ->
     Port = ?config(port, Config),
     Head = os:cmd("curl -s -I " ++ url(Port, "/")),
@@ -602,7 +498,7 @@ start_errors(Config) ->
     ?assertEqual({error, {eaddrinuse, Bind}}, hornbeam:start("wsgi_app", Opts#{bind => Bind})),
     gen_tcp:close(Taken),
     ?assertEqual({error, {missing_ssl_option, certfile}}, hornbeam:start("wsgi_app", Opts#{ssl => true})),
-    ?assertMatch({error, {not_implemented, _}}, hornbeam:start("wsgi_app", Opts#{worker_class => asgi})),
+    ?assertMatch({error, {not_implemented, _}}, hornbeam:start("wsgi_app", Opts#{worker_class => asgi, max_requests => 5})),
     %% Nothing was left running by the failures; a good start still works, once.
     ?assertEqual({error, not_found}, hornbeam:info(start_errors)),
     ok = hornbeam:start("wsgi_app", Opts),
@@ -668,30 +564,7 @@ file_wrapper_sends_without_python(Config) ->
     {200, _, Small} = get(Port, "/file-bytesio"),
     ?assert(Small =:= binary:part(Expected, 0, 5000)).
 
-wait_until(Check) ->
-    wait_until(Check, 500).
-
-wait_until(Check, 0) ->
-    ?assert(Check());
-wait_until(Check, N) ->
-    case Check() of
-        true -> ok;
-        false ->
-            receive after 10 -> ok end,
-            wait_until(Check, N - 1)
-    end.
-
 %%% Real frameworks, from the test venv (make test installs Flask and Django there)
-
-%% The repository's root: data_dir is <root>/_build/test/lib/hornbeam/test/...
-root_dir(Config) ->
-    [Root | _] = string:split(?config(data_dir, Config), "/_build/"),
-    Root.
-
-venv(Config) ->
-    Venv = filename:join(root_dir(Config), ".venv"),
-    filelib:is_dir(Venv) orelse ct:fail({no_test_venv, Venv, "run make test (or make venv)"}),
-    Venv.
 
 flask_app(Config) ->
     Port = serve(Config, flask_app, "flask_app:app", #{venv => venv(Config)}),

@@ -51,4 +51,7 @@ rustler::atoms! {
     local_port,
     workers,
     requests,
+    asgi,
+    on,
+    off,
 }

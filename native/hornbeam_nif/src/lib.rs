@@ -5,7 +5,9 @@
 //! | contexts, jobs, worker thread | `context`         |
 //! | fd reactors, `erlang.reactor` | `reactor`         |
 //! | HTTP engine (hyper, tokio)    | `http`            |
+//! | loading the application       | `app`             |
 //! | WSGI runner                   | `wsgi`            |
+//! | ASGI runner                   | `asgi`            |
 //! | per-interpreter heap types    | `pyheap`          |
 //! | `erlang.call`/`send` hosts    | `host`            |
 //! | starting CPython              | `runtime`         |
@@ -13,6 +15,8 @@
 //! | the `_erlang` Python module   | `erlang_module`   |
 //! | file descriptors              | `fd`              |
 //! | panics -> `{error, Reason}`   | `guard`           |
+mod app;
+mod asgi;
 mod atoms;
 mod context;
 mod erlang_module;

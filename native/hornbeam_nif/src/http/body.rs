@@ -11,7 +11,13 @@ use hyper::body::Incoming;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
+
+/// Bytes per read when a file is sent from the engine's blocking pool.
+const FILE_CHUNK: u64 = 256 * 1024;
 
 /// Chunks in flight per direction: enough to overlap Python with the socket, small
 /// enough that a slow peer holds back the producer.
@@ -39,6 +45,8 @@ impl fmt::Display for BodyError {
 pub struct RequestBody {
     start: Option<oneshot::Sender<()>>,
     chunks: mpsc::Receiver<Result<Bytes, BodyError>>,
+    /// A chunk `at_end` took from the channel to look past.
+    peeked: Option<Result<Bytes, BodyError>>,
 }
 
 impl RequestBody {
@@ -47,16 +55,49 @@ impl RequestBody {
         let (start_tx, start_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         tokio::spawn(pump(incoming, limit, start_rx, tx));
-        RequestBody { start: Some(start_tx), chunks: rx }
+        RequestBody { start: Some(start_tx), chunks: rx, peeked: None }
     }
 
     /// The next chunk (`None` at the end). Blocks: call it off the engine's threads,
     /// with the GIL released.
     pub fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        self.begin();
+        if let Some(item) = self.peeked.take() {
+            return item.map(Some);
+        }
+        self.chunks.blocking_recv().transpose()
+    }
+
+    /// The next chunk, for a reader that polls (ASGI): `cx`'s waker fires when one
+    /// arrives.
+    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, BodyError>> {
+        self.begin();
+        if let Some(item) = self.peeked.take() {
+            return Poll::Ready(item.map(Some));
+        }
+        self.chunks.poll_recv(cx).map(Option::transpose)
+    }
+
+    /// Whether the body is known to have ended, without waiting: a chunk already
+    /// delivered is kept for the next read.
+    pub fn at_end(&mut self) -> bool {
+        if self.peeked.is_some() {
+            return false;
+        }
+        match self.chunks.try_recv() {
+            Ok(item) => {
+                self.peeked = Some(item);
+                false
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => true,
+            Err(mpsc::error::TryRecvError::Empty) => false,
+        }
+    }
+
+    fn begin(&mut self) {
         if let Some(start) = self.start.take() {
             let _ = start.send(());
         }
-        self.chunks.blocking_recv().transpose()
     }
 }
 
@@ -86,7 +127,9 @@ async fn pump(
                 Err(_trailers) => continue,
             },
         };
-        let stop = item.is_err();
+        // Ending as soon as hyper knows the body is complete lets a polling reader see
+        // the end together with the last chunk.
+        let stop = item.is_err() || incoming.is_end_stream();
         if tx.send(item).await.is_err() || stop {
             return;
         }
@@ -133,6 +176,35 @@ impl ResponseBody {
     pub fn channel() -> (mpsc::Sender<StreamItem>, ResponseBody) {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         (tx, ResponseBody::Stream { chunks: rx, held: None })
+    }
+
+    /// `len` bytes of `file` from `offset`, read with `pread` on the engine's blocking
+    /// pool: the file's own offset is untouched and no byte passes through Python.
+    pub fn file(file: File, offset: u64, len: u64, engine: &Handle) -> ResponseBody {
+        let (tx, body) = ResponseBody::channel();
+        engine.spawn_blocking(move || pump_file(file, offset, len, tx));
+        body
+    }
+}
+
+fn pump_file(file: File, mut offset: u64, mut remaining: u64, tx: mpsc::Sender<StreamItem>) {
+    while remaining > 0 {
+        let mut buf = vec![0u8; remaining.min(FILE_CHUNK) as usize];
+        let item = match file.read_at(&mut buf, offset) {
+            Ok(0) => Err(Aborted("the file shrank while it was being sent".into())),
+            Ok(n) => {
+                buf.truncate(n);
+                offset += n as u64;
+                remaining -= n as u64;
+                Ok(Bytes::from(buf))
+            }
+            Err(e) => Err(Aborted(format!("reading the file failed: {e}"))),
+        };
+        let failed = item.is_err();
+        // A send error means the client is gone (or it was a HEAD request).
+        if tx.blocking_send(item).is_err() || failed {
+            return;
+        }
     }
 }
 

@@ -64,8 +64,29 @@ pub enum PythonMode {
     Main,
 }
 
+/// The interface the application speaks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Interface {
+    Wsgi,
+    Asgi,
+}
+
+/// `lifespan` (ASGI): whether startup/shutdown events are sent.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lifespan {
+    /// Sent; an application that does not handle them runs without.
+    Auto,
+    /// Sent; an application that does not handle them fails to start.
+    On,
+    Off,
+}
+
 /// How the application is loaded and run.
 pub struct AppConfig {
+    pub interface: Interface,
+    pub lifespan: Lifespan,
+    /// How long lifespan shutdown may take when the server stops.
+    pub shutdown_timeout: Duration,
     pub module: String,
     pub callable: String,
     pub workers: usize,
@@ -90,7 +111,20 @@ impl AppConfig {
             return Err("python_mode must be auto, subinterp or main".into());
         };
         let home_term: Term = get(map, "python_home")?;
+        let class: Atom = get(map, "worker_class")?;
+        let interface = if class == crate::atoms::asgi() { Interface::Asgi } else { Interface::Wsgi };
+        let lifespan: Atom = get(map, "lifespan")?;
+        let lifespan = if lifespan == crate::atoms::on() {
+            Lifespan::On
+        } else if lifespan == crate::atoms::off() {
+            Lifespan::Off
+        } else {
+            Lifespan::Auto
+        };
         Ok(AppConfig {
+            interface,
+            lifespan,
+            shutdown_timeout: Duration::from_millis(get(map, "graceful_timeout")?),
             module: get(map, "module")?,
             callable: get(map, "callable")?,
             workers: get::<u64>(map, "workers")?.max(1) as usize,

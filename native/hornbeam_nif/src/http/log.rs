@@ -7,6 +7,7 @@ use rustler::{Encoder, LocalPid, OwnedEnv};
 pub enum Level {
     Error,
     Warning,
+    Info,
 }
 
 #[derive(Clone)]
@@ -24,6 +25,7 @@ impl Log {
         let level_atom = match level {
             Level::Error => atoms::error(),
             Level::Warning => atoms::warning(),
+            Level::Info => atoms::info(),
         };
         let owner = self.owner;
         let text = text.to_string();

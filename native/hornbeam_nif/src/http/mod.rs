@@ -13,20 +13,23 @@
 //! | trusted proxy headers                     | `proxy`    |
 //! | the socket hyper uses, 103 Early Hints    | `io`       |
 //! | log lines to the Erlang owner             | `log`      |
+//! | percent-decoding request paths            | `path`     |
 pub mod body;
 pub mod config;
 mod engine;
 pub mod exchange;
 mod io;
 pub mod log;
+pub mod path;
 mod proxy;
 mod server;
 mod service;
 
 use crate::atoms;
 use crate::guard::guarded;
-use crate::wsgi::{LoadError, Pool, PoolSpec};
-use config::{AppConfig, ServerConfig};
+use crate::app::{LoadError, PoolSpec};
+use crate::wsgi::Pool;
+use config::{AppConfig, Interface, ServerConfig};
 use hornbeam_python::interp::Mode;
 use rustler::{Encoder, Env, LocalPid, Monitor, Resource, ResourceArc, Term};
 use server::Server;
@@ -57,6 +60,7 @@ rustler::atoms! {
     app_import_failed,
     callable_not_found,
     python_init_failed,
+    lifespan_startup_failed,
 }
 
 fn load_error_term<'a>(env: Env<'a>, e: &LoadError) -> Term<'a> {
@@ -64,6 +68,7 @@ fn load_error_term<'a>(env: Env<'a>, e: &LoadError) -> Term<'a> {
         LoadError::Import(tb) => (app_import_failed(), tb.as_str()).encode(env),
         LoadError::CallableNotFound(spec) => (callable_not_found(), spec.as_str()).encode(env),
         LoadError::Init(why) => (python_init_failed(), why.as_str()).encode(env),
+        LoadError::LifespanFailed(why) => (lifespan_startup_failed(), why.as_str()).encode(env),
     };
     (atoms::error(), reason).encode(env)
 }
@@ -94,12 +99,16 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
             log: log.clone(),
             engine: runtime.handle().clone(),
         };
-        let (pool, mode) = match Pool::start(spec) {
+        let started = match spec.app.interface {
+            Interface::Wsgi => Pool::start(spec).map(|(pool, mode)| (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)),
+            Interface::Asgi => {
+                crate::asgi::Pool::start(spec).map(|(pool, mode)| (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode))
+            }
+        };
+        let (workers, app, mode) = match started {
             Ok(started) => started,
             Err(e) => return load_error_term(env, &e),
         };
-        let workers = pool.workers();
-        let app: Arc<dyn exchange::App> = Arc::new(pool);
         match Server::start(runtime, listen_fd, server_config, app.clone(), log) {
             Ok(server) => {
                 let resource = ResourceArc::new(HttpServerResource { server: Arc::new(server), mode, workers });

@@ -4,6 +4,7 @@
 //! the `wsgi.multi*` flags) live in a template dict copied per request; strings that
 //! repeat (methods, header keys, protocol names) are made once and reused.
 use crate::http::exchange::Request;
+use crate::http::path::percent_decode;
 use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;
@@ -236,23 +237,4 @@ fn split_host(host: &str, default_port: u16) -> (String, u16) {
         Some((name, port)) if !name.contains(':') => (name.to_string(), port.parse().unwrap_or(default_port)),
         _ => (host.to_string(), default_port),
     }
-}
-
-/// `%XX` sequences decoded; a malformed one is kept as it is.
-pub fn percent_decode(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
 }

@@ -10,12 +10,8 @@ use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_LENGTH};
 use hyper::{HeaderMap, StatusCode};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
-
-/// Bytes per read when a file is sent from the engine's blocking pool.
-const FILE_CHUNK: u64 = 256 * 1024;
 
 pub struct Exchange {
     respond: Option<oneshot::Sender<ResponseHead>>,
@@ -114,11 +110,8 @@ impl Exchange {
                 }
             }
         }
-        let (tx, body) = ResponseBody::channel();
         self.stream = None;
-        self.send_head(body)?;
-        engine.spawn_blocking(move || pump_file(file, offset, len, tx));
-        Ok(())
+        self.send_head(ResponseBody::file(file, offset, len, engine))
     }
 
     /// The body ended normally.
@@ -144,26 +137,5 @@ impl Exchange {
         headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
         self.status = Some((status, headers));
         let _ = self.send_head(ResponseBody::full(text));
-    }
-}
-
-fn pump_file(file: File, mut offset: u64, mut remaining: u64, tx: mpsc::Sender<StreamItem>) {
-    while remaining > 0 {
-        let mut buf = vec![0u8; remaining.min(FILE_CHUNK) as usize];
-        let item = match file.read_at(&mut buf, offset) {
-            Ok(0) => Err(Aborted("the file shrank while it was being sent".into())),
-            Ok(n) => {
-                buf.truncate(n);
-                offset += n as u64;
-                remaining -= n as u64;
-                Ok(Bytes::from(buf))
-            }
-            Err(e) => Err(Aborted(format!("reading the file failed: {e}"))),
-        };
-        let failed = item.is_err();
-        // A send error means the client is gone (or it was a HEAD request).
-        if tx.blocking_send(item).is_err() || failed {
-            return;
-        }
     }
 }

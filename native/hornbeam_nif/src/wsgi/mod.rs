@@ -18,5 +18,4 @@ mod pytypes;
 mod runner;
 mod worker;
 
-pub use pool::{Pool, PoolSpec};
-pub use runner::LoadError;
+pub use pool::Pool;

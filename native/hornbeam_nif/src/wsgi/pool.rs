@@ -1,21 +1,11 @@
 //! The WSGI application: `workers` interpreters sharing one queue of requests.
-use super::runner::LoadError;
+use crate::app::{self, LoadError, PoolSpec};
 use super::worker::{self, Running};
-use crate::http::config::{AppConfig, PythonMode};
 use crate::http::exchange::{App, Job};
-use crate::http::log::{Level, Log};
 use crossbeam_channel::{Receiver, Sender};
 use hornbeam_python::interp::Mode;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-
-pub struct PoolSpec {
-    pub app: AppConfig,
-    pub root_path: String,
-    pub log: Log,
-    /// The I/O engine: file responses are read on its blocking pool.
-    pub engine: tokio::runtime::Handle,
-}
 
 pub struct PoolInner {
     pub spec: Arc<PoolSpec>,
@@ -80,22 +70,7 @@ impl Pool {
     /// in the main interpreter, and the log says why.
     pub fn start(spec: PoolSpec) -> Result<(Pool, Mode), LoadError> {
         let spec = Arc::new(spec);
-        let first = if spec.app.python_mode == PythonMode::Main { Mode::Main } else { Mode::Sub };
-        match Pool::start_in(spec.clone(), first) {
-            Err(e) if spec.app.python_mode == PythonMode::Auto && e.refuses_subinterpreters() => {
-                let LoadError::Import(why) = &e else { unreachable!() };
-                let reason = why.lines().last().unwrap_or_default();
-                spec.log.send(
-                    Level::Warning,
-                    &format!(
-                        "{}:{} cannot run in sub-interpreters ({reason}); python_mode auto: using the main interpreter",
-                        spec.app.module, spec.app.callable
-                    ),
-                );
-                Pool::start_in(spec, Mode::Main).map(|p| (p, Mode::Main))
-            }
-            other => other.map(|p| (p, first)),
-        }
+        app::start_in_mode(&spec.app, &spec.log, |mode| Pool::start_in(spec.clone(), mode))
     }
 
     fn start_in(spec: Arc<PoolSpec>, mode: Mode) -> Result<Pool, LoadError> {

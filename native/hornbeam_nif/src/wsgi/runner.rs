@@ -4,6 +4,7 @@ use super::environ::{EnvironBuilder, Fixed};
 use super::exchange::Exchange;
 use super::input::InputReader;
 use super::pytypes::{self, ResponseState, WsgiTypes};
+use crate::app::{AppRef, LoadError};
 use crate::http::body::BodyError;
 use crate::http::exchange::{Job, JobControl, Request};
 use crate::http::log::Log;
@@ -18,43 +19,6 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::os::fd::FromRawFd;
 use tokio::runtime::Handle;
-
-/// Why a worker could not load the application.
-#[derive(Debug, Clone)]
-pub enum LoadError {
-    /// Importing the module raised; the traceback says why.
-    Import(String),
-    /// The module has no such attribute, or it is not callable.
-    CallableNotFound(String),
-    /// Setting the interpreter up failed.
-    Init(String),
-}
-
-impl LoadError {
-    /// An extension module refused to load in a sub-interpreter (PEP 684 check).
-    pub fn refuses_subinterpreters(&self) -> bool {
-        matches!(self, LoadError::Import(tb) if tb.contains("does not support loading in subinterpreters"))
-    }
-}
-
-pub struct AppRef {
-    pub module: String,
-    pub callable: String,
-}
-
-impl AppRef {
-    /// # Safety
-    /// GIL held.
-    unsafe fn load(&self) -> Result<PyOwned, LoadError> {
-        let module = call::import(&self.module).map_err(|e| LoadError::Import(e.traceback_or_message()))?;
-        let spec = format!("{}:{}", self.module, self.callable);
-        let app = call::getattr_path(module, &self.callable).map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
-        if ffi::PyCallable_Check(app.as_ptr()) == 0 {
-            return Err(LoadError::CallableNotFound(spec));
-        }
-        Ok(app)
-    }
-}
 
 pub struct Runner {
     app_ref: AppRef,
@@ -119,7 +83,9 @@ impl Runner {
                 *self.app.borrow_mut() = Some(app.clone());
                 Ok(app)
             }
-            Err(LoadError::Import(tb)) | Err(LoadError::Init(tb)) => Err(PyErrInfo::new("ImportError", tb)),
+            Err(LoadError::Import(tb)) | Err(LoadError::Init(tb)) | Err(LoadError::LifespanFailed(tb)) => {
+                Err(PyErrInfo::new("ImportError", tb))
+            }
             Err(LoadError::CallableNotFound(spec)) => Err(PyErrInfo::new("AttributeError", format!("no callable {spec}"))),
         }
     }

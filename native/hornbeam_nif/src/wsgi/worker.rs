@@ -1,7 +1,8 @@
 //! A WSGI worker: one OS thread, one interpreter, one request at a time, pulled from the
 //! pool's queue. It recycles itself after `max_requests`, starting its successor first.
 use super::pool::PoolInner;
-use super::runner::{AppRef, LoadError, Runner, RunnerConfig};
+use super::runner::{Runner, RunnerConfig};
+use crate::app::{AppRef, LoadError};
 use crate::http::exchange::{Interrupt, JobControl};
 use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
@@ -94,7 +95,7 @@ unsafe fn load(pool: &PoolInner) -> Result<Runner, LoadError> {
     call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(|e| LoadError::Init(e.traceback_or_message()))?;
     let many = spec.app.workers > 1;
     Runner::new(RunnerConfig {
-        app: AppRef { module: spec.app.module.clone(), callable: spec.app.callable.clone() },
+        app: AppRef::of(&spec.app),
         preload: spec.app.preload_app,
         root_path: &spec.root_path,
         multithread: many && pool.mode == Mode::Main,

@@ -1,0 +1,433 @@
+//! One ASGI request's connection to the engine, in Rust terms: the request body coming
+//! in, the response going out, and noticing the client leave. Nothing here blocks:
+//! every operation either completes or registers a waker that queues a token in the
+//! worker's inbox, and the Python side awaits that token.
+//!
+//! The response head is held until the first `http.response.body`: a body that comes
+//! whole (`more_body` false) goes out with a Content-Length, anything else streams
+//! through a bounded channel (back-pressure: `send` waits while it is full).
+use super::inbox::{token, Inbox, Ready, TokenWaker};
+use crate::http::body::{Aborted, BodyError, RequestBody, ResponseBody, StreamItem};
+use crate::http::exchange::{Job, JobControl, ResponseHead};
+use crate::http::log::Log;
+use bytes::Bytes;
+use hyper::header::{HeaderValue, CONTENT_LENGTH};
+use hyper::{HeaderMap, Method, StatusCode, Uri};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::{self, error::TrySendError, OwnedPermit};
+use tokio::sync::{mpsc::UnboundedSender, oneshot};
+
+/// What every request of one worker shares.
+pub struct Shared {
+    pub inbox: Arc<Inbox>,
+    pub engine: Handle,
+    pub log: Log,
+    /// Requests this worker is running: the pool gives new ones to the least busy.
+    pub load: AtomicUsize,
+}
+
+/// An event for `receive()`.
+pub enum Received {
+    Body { body: Bytes, more: bool },
+    Disconnect,
+}
+
+/// A message from `send()`, checked and converted.
+pub enum Outgoing {
+    Start { status: StatusCode, headers: HeaderMap },
+    Body { body: Bytes, more: bool },
+    EarlyHint(HeaderMap),
+    PathSend(String),
+}
+
+pub enum SendError {
+    /// The client is gone (spec 2.4: an `OSError` subclass).
+    Disconnected,
+    /// The message is not valid now (a `RuntimeError`, as uvicorn raises).
+    Protocol(String),
+    /// `http.response.pathsend` could not open its file.
+    File(String),
+}
+
+/// `send` either finished, or holds a chunk until the body channel has room.
+#[derive(PartialEq, Eq)]
+pub enum Sent {
+    Done,
+    Wait,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// No `http.response.start` yet.
+    Waiting,
+    /// `http.response.start` received; the head waits for the first body message.
+    Started,
+    Streaming,
+    Done,
+    /// The client left (or the engine gave up on the request).
+    Gone,
+}
+
+type Reserve = Pin<Box<dyn Future<Output = Result<OwnedPermit<StreamItem>, mpsc::error::SendError<()>>> + Send>>;
+type Closed = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+pub struct Conn {
+    pub id: u64,
+    shared: Arc<Shared>,
+    pub method: Method,
+    pub uri: Uri,
+    body: Option<RequestBody>,
+    /// Body bytes still expected, when the request declared a Content-Length.
+    body_left: Option<u64>,
+    body_done: bool,
+    respond: Option<oneshot::Sender<ResponseHead>>,
+    hints: Option<UnboundedSender<HeaderMap>>,
+    head: Option<(StatusCode, HeaderMap)>,
+    stream: Option<mpsc::Sender<StreamItem>>,
+    /// A chunk `send` could not hand over yet, and whether it ends the body.
+    pending: Option<(Bytes, bool)>,
+    reserve: Option<Reserve>,
+    /// Resolves when the streamed body's reader (the connection) goes away.
+    closed: Option<Closed>,
+    phase: Phase,
+    receive_waker: Option<Waker>,
+    send_waker: Option<Waker>,
+    pub control: Arc<JobControl>,
+}
+
+impl Conn {
+    pub fn new(id: u64, job: Job, shared: Arc<Shared>) -> (Conn, crate::http::exchange::Request) {
+        let Job { mut request, respond, hints, control } = job;
+        control.started_by(Arc::new(TokenWaker { inbox: shared.inbox.clone(), token: token(id, Ready::Cancel) }));
+        let body_left = request
+            .head
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let conn = Conn {
+            id,
+            method: request.head.method.clone(),
+            uri: request.head.uri.clone(),
+            body_done: false,
+            body: request.body.take(),
+            body_left,
+            respond: Some(respond),
+            hints,
+            head: None,
+            stream: None,
+            pending: None,
+            reserve: None,
+            closed: None,
+            phase: Phase::Waiting,
+            receive_waker: None,
+            send_waker: None,
+            control,
+            shared,
+        };
+        (conn, request)
+    }
+
+    fn waker(&mut self, what: Ready) -> Waker {
+        let slot = if what == Ready::Receive { &mut self.receive_waker } else { &mut self.send_waker };
+        slot.get_or_insert_with(|| TokenWaker::waker(&self.shared.inbox, token(self.id, what))).clone()
+    }
+
+    /// The next `receive()` event, or `None` after registering the receive token.
+    pub fn receive(&mut self) -> Option<Received> {
+        if self.phase == Phase::Gone || self.control.is_cancelled() {
+            return Some(Received::Disconnect);
+        }
+        if !self.body_done {
+            return self.receive_body();
+        }
+        // The body is read: what is left to wait for is the client leaving.
+        let waker = self.waker(Ready::Receive);
+        let mut cx = Context::from_waker(&waker);
+        let gone = match self.phase {
+            Phase::Waiting | Phase::Started => match self.respond.as_mut() {
+                Some(respond) => respond.poll_closed(&mut cx).is_ready(),
+                None => true,
+            },
+            Phase::Streaming => match (self.closed.as_mut(), self.stream.as_ref()) {
+                (Some(closed), _) => closed.as_mut().poll(&mut cx).is_ready(),
+                (None, Some(tx)) => {
+                    let tx = tx.clone();
+                    let mut closed: Closed = Box::pin(async move { tx.closed().await });
+                    let ready = closed.as_mut().poll(&mut cx).is_ready();
+                    self.closed = Some(closed);
+                    ready
+                }
+                (None, None) => true,
+            },
+            // uvicorn's behaviour: once the response is complete, receive() says the
+            // request is over.
+            Phase::Done | Phase::Gone => true,
+        };
+        if gone {
+            self.gone();
+            return Some(Received::Disconnect);
+        }
+        None
+    }
+
+    fn receive_body(&mut self) -> Option<Received> {
+        if self.body.is_none() {
+            self.body_done = true;
+            return Some(Received::Body { body: Bytes::new(), more: false });
+        }
+        let waker = self.waker(Ready::Receive);
+        let body = self.body.as_mut().expect("checked above");
+        let mut cx = Context::from_waker(&waker);
+        let chunk = match body.poll_chunk(&mut cx) {
+            Poll::Pending => return None,
+            Poll::Ready(Err(e)) => {
+                // The app sees the request end; the client gets 413 when its body was
+                // too large and no response started.
+                self.body_done = true;
+                self.body = None;
+                if matches!(e, BodyError::TooLarge(_)) && matches!(self.phase, Phase::Waiting | Phase::Started) {
+                    self.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+                }
+                self.gone();
+                return Some(Received::Disconnect);
+            }
+            Poll::Ready(Ok(None)) => {
+                self.body_done = true;
+                self.body = None;
+                return Some(Received::Body { body: Bytes::new(), more: false });
+            }
+            Poll::Ready(Ok(Some(chunk))) => chunk,
+        };
+        if let Some(left) = self.body_left.as_mut() {
+            *left = left.saturating_sub(chunk.len() as u64);
+        }
+        // Say `more_body: False` with the last chunk when that is already known, rather
+        // than in an extra empty event.
+        let last = self.body_left == Some(0) || body.at_end();
+        if last {
+            self.body_done = true;
+            self.body = None;
+        }
+        Some(Received::Body { body: chunk, more: !last })
+    }
+
+    fn gone(&mut self) {
+        self.phase = Phase::Gone;
+        self.respond = None;
+        self.stream = None;
+        self.closed = None;
+        self.reserve = None;
+        self.pending = None;
+    }
+
+    pub fn send(&mut self, message: Outgoing) -> Result<Sent, SendError> {
+        if self.pending.is_some() {
+            return Err(SendError::Protocol("send() called again before the previous send() finished".into()));
+        }
+        if self.phase == Phase::Gone || self.control.is_cancelled() {
+            return Err(SendError::Disconnected);
+        }
+        match (message, self.phase) {
+            (Outgoing::EarlyHint(headers), Phase::Waiting) => {
+                if let Some(hints) = &self.hints {
+                    let _ = hints.send(headers);
+                }
+                Ok(Sent::Done)
+            }
+            // Hints are advisory: too late is not an error.
+            (Outgoing::EarlyHint(_), _) => Ok(Sent::Done),
+            (Outgoing::Start { status, headers }, Phase::Waiting) => {
+                self.head = Some((status, headers));
+                self.phase = Phase::Started;
+                Ok(Sent::Done)
+            }
+            (Outgoing::Body { body, more: false }, Phase::Started) => {
+                self.phase = Phase::Done;
+                self.send_head(ResponseBody::full(body))?;
+                Ok(Sent::Done)
+            }
+            (Outgoing::Body { body, more: true }, Phase::Started) => {
+                let (tx, response_body) = ResponseBody::channel();
+                self.stream = Some(tx);
+                self.phase = Phase::Streaming;
+                self.send_head(response_body)?;
+                self.push(body, false)
+            }
+            (Outgoing::Body { body, more }, Phase::Streaming) => self.push(body, !more),
+            (Outgoing::PathSend(path), Phase::Started) => {
+                let file = std::fs::File::open(&path).map_err(|e| SendError::File(format!("{path}: {e}")))?;
+                let len = file.metadata().map_err(|e| SendError::File(format!("{path}: {e}")))?.len();
+                if let Some((_, headers)) = self.head.as_mut() {
+                    headers.entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(len));
+                }
+                self.phase = Phase::Done;
+                let body = ResponseBody::file(file, 0, len, &self.shared.engine);
+                self.send_head(body)?;
+                Ok(Sent::Done)
+            }
+            (message, phase) => Err(SendError::Protocol(unexpected(&message, phase))),
+        }
+    }
+
+    fn send_head(&mut self, body: ResponseBody) -> Result<(), SendError> {
+        let (status, headers) = self.head.take().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
+        self.hints = None;
+        let respond = self.respond.take().ok_or(SendError::Disconnected)?;
+        if respond.send(ResponseHead { status, headers, body }).is_err() {
+            self.gone();
+            return Err(SendError::Disconnected);
+        }
+        Ok(())
+    }
+
+    /// Hands a chunk to the body channel, or keeps it until there is room.
+    fn push(&mut self, chunk: Bytes, last: bool) -> Result<Sent, SendError> {
+        if chunk.is_empty() {
+            return self.end_if(last);
+        }
+        let Some(tx) = self.stream.as_ref() else { return Err(SendError::Disconnected) };
+        match tx.try_send(Ok(chunk)) {
+            Ok(()) => self.end_if(last),
+            Err(TrySendError::Closed(_)) => {
+                self.gone();
+                Err(SendError::Disconnected)
+            }
+            Err(TrySendError::Full(item)) => {
+                let Ok(chunk) = item else { unreachable!("only chunks are sent here") };
+                self.pending = Some((chunk, last));
+                self.reserve = Some(Box::pin(tx.clone().reserve_owned()));
+                self.flush()
+            }
+        }
+    }
+
+    /// Retries a held chunk: `Wait` while the channel is still full.
+    pub fn flush(&mut self) -> Result<Sent, SendError> {
+        if self.reserve.is_none() {
+            return Ok(Sent::Done);
+        }
+        let waker = self.waker(Ready::Send);
+        let reserve = self.reserve.as_mut().expect("checked above");
+        let mut cx = Context::from_waker(&waker);
+        match reserve.as_mut().poll(&mut cx) {
+            Poll::Pending => Ok(Sent::Wait),
+            Poll::Ready(Err(_)) => {
+                self.gone();
+                Err(SendError::Disconnected)
+            }
+            Poll::Ready(Ok(permit)) => {
+                self.reserve = None;
+                let (chunk, last) = self.pending.take().expect("a reservation always has a chunk");
+                permit.send(Ok(chunk));
+                self.end_if(last)
+            }
+        }
+    }
+
+    fn end_if(&mut self, last: bool) -> Result<Sent, SendError> {
+        if last {
+            self.phase = Phase::Done;
+            self.stream = None;
+            self.closed = None;
+        }
+        Ok(Sent::Done)
+    }
+
+    /// The application returned. A response it did not complete is an error.
+    pub fn finish(&mut self) {
+        match self.phase {
+            Phase::Done | Phase::Gone => {}
+            _ if self.control.is_cancelled() => {}
+            Phase::Waiting | Phase::Started => {
+                self.log_error("ASGI callable returned without sending a complete response");
+                self.respond_500();
+            }
+            Phase::Streaming => {
+                self.log_error("ASGI callable returned before the response body was complete");
+                self.abort("the application ended the response early");
+            }
+        }
+    }
+
+    /// The application raised (`traceback` says what).
+    pub fn fail(&mut self, traceback: &str) {
+        if matches!(self.phase, Phase::Gone) || self.control.is_cancelled() {
+            return; // the client left or the engine answered (504): nobody to tell
+        }
+        self.log_error(&format!("Error handling request {} {}\n{}", self.method, self.uri, traceback.trim_end()));
+        match self.phase {
+            Phase::Waiting | Phase::Started => self.respond_500(),
+            Phase::Streaming => self.abort("the application raised"),
+            Phase::Done | Phase::Gone => {}
+        }
+    }
+
+    /// The task was cancelled (the engine gave up on the request, or the server
+    /// stops): end without a word, and without a streamed body looking complete.
+    pub fn cancel(&mut self) {
+        if self.phase == Phase::Streaming {
+            self.abort("the request was cancelled");
+        }
+        self.gone();
+    }
+
+    fn log_error(&self, text: &str) {
+        self.shared.log.error(text);
+    }
+
+    fn respond_500(&mut self) {
+        self.respond_plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    }
+
+    fn respond_plain(&mut self, status: StatusCode, text: &'static str) {
+        let mut headers = HeaderMap::new();
+        headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        self.head = Some((status, headers));
+        self.phase = Phase::Done;
+        let _ = self.send_head(ResponseBody::full(text));
+    }
+
+    /// Ends a streamed body with an error, so the connection closes without the body
+    /// looking complete. The channel may be full: the engine delivers the error.
+    fn abort(&mut self, why: &str) {
+        self.phase = Phase::Done;
+        self.pending = None;
+        self.reserve = None;
+        self.closed = None;
+        if let Some(tx) = self.stream.take() {
+            let abort = Aborted(why.to_string());
+            self.shared.engine.spawn(async move {
+                let _ = tx.send(Err(abort)).await;
+            });
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.shared.load.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn unexpected(message: &Outgoing, phase: Phase) -> String {
+    let kind = match message {
+        Outgoing::Start { .. } => "http.response.start",
+        Outgoing::Body { .. } => "http.response.body",
+        Outgoing::EarlyHint(_) => "http.response.early_hint",
+        Outgoing::PathSend(_) => "http.response.pathsend",
+    };
+    let when = match phase {
+        Phase::Waiting => "before http.response.start",
+        Phase::Started => "after http.response.start",
+        Phase::Streaming => "while the response body streams",
+        Phase::Done => "after the response completed",
+        Phase::Gone => "after the client disconnected",
+    };
+    format!("Unexpected ASGI message '{kind}' sent, {when}")
+}

@@ -1,0 +1,112 @@
+//! How the engine wakes a worker's asyncio loop without touching Python: events go into
+//! a queue, and an eventfd the loop watches (`loop.add_reader`) becomes readable when
+//! the queue stops being empty. The loop drains the whole queue per wake-up, so a busy
+//! worker takes many requests per system call.
+use crate::http::exchange::{Interrupt, Job, JobControl};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
+
+// Boxing the job would cost an allocation per request, the common event.
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// A new request.
+    Job(Job),
+    /// Something a request waits for may be ready (see `token`).
+    Wake(u64),
+    /// Stop: run lifespan shutdown and end the loop.
+    Stop,
+}
+
+/// What a wake token says is ready: the request's `receive`, its `send` (capacity for a
+/// chunk), or a cancellation (the engine gave up on the request: timeout).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ready {
+    Receive = 0,
+    Send = 1,
+    Cancel = 2,
+}
+
+/// Request `id`'s token for `what`; Python splits it with `>> 2` and `& 3`.
+pub fn token(id: u64, what: Ready) -> u64 {
+    (id << 2) | what as u64
+}
+
+pub struct Inbox {
+    queue: Mutex<Vec<Event>>,
+    eventfd: OwnedFd,
+}
+
+impl Inbox {
+    pub fn new() -> io::Result<Inbox> {
+        // SAFETY: eventfd takes no pointers; a valid fd or -1 comes back.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is fresh and owned by nobody else.
+        Ok(Inbox { queue: Mutex::new(Vec::new()), eventfd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.eventfd.as_raw_fd()
+    }
+
+    /// Queues an event; from any thread.
+    pub fn push(&self, event: Event) {
+        let was_empty = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = queue.is_empty();
+            queue.push(event);
+            was_empty
+        };
+        // Only the first event since the last drain needs a wake-up: the drain takes
+        // everything queued up to then.
+        if was_empty {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a live u64 to an fd this inbox owns. A full
+            // counter (EAGAIN) means a wake-up is pending anyway.
+            unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+
+    /// Everything queued, oldest first. The eventfd is reset before the queue is taken,
+    /// so an event pushed meanwhile leaves it readable and is never missed.
+    pub fn drain(&self) -> Vec<Event> {
+        let mut counter: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64 from an fd this inbox owns.
+        unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut counter as *mut u64).cast(), 8) };
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A `std::task::Waker` that queues one token: lets Rust futures (a body channel, a
+/// closed connection) be polled from Python and wake the asyncio loop.
+pub struct TokenWaker {
+    pub inbox: Arc<Inbox>,
+    pub token: u64,
+}
+
+impl TokenWaker {
+    pub fn waker(inbox: &Arc<Inbox>, token: u64) -> Waker {
+        Waker::from(Arc::new(TokenWaker { inbox: inbox.clone(), token }))
+    }
+}
+
+impl Wake for TokenWaker {
+    fn wake(self: Arc<Self>) {
+        self.inbox.push(Event::Wake(self.token));
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.inbox.push(Event::Wake(self.token));
+    }
+}
+
+/// Cancels a request's task when the engine gives up on it (`timeout`).
+impl Interrupt for TokenWaker {
+    fn interrupt(&self, _job: &Arc<JobControl>) {
+        self.inbox.push(Event::Wake(self.token));
+    }
+}

@@ -1,0 +1,546 @@
+//! The two Python objects the asyncio side (`hornbeam_asgi.py`) drives: the worker's
+//! `Native` handle (its inbox and start-up report) and one `Conn` per request (receive
+//! and send without blocking). Heap types made per interpreter by `AsgiTypes::create`.
+//!
+//! Invariants:
+//! - Every function here runs on the worker's thread with its interpreter's GIL held, as
+//!   CPython calls them; the Rust state they reach is used by that thread only.
+//! - `NativeObject.inner` is set at creation and freed only by its dealloc; a
+//!   `ConnObject` holds a strong reference to its `Native`, so `inner` outlives every
+//!   connection.
+//! - `ConnObject.conn` is a `Box<Conn>` the object owns, freed by its dealloc.
+use super::conn::{Conn, Outgoing, Received, SendError, Sent, Shared};
+use super::inbox::Event;
+use super::scope::ScopeBuilder;
+use crate::app::LoadError;
+use crate::http::log::Level;
+use crate::pyheap::{free_instance, method, sealed_spec, slot};
+use bytes::Bytes;
+use hornbeam_python::call::{new_str, owned, PyResult};
+use hornbeam_python::error::raise;
+use hornbeam_python::ffi;
+use hornbeam_python::object::PyOwned;
+use hyper::header::{HeaderName, HeaderValue, LINK};
+use hyper::{HeaderMap, StatusCode};
+use std::ffi::CStr;
+use std::ptr;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+/// What the worker's `Native` object holds.
+pub struct NativeInner {
+    pub shared: Arc<Shared>,
+    scopes: ScopeBuilder,
+    conn_type: PyOwned,
+    /// `hornbeam_asgi.ClientDisconnected`, raised by `send` once the client is gone.
+    disconnected: PyOwned,
+    strings: Strings,
+    next_id: u64,
+    ready: Option<SyncSender<Result<(), LoadError>>>,
+}
+
+/// Strings every event uses, made once.
+struct Strings {
+    type_: PyOwned,
+    body: PyOwned,
+    more_body: PyOwned,
+    http_request: PyOwned,
+    http_disconnect: PyOwned,
+}
+
+#[repr(C)]
+struct NativeObject {
+    ob_base: ffi::PyObject,
+    inner: *mut NativeInner,
+}
+
+#[repr(C)]
+struct ConnObject {
+    ob_base: ffi::PyObject,
+    conn: *mut Conn,
+    native: *mut ffi::PyObject,
+    /// The request's number; Python makes its wake tokens from it.
+    id: u64,
+}
+
+pub struct AsgiTypes {
+    native: PyOwned,
+    conn: PyOwned,
+}
+
+impl AsgiTypes {
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn create() -> PyResult<AsgiTypes> {
+        Ok(AsgiTypes {
+            native: owned(ffi::PyType_FromSpec(&raw mut NATIVE_SPEC))?,
+            conn: owned(ffi::PyType_FromSpec(&raw mut CONN_SPEC))?,
+        })
+    }
+
+    /// The worker's `Native` object.
+    ///
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn native(
+        &self,
+        shared: Arc<Shared>,
+        scopes: ScopeBuilder,
+        disconnected: PyOwned,
+        ready: SyncSender<Result<(), LoadError>>,
+    ) -> PyResult<PyOwned> {
+        let strings = Strings {
+            type_: new_str("type")?,
+            body: new_str("body")?,
+            more_body: new_str("more_body")?,
+            http_request: new_str("http.request")?,
+            http_disconnect: new_str("http.disconnect")?,
+        };
+        let obj = owned(ffi::PyType_GenericAlloc(self.native.as_ptr().cast(), 0))?;
+        let inner = Box::new(NativeInner {
+            shared,
+            scopes,
+            conn_type: self.conn.clone(),
+            disconnected,
+            strings,
+            next_id: 0,
+            ready: Some(ready),
+        });
+        (*obj.as_ptr().cast::<NativeObject>()).inner = Box::into_raw(inner);
+        Ok(obj)
+    }
+}
+
+/// Reports a start-up that ended before `ready()` was called (the glue raised); false
+/// if start-up had already been reported.
+///
+/// # Safety
+/// GIL held; `obj` came from `AsgiTypes::native`.
+pub unsafe fn report_failure(obj: &PyOwned, error: LoadError) -> bool {
+    let inner = &mut *(*obj.as_ptr().cast::<NativeObject>()).inner;
+    match inner.ready.take() {
+        Some(ready) => ready.send(Err(error)).is_ok(),
+        None => false,
+    }
+}
+
+unsafe fn native_inner(obj: *mut ffi::PyObject) -> &'static mut NativeInner {
+    &mut *(*obj.cast::<NativeObject>()).inner
+}
+
+unsafe extern "C" fn native_dealloc(obj: *mut ffi::PyObject) {
+    let inner = (*obj.cast::<NativeObject>()).inner;
+    if !inner.is_null() {
+        drop(Box::from_raw(inner));
+    }
+    free_instance(obj);
+}
+
+unsafe fn none() -> *mut ffi::PyObject {
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+/// `fileno()`: the eventfd the loop watches.
+unsafe extern "C" fn native_fileno(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::PyLong_FromLong(native_inner(obj).shared.inbox.fd() as std::ffi::c_long)
+}
+
+/// `ready(error)`: start-up is over; `None`, or why it failed (lifespan).
+unsafe extern "C" fn native_ready(obj: *mut ffi::PyObject, error: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let inner = native_inner(obj);
+    let outcome = if error == ffi::Py_None() {
+        Ok(())
+    } else {
+        let text = PyOwned::from_borrowed(error).and_then(|e| hornbeam_python::error::str_of(&e)).unwrap_or_default();
+        Err(LoadError::LifespanFailed(text))
+    };
+    if let Some(ready) = inner.ready.take() {
+        let _ = ready.send(outcome);
+    }
+    none()
+}
+
+/// `log(level, text)`: a line for Erlang's logger; level is "error", "warning" or
+/// "info".
+unsafe extern "C" fn native_log(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    if nargs != 2 {
+        raise(ffi::PyExc_TypeError, "log(level, text)");
+        return ptr::null_mut();
+    }
+    let (Some(level), Some(text)) = (utf8(*args), utf8(*args.add(1))) else {
+        raise(ffi::PyExc_TypeError, "log(level, text) takes two str");
+        return ptr::null_mut();
+    };
+    let level = match level.as_str() {
+        "error" => Level::Error,
+        "warning" => Level::Warning,
+        _ => Level::Info,
+    };
+    native_inner(obj).shared.log.send(level, &text);
+    none()
+}
+
+unsafe fn utf8(obj: *mut ffi::PyObject) -> Option<String> {
+    if ffi::PyUnicode_Check(obj) == 0 {
+        return None;
+    }
+    let mut len: ffi::Py_ssize_t = 0;
+    let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+    if data.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    Some(String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize)).into_owned())
+}
+
+/// `drain()`: what the engine queued since the last call, as a list: `(scope, conn)`
+/// for a new request, an `int` wake token, `None` for stop.
+unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let inner = native_inner(obj);
+    let events = inner.shared.inbox.drain();
+    let list = ffi::PyList_New(0);
+    if list.is_null() {
+        return list;
+    }
+    for event in events {
+        let item = match event {
+            Event::Wake(token) => ffi::PyLong_FromUnsignedLongLong(token),
+            Event::Stop => none(),
+            Event::Job(job) => match new_request(obj, inner, job) {
+                Ok(pair) => pair.into_ptr(),
+                Err(e) => {
+                    // The request's response sender is dropped with it: the engine
+                    // answers 500.
+                    inner.shared.log.error(&format!("cannot build an ASGI scope: {}", e.traceback_or_message()));
+                    continue;
+                }
+            },
+        };
+        if item.is_null() || ffi::PyList_Append(list, item) != 0 {
+            ffi::Py_XDECREF(item);
+            ffi::Py_DecRef(list);
+            return ptr::null_mut();
+        }
+        ffi::Py_DecRef(item);
+    }
+    list
+}
+
+unsafe fn new_request(native: *mut ffi::PyObject, inner: &mut NativeInner, job: crate::http::exchange::Job) -> PyResult<PyOwned> {
+    let id = inner.next_id;
+    inner.next_id += 1;
+    let (conn, request) = Conn::new(id, job, inner.shared.clone());
+    let scope = inner.scopes.build(&request)?;
+    let obj = owned(ffi::PyType_GenericAlloc(inner.conn_type.as_ptr().cast(), 0))?;
+    let this = obj.as_ptr().cast::<ConnObject>();
+    (*this).conn = Box::into_raw(Box::new(conn));
+    (*this).native = ffi::Py_NewRef(native);
+    (*this).id = id;
+    let pair = owned(ffi::PyTuple_New(2))?;
+    ffi::PyTuple_SetItem(pair.as_ptr(), 0, scope.into_ptr());
+    ffi::PyTuple_SetItem(pair.as_ptr(), 1, obj.into_ptr());
+    Ok(pair)
+}
+
+// ---- Conn -----------------------------------------------------------------------------
+
+unsafe extern "C" fn conn_dealloc(obj: *mut ffi::PyObject) {
+    let this = obj.cast::<ConnObject>();
+    if !(*this).conn.is_null() {
+        drop(Box::from_raw((*this).conn));
+    }
+    ffi::Py_XDECREF((*this).native);
+    free_instance(obj);
+}
+
+unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut Conn, &'static mut NativeInner) {
+    let this = obj.cast::<ConnObject>();
+    (&mut *(*this).conn, native_inner((*this).native))
+}
+
+/// `receive()`: the next event dict, or `None` when the caller must wait for its
+/// receive token.
+unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let (conn, native) = parts(obj);
+    let s = &native.strings;
+    match conn.receive() {
+        None => none(),
+        Some(Received::Disconnect) => event(&[(&s.type_, s.http_disconnect.as_ptr())]),
+        Some(Received::Body { body, more }) => {
+            let bytes = ffi::PyBytes_FromStringAndSize(body.as_ptr().cast(), body.len() as ffi::Py_ssize_t);
+            if bytes.is_null() {
+                return bytes;
+            }
+            let more = if more { ffi::Py_True() } else { ffi::Py_False() };
+            let out = event(&[(&s.type_, s.http_request.as_ptr()), (&s.body, bytes), (&s.more_body, more)]);
+            ffi::Py_DecRef(bytes);
+            out
+        }
+    }
+}
+
+unsafe fn event(items: &[(&PyOwned, *mut ffi::PyObject)]) -> *mut ffi::PyObject {
+    let dict = ffi::PyDict_New();
+    if dict.is_null() {
+        return dict;
+    }
+    for (key, value) in items {
+        if ffi::PyDict_SetItem(dict, key.as_ptr(), *value) != 0 {
+            ffi::Py_DecRef(dict);
+            return ptr::null_mut();
+        }
+    }
+    dict
+}
+
+/// Maps a send outcome to Python: `False` (done), `True` (wait for the send token), or
+/// an exception.
+unsafe fn sent(native: &NativeInner, outcome: Result<Sent, SendError>) -> *mut ffi::PyObject {
+    match outcome {
+        Ok(Sent::Done) => ffi::Py_NewRef(ffi::Py_False()),
+        Ok(Sent::Wait) => ffi::Py_NewRef(ffi::Py_True()),
+        Err(SendError::Disconnected) => {
+            raise(native.disconnected.as_ptr(), "the client disconnected");
+            ptr::null_mut()
+        }
+        Err(SendError::Protocol(why)) => {
+            raise(ffi::PyExc_RuntimeError, &why);
+            ptr::null_mut()
+        }
+        Err(SendError::File(why)) => {
+            raise(ffi::PyExc_OSError, &format!("http.response.pathsend: {why}"));
+            ptr::null_mut()
+        }
+    }
+}
+
+/// `send(message)` -> `True` if the caller must wait for its send token and call
+/// `flush()`.
+unsafe extern "C" fn conn_send(obj: *mut ffi::PyObject, message: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let (conn, native) = parts(obj);
+    let Some(outgoing) = parse_message(message) else { return ptr::null_mut() };
+    sent(native, conn.send(outgoing))
+}
+
+/// `flush()` -> `True` while the held chunk still waits for room.
+unsafe extern "C" fn conn_flush(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let (conn, native) = parts(obj);
+    sent(native, conn.flush())
+}
+
+/// `finish()`: the application returned.
+unsafe extern "C" fn conn_finish(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    parts(obj).0.finish();
+    none()
+}
+
+/// `fail(traceback)`: the application raised.
+unsafe extern "C" fn conn_fail(obj: *mut ffi::PyObject, traceback: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let text = utf8(traceback).unwrap_or_default();
+    parts(obj).0.fail(&text);
+    none()
+}
+
+/// `cancel()`: the task was cancelled (timeout or stop): end quietly.
+unsafe extern "C" fn conn_cancel(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    parts(obj).0.cancel();
+    none()
+}
+
+// ---- messages ---------------------------------------------------------------------------
+
+/// A borrowed item of a message dict.
+unsafe fn item(message: *mut ffi::PyObject, key: &CStr) -> *mut ffi::PyObject {
+    ffi::PyDict_GetItemString(message, key.as_ptr())
+}
+
+unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
+    if ffi::PyDict_Check(message) == 0 {
+        raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
+        return None;
+    }
+    let kind = item(message, c"type");
+    let Some(kind) = (if kind.is_null() { None } else { utf8(kind) }) else {
+        raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
+        return None;
+    };
+    match kind.as_str() {
+        "http.response.start" => {
+            let status = item(message, c"status");
+            let code = if status.is_null() || ffi::PyLong_Check(status) == 0 { -1 } else { ffi::PyLong_AsLong(status) };
+            let status = match u16::try_from(code).ok().and_then(|c| StatusCode::from_u16(c).ok()) {
+                Some(s) if code >= 100 => s,
+                _ => {
+                    ffi::PyErr_Clear();
+                    raise(ffi::PyExc_ValueError, "http.response.start needs an int 'status' from 100 to 999");
+                    return None;
+                }
+            };
+            let headers = headers(item(message, c"headers"))?;
+            Some(Outgoing::Start { status, headers })
+        }
+        "http.response.body" => {
+            let body = bytes_item(message, c"body", "http.response.body")?;
+            let more = item(message, c"more_body");
+            let more = !more.is_null() && ffi::PyObject_IsTrue(more) == 1;
+            Some(Outgoing::Body { body, more })
+        }
+        "http.response.early_hint" => {
+            let links = item(message, c"links");
+            let mut map = HeaderMap::new();
+            if !links.is_null() {
+                for link in iterate(links)? {
+                    let Some(value) = buffer(link.as_ptr()).and_then(|b| HeaderValue::from_bytes(&b).ok()) else {
+                        raise(ffi::PyExc_ValueError, "http.response.early_hint 'links' must be bytes header values");
+                        return None;
+                    };
+                    map.append(LINK, value);
+                }
+            }
+            Some(Outgoing::EarlyHint(map))
+        }
+        "http.response.pathsend" => {
+            let path = item(message, c"path");
+            match if path.is_null() { None } else { utf8(path) } {
+                Some(p) => Some(Outgoing::PathSend(p)),
+                None => {
+                    raise(ffi::PyExc_ValueError, "http.response.pathsend needs a 'path' str");
+                    None
+                }
+            }
+        }
+        other => {
+            raise(ffi::PyExc_RuntimeError, &format!("Unexpected ASGI message type '{other}' for an http scope"));
+            None
+        }
+    }
+}
+
+/// The items of any iterable.
+unsafe fn iterate(obj: *mut ffi::PyObject) -> Option<Vec<PyOwned>> {
+    let iter = PyOwned::from_owned(ffi::PyObject_GetIter(obj))?;
+    let mut items = Vec::new();
+    while let Some(item) = PyOwned::from_owned(ffi::PyIter_Next(iter.as_ptr())) {
+        items.push(item);
+    }
+    if !ffi::PyErr_Occurred().is_null() {
+        return None;
+    }
+    Some(items)
+}
+
+/// `[[name, value], ...]` of bytes.
+unsafe fn headers(obj: *mut ffi::PyObject) -> Option<HeaderMap> {
+    let mut map = HeaderMap::new();
+    if obj.is_null() {
+        return Some(map);
+    }
+    for pair in iterate(obj)? {
+        let two = iterate(pair.as_ptr()).filter(|p| p.len() == 2);
+        let parsed = two.as_ref().and_then(|p| Some((buffer(p[0].as_ptr())?, buffer(p[1].as_ptr())?)));
+        let Some((name, value)) = parsed else {
+            ffi::PyErr_Clear();
+            raise(ffi::PyExc_TypeError, "response headers must be [name, value] pairs of bytes");
+            return None;
+        };
+        let Ok(name) = HeaderName::from_bytes(&name) else {
+            raise(ffi::PyExc_ValueError, &format!("invalid response header name {:?}", String::from_utf8_lossy(&name)));
+            return None;
+        };
+        let Ok(value) = HeaderValue::from_bytes(&value) else {
+            raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
+            return None;
+        };
+        map.append(name, value);
+    }
+    Some(map)
+}
+
+/// `message[key]` as bytes (absent: empty).
+unsafe fn bytes_item(message: *mut ffi::PyObject, key: &CStr, kind: &str) -> Option<Bytes> {
+    let obj = item(message, key);
+    if obj.is_null() {
+        return Some(Bytes::new());
+    }
+    match buffer(obj) {
+        Some(b) => Some(b),
+        None => {
+            raise(ffi::PyExc_TypeError, &format!("{kind} '{}' must be bytes", key.to_string_lossy()));
+            None
+        }
+    }
+}
+
+/// The bytes of a `bytes`, `bytearray` or `memoryview`, copied for the engine.
+unsafe fn buffer(obj: *mut ffi::PyObject) -> Option<Bytes> {
+    if ffi::PyBytes_Check(obj) != 0 {
+        let len = ffi::PyBytes_Size(obj) as usize;
+        if len == 0 {
+            return Some(Bytes::new());
+        }
+        return Some(Bytes::copy_from_slice(std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, len)));
+    }
+    if ffi::PyObject_CheckBuffer(obj) == 0 || ffi::PyUnicode_Check(obj) != 0 {
+        return None;
+    }
+    let mut view: ffi::Py_buffer = std::mem::zeroed();
+    if ffi::PyObject_GetBuffer(obj, &mut view, ffi::PyBUF_SIMPLE) != 0 {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    let out = Bytes::copy_from_slice(std::slice::from_raw_parts(view.buf as *const u8, view.len as usize));
+    ffi::PyBuffer_Release(&mut view);
+    Some(out)
+}
+
+// ---- type tables ----------------------------------------------------------------------
+// SAFETY (the statics below): CPython reads these tables when it makes a type; nothing
+// writes them afterwards.
+
+static mut NATIVE_METHODS: [ffi::PyMethodDef; 5] = [
+    method!(c"fileno", PyCFunction: native_fileno, ffi::METH_NOARGS, c"fileno() -> the eventfd to watch"),
+    method!(c"drain", PyCFunction: native_drain, ffi::METH_NOARGS, c"drain() -> [(scope, conn) | token | None]"),
+    method!(c"ready", PyCFunction: native_ready, ffi::METH_O, c"ready(error): start-up finished (error None or str)"),
+    method!(c"log", PyCFunctionFast: native_log, ffi::METH_FASTCALL, c"log(level, text): a line for Erlang's logger"),
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut NATIVE_SLOTS: [ffi::PyType_Slot; 4] = [
+    slot!(Py_tp_dealloc, native_dealloc),
+    slot!(Py_tp_methods, &raw mut NATIVE_METHODS),
+    slot!(Py_tp_doc, doc c"The engine side of one ASGI worker."),
+    slot!(end),
+];
+
+static mut NATIVE_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.AsgiNative", NativeObject, NATIVE_SLOTS);
+
+static mut CONN_METHODS: [ffi::PyMethodDef; 7] = [
+    method!(c"receive", PyCFunction: conn_receive, ffi::METH_NOARGS, c"receive() -> event dict, or None: wait"),
+    method!(c"send", PyCFunction: conn_send, ffi::METH_O, c"send(message) -> True: wait, then flush()"),
+    method!(c"flush", PyCFunction: conn_flush, ffi::METH_NOARGS, c"flush() -> True: wait again"),
+    method!(c"finish", PyCFunction: conn_finish, ffi::METH_NOARGS, c"finish(): the application returned"),
+    method!(c"fail", PyCFunction: conn_fail, ffi::METH_O, c"fail(traceback): the application raised"),
+    method!(c"cancel", PyCFunction: conn_cancel, ffi::METH_NOARGS, c"cancel(): the task was cancelled"),
+    ffi::PyMethodDef::zeroed(),
+];
+
+static mut CONN_MEMBERS: [ffi::PyMemberDef; 2] = [
+    ffi::PyMemberDef {
+        name: c"id".as_ptr(),
+        type_code: ffi::Py_T_ULONGLONG,
+        offset: std::mem::offset_of!(ConnObject, id) as ffi::Py_ssize_t,
+        flags: ffi::Py_READONLY,
+        doc: c"the request's number".as_ptr(),
+    },
+    ffi::PyMemberDef { name: ptr::null(), type_code: 0, offset: 0, flags: 0, doc: ptr::null() },
+];
+
+static mut CONN_SLOTS: [ffi::PyType_Slot; 5] = [
+    slot!(Py_tp_dealloc, conn_dealloc),
+    slot!(Py_tp_methods, &raw mut CONN_METHODS),
+    slot!(Py_tp_members, &raw mut CONN_MEMBERS),
+    slot!(Py_tp_doc, doc c"One ASGI request's connection to the engine."),
+    slot!(end),
+];
+
+static mut CONN_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.AsgiConn", ConnObject, CONN_SLOTS);

@@ -1,0 +1,196 @@
+//! The HTTP connection scope (ASGI spec 2.4), built straight from hyper's request as
+//! Python objects. Constant entries (`type`, `asgi`, `root_path`, `extensions`) live in
+//! a template dict copied per request; strings and header names that repeat are made
+//! once per worker.
+use crate::http::exchange::Request;
+use crate::http::path::percent_decode;
+use hornbeam_python::call::{new_str, owned, PyResult};
+use hornbeam_python::error::PyErrInfo;
+use hornbeam_python::ffi;
+use hornbeam_python::object::PyOwned;
+use hyper::header::HeaderName;
+use hyper::{Method, Version};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Header names cached per worker, bounded so random names cannot grow memory.
+const HEADER_NAME_CACHE: usize = 256;
+
+pub struct ScopeBuilder {
+    template: PyOwned,
+    keys: Keys,
+    http_1_0: PyOwned,
+    http_1_1: PyOwned,
+    http_2: PyOwned,
+    scheme_http: PyOwned,
+    scheme_https: PyOwned,
+    empty_bytes: PyOwned,
+    root_path: String,
+    methods: RefCell<HashMap<Method, PyOwned>>,
+    header_names: RefCell<HashMap<HeaderName, PyOwned>>,
+}
+
+struct Keys {
+    http_version: PyOwned,
+    method: PyOwned,
+    scheme: PyOwned,
+    path: PyOwned,
+    raw_path: PyOwned,
+    query_string: PyOwned,
+    headers: PyOwned,
+    client: PyOwned,
+    server: PyOwned,
+}
+
+unsafe fn set(dict: &PyOwned, key: &PyOwned, value: &PyOwned) -> PyResult<()> {
+    if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
+        return Err(PyErrInfo::fetch());
+    }
+    Ok(())
+}
+
+unsafe fn new_bytes(b: &[u8]) -> PyResult<PyOwned> {
+    owned(ffi::PyBytes_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t))
+}
+
+/// `(host, port)`.
+unsafe fn address(addr: &SocketAddr) -> PyResult<PyOwned> {
+    let host = new_str(&addr.ip().to_string())?;
+    let port = owned(ffi::PyLong_FromLong(addr.port() as std::ffi::c_long))?;
+    let pair = owned(ffi::PyTuple_New(2))?;
+    ffi::PyTuple_SetItem(pair.as_ptr(), 0, host.into_ptr());
+    ffi::PyTuple_SetItem(pair.as_ptr(), 1, port.into_ptr());
+    Ok(pair)
+}
+
+impl ScopeBuilder {
+    /// `extensions` names the extensions this server implements.
+    ///
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn new(root_path: &str, extensions: &[&str]) -> PyResult<ScopeBuilder> {
+        let template = owned(ffi::PyDict_New())?;
+        let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
+        put("type", &new_str("http")?)?;
+        let asgi = owned(ffi::PyDict_New())?;
+        set(&asgi, &new_str("version")?, &new_str("3.0")?)?;
+        set(&asgi, &new_str("spec_version")?, &new_str("2.4")?)?;
+        put("asgi", &asgi)?;
+        put("root_path", &new_str(root_path)?)?;
+        let ext = owned(ffi::PyDict_New())?;
+        for name in extensions {
+            set(&ext, &new_str(name)?, &owned(ffi::PyDict_New())?)?;
+        }
+        put("extensions", &ext)?;
+        let key = |k: &str| new_str(k);
+        Ok(ScopeBuilder {
+            template,
+            keys: Keys {
+                http_version: key("http_version")?,
+                method: key("method")?,
+                scheme: key("scheme")?,
+                path: key("path")?,
+                raw_path: key("raw_path")?,
+                query_string: key("query_string")?,
+                headers: key("headers")?,
+                client: key("client")?,
+                server: key("server")?,
+            },
+            http_1_0: new_str("1.0")?,
+            http_1_1: new_str("1.1")?,
+            http_2: new_str("2")?,
+            scheme_http: new_str("http")?,
+            scheme_https: new_str("https")?,
+            empty_bytes: new_bytes(b"")?,
+            root_path: root_path.to_string(),
+            methods: RefCell::new(HashMap::new()),
+            header_names: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn build(&self, req: &Request) -> PyResult<PyOwned> {
+        let scope = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
+        let k = &self.keys;
+        let version = match req.head.version {
+            Version::HTTP_10 => &self.http_1_0,
+            Version::HTTP_2 => &self.http_2,
+            _ => &self.http_1_1,
+        };
+        set(&scope, &k.http_version, version)?;
+        set(&scope, &k.method, &self.method(&req.head.method)?)?;
+        let scheme = if req.scheme == "https" { &self.scheme_https } else { &self.scheme_http };
+        set(&scope, &k.scheme, scheme)?;
+
+        let raw_path = req.head.uri.path().as_bytes();
+        set(&scope, &k.raw_path, &new_bytes(raw_path)?)?;
+        set(&scope, &k.path, &self.path(raw_path)?)?;
+        let query = match req.head.uri.query() {
+            Some(q) => new_bytes(q.as_bytes())?,
+            None => self.empty_bytes.clone(),
+        };
+        set(&scope, &k.query_string, &query)?;
+        set(&scope, &k.headers, &self.headers(req)?)?;
+        set(&scope, &k.client, &address(&req.client)?)?;
+        set(&scope, &k.server, &address(&req.local)?)?;
+        Ok(scope)
+    }
+
+    /// The decoded path (UTF-8, undecodable bytes replaced, as `urllib.parse.unquote`
+    /// does). It includes `root_path`: a request that arrives without the prefix (a
+    /// proxy stripped it) gets it put back, as uvicorn does.
+    unsafe fn path(&self, raw: &[u8]) -> PyResult<PyOwned> {
+        let mut decoded = percent_decode(raw);
+        let root = self.root_path.as_bytes();
+        let has_root = decoded.starts_with(root) && (decoded.len() == root.len() || decoded[root.len()] == b'/');
+        if !root.is_empty() && !has_root {
+            let mut full = root.to_vec();
+            full.extend_from_slice(&decoded);
+            decoded = full;
+        }
+        owned(ffi::PyUnicode_DecodeUTF8(decoded.as_ptr().cast(), decoded.len() as ffi::Py_ssize_t, c"replace".as_ptr()))
+    }
+
+    /// `[(name, value), ...]` as bytes, names lower-case (hyper keeps them so). A
+    /// trusted proxy's X-Forwarded-Host replaces Host.
+    unsafe fn headers(&self, req: &Request) -> PyResult<PyOwned> {
+        let list = owned(ffi::PyList_New(req.head.headers.len() as ffi::Py_ssize_t))?;
+        for (i, (name, value)) in req.head.headers.iter().enumerate() {
+            let value = match (&req.forwarded_host, name == hyper::header::HOST) {
+                (Some(host), true) => new_bytes(host.as_bytes())?,
+                _ => new_bytes(value.as_bytes())?,
+            };
+            let pair = owned(ffi::PyTuple_New(2))?;
+            ffi::PyTuple_SetItem(pair.as_ptr(), 0, self.header_name(name)?.into_ptr());
+            ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_ptr());
+            ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, pair.into_ptr());
+        }
+        Ok(list)
+    }
+
+    unsafe fn method(&self, method: &Method) -> PyResult<PyOwned> {
+        if let Some(m) = self.methods.borrow().get(method) {
+            return Ok(m.clone());
+        }
+        let m = new_str(method.as_str())?;
+        let mut cache = self.methods.borrow_mut();
+        if cache.len() < 16 {
+            cache.insert(method.clone(), m.clone());
+        }
+        Ok(m)
+    }
+
+    unsafe fn header_name(&self, name: &HeaderName) -> PyResult<PyOwned> {
+        if let Some(n) = self.header_names.borrow().get(name) {
+            return Ok(n.clone());
+        }
+        let n = new_bytes(name.as_str().as_bytes())?;
+        let mut cache = self.header_names.borrow_mut();
+        if cache.len() < HEADER_NAME_CACHE {
+            cache.insert(name.clone(), n.clone());
+        }
+        Ok(n)
+    }
+}

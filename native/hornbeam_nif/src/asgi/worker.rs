@@ -1,0 +1,165 @@
+//! An ASGI worker: one OS thread, one interpreter, one asyncio loop (`hornbeam_asgi.serve`)
+//! running every request the pool gives it concurrently.
+use super::conn::Shared;
+use super::inbox::{Event, Inbox};
+use super::pytypes::{self, AsgiTypes};
+use super::scope::ScopeBuilder;
+use crate::app::{AppRef, LoadError, PoolSpec};
+use crate::http::config::Lifespan;
+use hornbeam_python::call::{self, owned};
+use hornbeam_python::ffi;
+use hornbeam_python::interp::{Interpreter, Mode};
+use hornbeam_python::interrupt::InterruptHandle;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{mpsc, Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Python's C stack needs room: recursion limit 1000 plus deep frameworks.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
+/// The extensions every request's scope advertises.
+const EXTENSIONS: [&str; 2] = ["http.response.pathsend", "http.response.early_hint"];
+
+pub(super) struct Worker {
+    pub shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    interrupt: Arc<OnceLock<Arc<InterruptHandle>>>,
+    /// Closed when the thread ends.
+    done: mpsc::Receiver<()>,
+}
+
+impl Worker {
+    /// Starts a worker and waits until its application loaded and lifespan startup
+    /// finished.
+    pub fn spawn(spec: Arc<PoolSpec>, mode: Mode) -> Result<Worker, LoadError> {
+        let inbox = Inbox::new().map_err(|e| LoadError::Init(format!("eventfd: {e}")))?;
+        let shared = Arc::new(Shared {
+            inbox: Arc::new(inbox),
+            engine: spec.engine.clone(),
+            log: spec.log.clone(),
+            load: AtomicUsize::new(0),
+        });
+        let interrupt = Arc::new(OnceLock::new());
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let (done_tx, done) = mpsc::channel::<()>();
+        let (thread_shared, thread_interrupt) = (shared.clone(), interrupt.clone());
+        let thread = std::thread::Builder::new()
+            .name("hornbeam-asgi".into())
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn(move || {
+                run(spec, mode, thread_shared, thread_interrupt, ready_tx);
+                drop(done_tx);
+            })
+            .map_err(|e| LoadError::Init(format!("cannot spawn a worker thread: {e}")))?;
+        let mut worker = Worker { shared, thread: Some(thread), interrupt, done };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(worker),
+            Ok(Err(e)) => {
+                worker.join();
+                Err(e)
+            }
+            Err(_) => {
+                worker.join();
+                Err(LoadError::Init("the worker thread died while starting".into()))
+            }
+        }
+    }
+
+    pub fn stop(&self) {
+        self.shared.inbox.push(Event::Stop);
+    }
+
+    /// Waits up to `limit` for the thread to end, interrupts its Python code if it
+    /// has not (a request stuck in a loop), then joins it.
+    pub fn finish(&mut self, limit: Duration) {
+        if self.done.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
+            if let Some(handle) = self.interrupt.get() {
+                self.shared.log.error("an ASGI worker did not stop in time; interrupting its Python code");
+                handle.raise_keyboard_interrupt(|| true);
+            }
+        }
+        self.join();
+    }
+
+    fn join(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    spec: Arc<PoolSpec>,
+    mode: Mode,
+    shared: Arc<Shared>,
+    interrupt: Arc<OnceLock<Arc<InterruptHandle>>>,
+    ready: mpsc::SyncSender<Result<(), LoadError>>,
+) {
+    let interp = match Interpreter::create(mode) {
+        Ok(interp) => interp,
+        Err(e) => {
+            let _ = ready.send(Err(LoadError::Init(e)));
+            return;
+        }
+    };
+    let _ = interrupt.set(interp.interrupt_handle());
+    // SAFETY: the interpreter was just created on this thread and is attached.
+    unsafe { serve(&spec, shared, ready) };
+    drop(interp);
+}
+
+/// Loads the application and runs the loop until the pool stops it. Start-up failures
+/// go to `ready`; later ones to the log.
+///
+/// # Safety
+/// GIL held, on the worker's thread.
+unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
+    let init = |e: hornbeam_python::error::PyErrInfo| LoadError::Init(e.traceback_or_message());
+    let prepared = (|| {
+        call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(init)?;
+        let app = AppRef::of(&spec.app).load()?;
+        let glue = call::import("hornbeam_asgi").map_err(init)?;
+        let serve = call::getattr_path(glue.clone(), "serve").map_err(init)?;
+        let disconnected = call::getattr_path(glue, "ClientDisconnected").map_err(init)?;
+        let types = AsgiTypes::create().map_err(init)?;
+        let scopes = ScopeBuilder::new(&spec.root_path, &EXTENSIONS).map_err(init)?;
+        Ok((app, serve, disconnected, types, scopes))
+    })();
+    let (app, serve, disconnected, types, scopes) = match prepared {
+        Ok(parts) => parts,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let native = match types.native(shared.clone(), scopes, disconnected, ready) {
+        Ok(native) => native,
+        Err(e) => {
+            shared.log.error(&format!("cannot start an ASGI worker: {}", e.traceback_or_message()));
+            return;
+        }
+    };
+    let lifespan = match spec.app.lifespan {
+        Lifespan::Auto => "auto",
+        Lifespan::On => "on",
+        Lifespan::Off => "off",
+    };
+    let outcome = (|| {
+        let args = owned(ffi::PyTuple_New(4))?;
+        ffi::PyTuple_SetItem(args.as_ptr(), 0, native.clone().into_ptr());
+        ffi::PyTuple_SetItem(args.as_ptr(), 1, app.into_ptr());
+        ffi::PyTuple_SetItem(args.as_ptr(), 2, call::new_str(lifespan)?.into_ptr());
+        ffi::PyTuple_SetItem(args.as_ptr(), 3, owned(ffi::PyFloat_FromDouble(spec.app.shutdown_timeout.as_secs_f64()))?.into_ptr());
+        call::call(&serve, &args, None)
+    })();
+    if let Err(e) = outcome {
+        let text = e.traceback_or_message();
+        // Before ready() this is a start-up failure; after, the loop died.
+        let reported = pytypes::report_failure(&native, LoadError::Init(text.clone()));
+        if !reported && !text.contains("KeyboardInterrupt") {
+            shared.log.error(&format!("ASGI worker loop failed:\n{text}"));
+        }
+    }
+    drop(native);
+}

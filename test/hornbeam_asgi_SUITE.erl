@@ -1,0 +1,349 @@
+%% hornbeam:start/2 serving ASGI applications (worker_class asgi), driven by real
+%% clients: OTP's httpc, curl, raw sockets, and real Starlette and FastAPI apps.
+-module(hornbeam_asgi_SUITE).
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-export([all/0, groups/0, init_per_suite/1, end_per_suite/1,
+         init_per_group/2, end_per_group/2, init_per_testcase/2, end_per_testcase/2]).
+-export([scope_is_complete/1, percent_decoded_path/1, root_path_is_in_the_scope/1,
+         hello_and_status_codes/1, repeated_response_headers/1,
+         request_body_streams_in_chunks/1, chunked_request_body/1,
+         streamed_response_is_chunked/1, exception_before_start_is_500/1,
+         exception_after_start_closes_the_connection/1, no_response_is_500/1,
+         invalid_messages_are_errors/1, disconnect_reaches_receive/1,
+         slow_reader_holds_back_the_app/1, requests_run_concurrently/1,
+         early_hints_extension/1, pathsend_sends_a_file/1, timeout_cancels_the_task/1,
+         keepalive_and_pipelining/1, several_workers/1,
+         lifespan_state_and_shutdown/1, lifespan_startup_failure/1,
+         lifespan_auto_without_support/1, lifespan_on_without_support/1,
+         lifespan_off/1, starlette_app/1, fastapi_app/1]).
+
+-import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_response/1,
+                  status_of/1, header/2, data_file/3, expect_log/1, wait_until/1, venv/1]).
+
+all() ->
+    [{group, http}, {group, behaviour}, {group, lifespan}, {group, frameworks}].
+
+groups() ->
+    [{http, [], [scope_is_complete, percent_decoded_path, hello_and_status_codes,
+                 repeated_response_headers, request_body_streams_in_chunks,
+                 chunked_request_body, streamed_response_is_chunked,
+                 exception_before_start_is_500, exception_after_start_closes_the_connection,
+                 no_response_is_500, invalid_messages_are_errors, early_hints_extension,
+                 pathsend_sends_a_file, keepalive_and_pipelining]},
+     {behaviour, [], [root_path_is_in_the_scope, disconnect_reaches_receive,
+                      slow_reader_holds_back_the_app, requests_run_concurrently,
+                      timeout_cancels_the_task, several_workers]},
+     {lifespan, [], [lifespan_state_and_shutdown, lifespan_startup_failure,
+                     lifespan_auto_without_support, lifespan_on_without_support,
+                     lifespan_off]},
+     {frameworks, [], [starlette_app, fastapi_app]}].
+
+init_per_suite(Config) ->
+    {ok, _} = application:ensure_all_started(hornbeam),
+    {ok, _} = application:ensure_all_started(inets),
+    Config.
+
+end_per_suite(_Config) ->
+    application:stop(hornbeam).
+
+init_per_group(http, Config) ->
+    [{port, serve(Config, http, "asgi_app:app", #{worker_class => asgi})} | Config];
+init_per_group(_Group, Config) ->
+    Config.
+
+end_per_group(Group, _Config) ->
+    hornbeam:stop(Group),
+    ok.
+
+init_per_testcase(Case, Config) ->
+    hb_http:capture_logs(Case),
+    [{case_name, Case} | Config].
+
+end_per_testcase(Case, _Config) ->
+    logger:remove_handler(Case),
+    hornbeam:stop(Case),
+    ok.
+
+%%% Helpers
+
+asgi(Config, Name, App, Extra) ->
+    serve(Config, Name, App, maps:merge(#{worker_class => asgi}, Extra)).
+
+json(Port, Path) ->
+    {200, _, Body} = get(Port, Path),
+    hb_json:decode(Body).
+
+mark_path(Config, Name) ->
+    Path = filename:join(?config(priv_dir, Config), Name),
+    file:delete(Path),
+    Path.
+
+file_says(Path, Text) ->
+    fun() -> file:read_file(Path) =:= {ok, Text} end.
+
+%%% The HTTP scope, receive and send
+
+scope_is_complete(Config) ->
+    Port = ?config(port, Config),
+    {200, _, Body} = request(get, Port, "/scope?a=1&b=%20", [{"x-custom", "v"}], undefined),
+    Scope = hb_json:decode(Body),
+    ?assertMatch(#{<<"type">> := <<"http">>,
+                   <<"asgi">> := #{<<"version">> := <<"3.0">>, <<"spec_version">> := <<"2.4">>},
+                   <<"http_version">> := <<"1.1">>, <<"method">> := <<"GET">>,
+                   <<"scheme">> := <<"http">>, <<"path">> := <<"/scope">>,
+                   <<"raw_path">> := <<"/scope">>, <<"query_string">> := <<"a=1&b=%20">>,
+                   <<"root_path">> := <<>>,
+                   <<"client">> := [<<"127.0.0.1">>, _],
+                   <<"server">> := [<<"127.0.0.1">>, Port]}, Scope),
+    ?assert(lists:member([<<"x-custom">>, <<"v">>], maps:get(<<"headers">>, Scope))),
+    ?assert(lists:member([<<"host">>, iolist_to_binary(["127.0.0.1:", integer_to_list(Port)])],
+                         maps:get(<<"headers">>, Scope))),
+    ?assertEqual(#{<<"http.response.pathsend">> => #{}, <<"http.response.early_hint">> => #{}},
+                 maps:get(<<"extensions">>, Scope)),
+    %% No lifespan ran (the app refuses it), so there is no state.
+    ?assertNot(maps:is_key(<<"state">>, Scope)),
+    [_, ClientPort] = maps:get(<<"client">>, Scope),
+    ?assert(ClientPort > 0).
+
+percent_decoded_path(Config) ->
+    Port = ?config(port, Config),
+    Raw = raw(Port, "GET /scope/caf%C3%A9/a%2Fb?x=%C3%A9 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+    ?assertEqual(200, status_of(Raw)),
+    [_, Body] = binary:split(Raw, <<"\r\n\r\n">>),
+    Scope = hb_json:decode(Body),
+    ?assertEqual(<<"/scope/caf"/utf8, 16#e9/utf8, "/a/b">>, maps:get(<<"path">>, Scope)),
+    ?assertEqual(<<"/scope/caf%C3%A9/a%2Fb">>, maps:get(<<"raw_path">>, Scope)),
+    ?assertEqual(<<"x=%C3%A9">>, maps:get(<<"query_string">>, Scope)).
+
+hello_and_status_codes(Config) ->
+    Port = ?config(port, Config),
+    {200, Headers, <<"Hello, World!">>} = get(Port, "/"),
+    ?assertEqual("13", header("content-length", Headers)),
+    ?assertEqual("hornbeam", header("server", Headers)),
+    [?assertMatch({Code, _, _}, get(Port, "/status/" ++ integer_to_list(Code)))
+     || Code <- [201, 302, 404, 418, 503]],
+    {204, _, <<>>} = request(get, Port, "/status/204", [], undefined).
+
+repeated_response_headers(Config) ->
+    Port = ?config(port, Config),
+    {200, Headers, _} = get(Port, "/headers"),
+    ?assertEqual("1", header("x-one", Headers)),
+    ?assertEqual(["a=1", "b=2"], [V || {"set-cookie", V} <- Headers]).
+
+request_body_streams_in_chunks(Config) ->
+    Port = ?config(port, Config),
+    Big = crypto:strong_rand_bytes(3000000),
+    {200, Headers, Echo} = request(post, Port, "/echo", [], {"application/octet-stream", Big}),
+    ?assert(Big =:= Echo, {echo_differs, byte_size(Big), byte_size(Echo)}),
+    %% Streamed: the app saw the body in several http.request events, not one.
+    ?assert(list_to_integer(header("x-events", Headers)) > 1),
+    {200, EmptyHeaders, <<>>} = request(post, Port, "/echo", [], {"text/plain", <<>>}),
+    ?assertEqual("1", header("x-events", EmptyHeaders)).
+
+chunked_request_body(Config) ->
+    Port = ?config(port, Config),
+    Raw = raw(Port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                    "Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+    ?assertEqual(200, status_of(Raw)),
+    [_, Body] = binary:split(Raw, <<"\r\n\r\n">>),
+    ?assertEqual(<<"hello world">>, Body).
+
+streamed_response_is_chunked(Config) ->
+    Port = ?config(port, Config),
+    Raw = raw(Port, "GET /stream?n=4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+    [Head, Body] = binary:split(Raw, <<"\r\n\r\n">>),
+    ?assertMatch({match, _}, re:run(Head, "(?i)transfer-encoding: chunked")),
+    ?assertEqual(<<"7\r\nchunk0;\r\n7\r\nchunk1;\r\n7\r\nchunk2;\r\n7\r\nchunk3;\r\n0\r\n\r\n">>, Body),
+    {200, _, <<"chunk0;chunk1;">>} = get(Port, "/stream?n=2").
+
+exception_before_start_is_500(Config) ->
+    Port = ?config(port, Config),
+    {500, _, <<"Internal Server Error">>} = get(Port, "/raise"),
+    {hornbeam_log, error, Text} = expect_log("raised before the response"),
+    ?assertNotEqual(nomatch, string:find(Text, "Traceback")),
+    ?assertNotEqual(nomatch, string:find(Text, "GET /raise")),
+    %% The worker carries on.
+    {200, _, <<"Hello, World!">>} = get(Port, "/").
+
+exception_after_start_closes_the_connection(Config) ->
+    Port = ?config(port, Config),
+    Raw = raw(Port, "GET /raise-after-start HTTP/1.1\r\nHost: t\r\n\r\n"),
+    ?assertEqual(200, status_of(Raw)),
+    %% The part sent went out; the body never got its terminating chunk.
+    ?assertNotEqual(nomatch, binary:match(Raw, <<"partial">>)),
+    ?assertEqual(nomatch, binary:match(Raw, <<"\r\n0\r\n\r\n">>)),
+    expect_log("raised in the middle of the body").
+
+no_response_is_500(Config) ->
+    Port = ?config(port, Config),
+    {500, _, _} = get(Port, "/no-response"),
+    expect_log("without sending a complete response").
+
+invalid_messages_are_errors(Config) ->
+    Port = ?config(port, Config),
+    {500, _, _} = get(Port, "/bad-message"),
+    expect_log("int 'status'"),
+    %% A second body after the response completed: the client got the first answer,
+    %% the app a RuntimeError that is logged.
+    {200, _, <<"once">>} = get(Port, "/body-twice"),
+    expect_log("after the response completed").
+
+early_hints_extension(Config) ->
+    Port = ?config(port, Config),
+    Out = os:cmd("curl -s -v " ++ url(Port, "/early-hints") ++ " 2>&1"),
+    {match, [{Hint, _}]} = re:run(Out, "HTTP/1.1 103 Early Hints"),
+    {match, [{Final, _}]} = re:run(Out, "HTTP/1.1 200 OK"),
+    ?assert(Hint < Final),
+    ?assertMatch({match, _}, re:run(Out, "(?i)link: </style.css>; rel=preload; as=style")),
+    ?assertNotEqual(nomatch, string:find(Out, "hinted")).
+
+pathsend_sends_a_file(Config) ->
+    Port = ?config(port, Config),
+    Bytes = crypto:strong_rand_bytes(700000),
+    Path = data_file(Config, "pathsend.bin", Bytes),
+    {200, Headers, Got} = get(Port, "/pathsend?path=" ++ uri_string:quote(Path)),
+    ?assert(Bytes =:= Got, {file_differs, byte_size(Bytes), byte_size(Got)}),
+    ?assertEqual("700000", header("content-length", Headers)),
+    {500, _, _} = get(Port, "/pathsend?path=/nonexistent/file"),
+    expect_log("/nonexistent/file").
+
+keepalive_and_pipelining(Config) ->
+    Port = ?config(port, Config),
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    ok = gen_tcp:send(S, <<"GET / HTTP/1.1\r\nHost: t\r\n\r\n">>),
+    {Head1, <<"Hello, World!">>, <<>>} = read_response(S),
+    ?assertEqual(200, status_of(Head1)),
+    %% Two pipelined requests on the same connection, answered in order.
+    ok = gen_tcp:send(S, <<"GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"
+                           "GET /status/202 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n">>),
+    Rest = hb_http:read_until_closed(S, <<>>),
+    {match, Codes} = re:run(Rest, "HTTP/1.1 ([0-9]{3})", [global, {capture, all_but_first, binary}]),
+    ?assertEqual([[<<"201">>], [<<"202">>]], Codes).
+
+%%% Server behaviour
+
+root_path_is_in_the_scope(Config) ->
+    Port = asgi(Config, root_path_is_in_the_scope, "asgi_app:app", #{root_path => "/api"}),
+    %% A proxy that strips the prefix: the scope's path gets it back (as uvicorn does).
+    #{<<"root_path">> := <<"/api">>, <<"path">> := <<"/api/scope">>} = json(Port, "/scope"),
+    ok.
+
+disconnect_reaches_receive(Config) ->
+    Port = asgi(Config, disconnect_reaches_receive, "asgi_app:app", #{}),
+    Mark = mark_path(Config, "disconnect.txt"),
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    ok = gen_tcp:send(S, ["GET /wait-disconnect?mark=", uri_string:quote(Mark), " HTTP/1.1\r\nHost: t\r\n\r\n"]),
+    %% The app has read the body and waits in receive(); the client leaves.
+    wait_until(fun() -> maps:get(connections, hornbeam:info(disconnect_reaches_receive)) =:= 1 end),
+    gen_tcp:close(S),
+    wait_until(file_says(Mark, <<"http.disconnect">>)).
+
+slow_reader_holds_back_the_app(Config) ->
+    Port = asgi(Config, slow_reader_holds_back_the_app, "asgi_app:app", #{}),
+    Mark = mark_path(Config, "slow.txt"),
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}, {recbuf, 65536}]),
+    ok = gen_tcp:send(S, ["GET /infinite?mark=", uri_string:quote(Mark), " HTTP/1.1\r\nHost: t\r\n\r\n"]),
+    {ok, _} = gen_tcp:recv(S, 0, 5000),
+    %% The client reads no more. Without back-pressure the app would send without
+    %% end; with it, it stops once the socket buffers and the body channel are full.
+    Chunks = [binary_to_integer(element(3, get(Port, "/progress"))) || _ <- lists:seq(1, 30)],
+    ?assert(lists:last(Chunks) > 0),
+    ?assert(lists:max(Chunks) < 200, {chunks_sent_while_not_read, Chunks}),
+    gen_tcp:close(S),
+    wait_until(file_says(Mark, <<"ClientDisconnected">>)).
+
+requests_run_concurrently(Config) ->
+    Port = asgi(Config, requests_run_concurrently, "asgi_app:app", #{}),
+    %% Each /barrier request answers only once five wait together: one worker must
+    %% run them at the same time.
+    Self = self(),
+    Pids = [spawn_link(fun() -> Self ! {self(), get(Port, "/barrier?n=5")} end) || _ <- lists:seq(1, 5)],
+    [receive {Pid, {200, _, <<"together">>}} -> ok after 10000 -> ct:fail(not_concurrent) end || Pid <- Pids].
+
+timeout_cancels_the_task(Config) ->
+    Port = asgi(Config, timeout_cancels_the_task, "asgi_app:app", #{timeout => 300}),
+    Mark = mark_path(Config, "cancelled.txt"),
+    {504, _, _} = get(Port, "/sleep?s=30&mark=" ++ uri_string:quote(Mark)),
+    wait_until(file_says(Mark, <<"cancelled">>)),
+    {200, _, <<"slept">>} = get(Port, "/sleep?s=0.01").
+
+several_workers(Config) ->
+    Port = asgi(Config, several_workers, "asgi_app:app", #{workers => 3}),
+    ?assertMatch(#{workers := 3, mode := subinterp}, hornbeam:info(several_workers)),
+    Self = self(),
+    Pids = [spawn_link(fun() -> Self ! {self(), [get(Port, "/") || _ <- lists:seq(1, 20)]} end)
+            || _ <- lists:seq(1, 6)],
+    [receive {Pid, Results} -> [{200, _, <<"Hello, World!">>} = R || R <- Results] after 20000 -> ct:fail(timeout) end
+     || Pid <- Pids].
+
+%%% Lifespan
+
+lifespan_state_and_shutdown(Config) ->
+    Mark = filename:join(?config(data_dir, Config), "lifespan_shutdown.txt"),
+    file:delete(Mark),
+    Port = asgi(Config, lifespan_state_and_shutdown, "lifespan_app:ok_app", #{}),
+    ?assertEqual(#{<<"has_state">> => true, <<"state">> => #{<<"db">> => <<"connected">>}},
+                 json(Port, "/")),
+    ?assertEqual({error, enoent}, file:read_file(Mark)),
+    ok = hornbeam:stop(lifespan_state_and_shutdown),
+    %% stop/1 returns after shutdown ran.
+    ?assertEqual({ok, <<"shutdown complete">>}, file:read_file(Mark)).
+
+lifespan_startup_failure(Config) ->
+    Opts = #{name => lifespan_startup_failure, bind => "127.0.0.1:0", worker_class => asgi,
+             pythonpath => [?config(data_dir, Config)]},
+    ?assertEqual({error, {lifespan_startup_failed, "database unreachable"}},
+                 hornbeam:start("lifespan_app:failing_app", Opts)),
+    ?assertEqual({error, not_found}, hornbeam:info(lifespan_startup_failure)).
+
+lifespan_auto_without_support(Config) ->
+    Port = asgi(Config, lifespan_auto_without_support, "lifespan_app:no_lifespan_app", #{}),
+    expect_log("lifespan"),
+    ?assertEqual(#{<<"has_state">> => false, <<"state">> => #{}}, json(Port, "/")).
+
+lifespan_on_without_support(Config) ->
+    Opts = #{name => lifespan_on_without_support, bind => "127.0.0.1:0", worker_class => asgi,
+             lifespan => on, pythonpath => [?config(data_dir, Config)]},
+    {error, {lifespan_startup_failed, Why}} = hornbeam:start("lifespan_app:no_lifespan_app", Opts),
+    ?assertNotEqual(nomatch, string:find(Why, "unsupported scope lifespan")).
+
+lifespan_off(Config) ->
+    Mark = filename:join(?config(data_dir, Config), "lifespan_shutdown.txt"),
+    file:delete(Mark),
+    Port = asgi(Config, lifespan_off, "lifespan_app:ok_app", #{lifespan => off}),
+    ?assertEqual(#{<<"has_state">> => false, <<"state">> => #{}}, json(Port, "/")),
+    ok = hornbeam:stop(lifespan_off),
+    ?assertEqual({error, enoent}, file:read_file(Mark)),
+    ?assertEqual({error, {invalid_option, lifespan, maybe}},
+                 hornbeam:start("lifespan_app:ok_app", #{worker_class => asgi, lifespan => maybe})).
+
+%%% Real frameworks, from the test venv
+
+starlette_app(Config) ->
+    Port = asgi(Config, starlette_app, "starlette_app:app", #{venv => venv(Config)}),
+    {200, _, <<"Hello from Starlette">>} = get(Port, "/"),
+    ?assertEqual(#{<<"id">> => 7, <<"q">> => <<"x">>, <<"started">> => true}, json(Port, "/items/7?q=x")),
+    {200, _, Posted} = request(post, Port, "/echo", [], {"application/json", <<"{\"a\":[1,2]}">>}),
+    ?assertEqual(#{<<"a">> => [1, 2]}, hb_json:decode(Posted)),
+    {200, _, <<"0;1;2;3;4;">>} = get(Port, "/stream"),
+    {200, SseHeaders, Sse} = get(Port, "/sse"),
+    ?assertMatch("text/event-stream" ++ _, header("content-type", SseHeaders)),
+    ?assertEqual(<<"data: tick 0\r\n\r\ndata: tick 1\r\n\r\ndata: tick 2\r\n\r\n">>, Sse),
+    {404, _, _} = get(Port, "/missing"),
+    {500, _, _} = get(Port, "/boom"),
+    expect_log("starlette handler failed").
+
+fastapi_app(Config) ->
+    %% pydantic-core refuses sub-interpreters: python_mode auto serves it from the main
+    %% interpreter.
+    Port = asgi(Config, fastapi_app, "fastapi_app:app", #{venv => venv(Config)}),
+    ?assertMatch(#{mode := main}, hornbeam:info(fastapi_app)),
+    ?assertEqual(#{<<"item_id">> => 3, <<"q">> => <<"z">>}, json(Port, "/items/3?q=z")),
+    {200, _, Created} = request(post, Port, "/items", [], {"application/json", <<"{\"name\":\"pen\",\"price\":1.5}">>}),
+    ?assertEqual(#{<<"name">> => <<"pen">>, <<"price">> => 1.5, <<"total">> => 1.5}, hb_json:decode(Created)),
+    {422, _, Invalid} = request(post, Port, "/items", [], {"application/json", <<"{\"name\":\"pen\"}">>}),
+    ?assertMatch(#{<<"detail">> := [_ | _]}, hb_json:decode(Invalid)),
+    {200, _, OpenApi} = get(Port, "/openapi.json"),
+    ?assertMatch(#{<<"openapi">> := _}, hb_json:decode(OpenApi)).
