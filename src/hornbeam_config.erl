@@ -33,6 +33,8 @@ defaults() ->
       max_body_size => infinity,
       graceful_timeout => 30000,
       access_log => false,
+      http_version => ['HTTP/1.1', 'HTTP/2'],
+      max_concurrent_streams => 100,
       ssl => false,
       certfile => undefined,
       keyfile => undefined,
@@ -100,6 +102,9 @@ validate(max_body_size, infinity, Acc) -> Acc#{max_body_size => infinity};
 validate(max_body_size, V, Acc) when is_integer(V), V >= 0 -> Acc#{max_body_size => V};
 validate(graceful_timeout, V, Acc) when is_integer(V), V >= 0 -> Acc#{graceful_timeout => V};
 validate(access_log, V, Acc) when is_boolean(V) -> Acc#{access_log => V};
+validate(http_version, V, Acc) -> Acc#{http_version => http_versions(V)};
+validate(max_concurrent_streams, V, Acc) when is_integer(V), V > 0, V < 16#80000000 ->
+    Acc#{max_concurrent_streams => V};
 validate(ssl, V, Acc) when is_boolean(V) -> Acc#{ssl => V};
 validate(K, undefined, Acc) when K =:= certfile; K =:= keyfile; K =:= cacertfile -> Acc#{K => undefined};
 validate(K, V, Acc) when K =:= certfile; K =:= keyfile; K =:= cacertfile ->
@@ -112,8 +117,6 @@ check_combinations(#{ssl := true, certfile := undefined}) ->
     throw({missing_ssl_option, certfile});
 check_combinations(#{ssl := true, keyfile := undefined}) ->
     throw({missing_ssl_option, keyfile});
-check_combinations(#{ssl := true}) ->
-    throw({not_implemented, 'TLS arrives with the HTTP/2 and TLS work (issue 5)'});
 check_combinations(#{worker_class := asgi, max_requests := N}) when N > 0 ->
     throw({not_implemented, 'max_requests recycles WSGI workers only'});
 %% ASGI applications load at start: lifespan startup runs there.
@@ -123,6 +126,17 @@ check_combinations(#{max_request_line_size := Line, max_header_size := Header}) 
     throw({invalid_option, max_header_size, Header});
 check_combinations(_) ->
     ok.
+
+%% A non-empty list of 'HTTP/1.1' and 'HTTP/2' (atoms, strings or binaries).
+http_versions(V) when is_list(V), V =/= [] ->
+    Versions = [http_version(E, V) || E <- V],
+    lists:usort(Versions);
+http_versions(V) ->
+    throw({invalid_option, http_version, V}).
+
+http_version(E, _All) when E =:= 'HTTP/1.1'; E =:= "HTTP/1.1"; E =:= <<"HTTP/1.1">> -> 'HTTP/1.1';
+http_version(E, _All) when E =:= 'HTTP/2'; E =:= "HTTP/2"; E =:= <<"HTTP/2">> -> 'HTTP/2';
+http_version(_E, All) -> throw({invalid_option, http_version, All}).
 
 %% "127.0.0.1:8000", "[::1]:8000", "localhost:8000", or {Ip, Port}.
 parse_bind({Ip, Port} = V) when is_tuple(Ip), is_integer(Port) ->

@@ -24,8 +24,14 @@ start_link(Config) ->
 info(Pid) ->
     gen_server:call(Pid, info).
 
-init(#{name := Name, bind := {Ip, Port} = Bind, backlog := Backlog} = Config) ->
+init(#{name := Name, bind := {Ip, Port} = Bind, backlog := Backlog} = Config0) ->
     process_flag(trap_exit, true),
+    case tls_files(Config0) of
+        {ok, Tls} -> listen(Config0#{tls => Tls}, Name, Ip, Port, Bind, Backlog);
+        {error, Reason} -> {stop, Reason}
+    end.
+
+listen(Config, Name, Ip, Port, Bind, Backlog) ->
     Family = case tuple_size(Ip) of 4 -> inet; 8 -> inet6 end,
     ListenOpts = [binary, Family, {ip, Ip}, {active, false}, {reuseaddr, true}, {backlog, Backlog}],
     case gen_tcp:listen(Port, ListenOpts) of
@@ -47,8 +53,9 @@ start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen) ->
             {Ip, _} = maps:get(bind, Config),
             Bind = hornbeam_config:bind_text({Ip, BoundPort}),
             {Module, Callable} = maps:get(app_spec, Config),
-            logger:notice("hornbeam ~p: serving ~s:~s on http://~s (~b ~s worker~s, ~s)",
-                          [Name, Module, Callable, Bind, maps:get(workers, Config),
+            Scheme = case maps:get(ssl, Config) of true -> "https"; false -> "http" end,
+            logger:notice("hornbeam ~p: serving ~s:~s on ~s://~s (~b ~s worker~s, ~s)",
+                          [Name, Module, Callable, Scheme, Bind, maps:get(workers, Config),
                            maps:get(worker_class, Config), plural(maps:get(workers, Config)), Mode],
                           #{hornbeam => http}),
             {ok, #state{name = Name, listen = Listen, nif = Nif, graceful = Graceful, bind = Bind}};
@@ -59,6 +66,7 @@ start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen) ->
 
 %% Texts from the NIF come as binaries; errors carry strings, like the spec given.
 start_error({Kind, Text}) when is_binary(Text) -> {Kind, unicode:characters_to_list(Text)};
+start_error({Kind, Option, Text}) when is_binary(Text) -> {Kind, Option, unicode:characters_to_list(Text)};
 start_error(Reason) -> Reason.
 
 plural(1) -> "";
@@ -82,11 +90,35 @@ app_opts(#{app_spec := {Module, Callable}} = Config) ->
       max_requests => maps:get(max_requests, Config),
       preload_app => maps:get(preload_app, Config)}.
 
+%% The PEM files' contents (the engine parses them), read here so a missing or
+%% unreadable file names its option.
+tls_files(#{ssl := false}) ->
+    {ok, undefined};
+tls_files(Config) ->
+    Read = fun(Key) ->
+               case maps:get(Key, Config) of
+                   undefined -> undefined;
+                   Path ->
+                       case file:read_file(Path) of
+                           {ok, Pem} -> Pem;
+                           {error, Reason} -> throw({ssl_file_unreadable, Key, Path, Reason})
+                       end
+               end
+           end,
+    try
+        {ok, #{cert => Read(certfile), key => Read(keyfile), cacert => Read(cacertfile)}}
+    catch
+        throw:Reason -> {error, Reason}
+    end.
+
 server_opts(Config) ->
     Keys = [timeout, keepalive, max_request_line_size, max_header_size, max_headers,
-            max_body_size, access_log],
+            max_body_size, access_log, max_concurrent_streams, tls],
     Plain = maps:with(Keys, Config),
+    Versions = maps:get(http_version, Config),
     Plain#{root_path => bin(maps:get(root_path, Config)),
+           http1 => lists:member('HTTP/1.1', Versions),
+           http2 => lists:member('HTTP/2', Versions),
            forwarded_allow_ips => [bin(E) || E <- maps:get(forwarded_allow_ips, Config)]}.
 
 bin(B) when is_binary(B) -> B;

@@ -1,6 +1,8 @@
 //! The server's settings, decoded from the map `hornbeam_config` validated.
 use super::proxy::TrustedProxies;
+use super::tls::TlsFiles;
 use rustler::{Atom, Decoder, Term};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct ServerConfig {
@@ -16,6 +18,15 @@ pub struct ServerConfig {
     pub root_path: String,
     pub trusted_proxies: TrustedProxies,
     pub access_log: bool,
+    /// The protocols served (`http_version`); at least one.
+    pub http1: bool,
+    pub http2: bool,
+    /// Streams one HTTP/2 connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// The PEM files, when the server speaks TLS.
+    pub tls: Option<TlsFiles>,
+    /// Made from `tls` by `http_server_start`.
+    pub tls_config: Option<Arc<rustls::ServerConfig>>,
 }
 
 fn get<'a, T: Decoder<'a>>(map: Term<'a>, key: &str) -> Result<T, String> {
@@ -38,6 +49,22 @@ fn limit(map: Term<'_>, key: &str) -> Result<Option<u64>, String> {
     }
 }
 
+/// `undefined`, or `#{cert := Pem, key := Pem, cacert := Pem | undefined}`.
+fn tls_files(term: Term<'_>) -> Result<Option<TlsFiles>, String> {
+    if term.decode::<Atom>().is_ok() {
+        return Ok(None);
+    }
+    let pem = |key: &str| -> Result<Option<Vec<u8>>, String> {
+        let value: Term = get(term, key)?;
+        Ok(value.decode::<rustler::Binary>().ok().map(|b| b.as_slice().to_vec()))
+    };
+    Ok(Some(TlsFiles {
+        cert: pem("cert")?.ok_or("tls cert must be a binary")?,
+        key: pem("key")?.ok_or("tls key must be a binary")?,
+        cacert: pem("cacert")?,
+    }))
+}
+
 impl ServerConfig {
     pub fn decode(map: Term<'_>) -> Result<ServerConfig, String> {
         let trusted: Vec<String> = get(map, "forwarded_allow_ips")?;
@@ -51,6 +78,11 @@ impl ServerConfig {
             root_path: get(map, "root_path")?,
             trusted_proxies: TrustedProxies::parse(&trusted)?,
             access_log: get(map, "access_log")?,
+            http1: get(map, "http1")?,
+            http2: get(map, "http2")?,
+            max_concurrent_streams: get::<u32>(map, "max_concurrent_streams")?,
+            tls: tls_files(get(map, "tls")?)?,
+            tls_config: None,
         })
     }
 }

@@ -12,6 +12,7 @@
 //! | settings from Erlang                      | `config`   |
 //! | trusted proxy headers                     | `proxy`    |
 //! | the socket hyper uses, 103 Early Hints    | `io`       |
+//! | TLS settings (rustls)                     | `tls`      |
 //! | log lines to the Erlang owner             | `log`      |
 //! | percent-decoding request paths            | `path`     |
 pub mod body;
@@ -24,6 +25,7 @@ pub mod path;
 mod proxy;
 mod server;
 mod service;
+mod tls;
 
 use crate::atoms;
 use crate::guard::guarded;
@@ -61,6 +63,7 @@ rustler::atoms! {
     callable_not_found,
     python_init_failed,
     lifespan_startup_failed,
+    invalid_ssl_file,
 }
 
 fn load_error_term<'a>(env: Env<'a>, e: &LoadError) -> Term<'a> {
@@ -81,10 +84,19 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
     guarded(env, || {
         let owner = env.pid();
         let parsed = AppConfig::decode(app_opts).and_then(|a| ServerConfig::decode(server_opts).map(|s| (a, s)));
-        let (app_config, server_config) = match parsed {
+        let (app_config, mut server_config) = match parsed {
             Ok(both) => both,
             Err(why) => return (atoms::error(), (atoms::badarg(), why)).encode(env),
         };
+        if let Some(files) = &server_config.tls {
+            match tls::server_config(files, server_config.http1, server_config.http2) {
+                Ok(config) => server_config.tls_config = Some(config),
+                Err((option, why)) => {
+                    let option = rustler::Atom::from_str(env, option).unwrap_or_else(|_| atoms::error());
+                    return (atoms::error(), (invalid_ssl_file(), option, why)).encode(env);
+                }
+            }
+        }
         if let Err(why) = crate::runtime::start(app_config.python_home.clone()) {
             return (atoms::error(), (python_init_failed(), why)).encode(env);
         }

@@ -5,9 +5,10 @@ use super::exchange::App;
 use super::io::ConnIo;
 use super::log::Log;
 use super::service::{self, ServiceCtx};
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio_rustls::TlsAcceptor;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -138,7 +139,7 @@ async fn accept_loop(
     connections: Arc<ConnectionCount>,
     log: Log,
 ) {
-    let builder = Arc::new(http1_builder(&ctx.config));
+    let protocols = Arc::new(Protocols::new(&ctx.config));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -146,7 +147,7 @@ async fn accept_loop(
                     ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
                     connections.open.fetch_add(1, Ordering::AcqRel);
                     let slot = ConnectionSlot(connections.clone());
-                    tokio::spawn(serve_connection(stream, peer, ctx.clone(), builder.clone(), phase.clone(), slot));
+                    tokio::spawn(serve_connection(stream, peer, ctx.clone(), protocols.clone(), phase.clone(), slot));
                 }
                 Err(e) => {
                     // EMFILE and friends: wait a little instead of spinning.
@@ -159,6 +160,26 @@ async fn accept_loop(
                     return; // dropping the listener stops accepting; Erlang closes its socket
                 }
             }
+        }
+    }
+}
+
+/// How connections are served: the HTTP/1.1 and HTTP/2 settings, and TLS.
+struct Protocols {
+    http1: Option<http1::Builder>,
+    http2: Option<http2::Builder<TokioExecutor>>,
+    tls: Option<TlsAcceptor>,
+    /// How long a client may take to finish the TLS handshake.
+    handshake_timeout: Duration,
+}
+
+impl Protocols {
+    fn new(config: &ServerConfig) -> Protocols {
+        Protocols {
+            http1: config.http1.then(|| http1_builder(config)),
+            http2: config.http2.then(|| http2_builder(config)),
+            tls: config.tls_config.clone().map(TlsAcceptor::from),
+            handshake_timeout: config.keepalive.unwrap_or(Duration::from_secs(10)),
         }
     }
 }
@@ -180,34 +201,106 @@ fn http1_builder(config: &ServerConfig) -> http1::Builder {
     builder
 }
 
+fn http2_builder(config: &ServerConfig) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .max_header_list_size((config.max_request_line_size + config.max_header_size) as u32)
+        // Pings find dead peers; an idle but live connection stays, as browsers expect.
+        .keep_alive_interval(config.keepalive)
+        .keep_alive_timeout(config.keepalive.unwrap_or(Duration::from_secs(20)));
+    builder
+}
+
+/// Serves one connection until it ends, drains (finishing the request in progress) or
+/// aborts with the server.
+macro_rules! drive {
+    ($conn:expr, $phase:expr) => {{
+        let conn = $conn;
+        tokio::pin!(conn);
+        if *$phase.borrow() != Phase::Serving {
+            conn.as_mut().graceful_shutdown();
+        }
+        loop {
+            tokio::select! {
+                _ = conn.as_mut() => break,
+                changed = $phase.changed() => {
+                    let now = if changed.is_ok() { *$phase.borrow() } else { Phase::Aborting };
+                    match now {
+                        Phase::Serving => {}
+                        Phase::Draining => conn.as_mut().graceful_shutdown(),
+                        Phase::Aborting => break,
+                    }
+                }
+            }
+        }
+    }};
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     ctx: Arc<ServiceCtx>,
-    builder: Arc<http1::Builder>,
+    protocols: Arc<Protocols>,
     mut phase: watch::Receiver<Phase>,
     _slot: ConnectionSlot,
 ) {
     let _ = stream.set_nodelay(true);
-    let (io, hints) = ConnIo::new(stream);
-    let service_ctx = ctx.clone();
-    let service = service_fn(move |req| service::handle(req, peer, hints.clone(), service_ctx.clone()));
-    let conn = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(conn);
-    if *phase.borrow() != Phase::Serving {
-        conn.as_mut().graceful_shutdown();
+    if let Some(acceptor) = &protocols.tls {
+        let handshake = tokio::time::timeout(protocols.handshake_timeout, acceptor.accept(stream));
+        let tls = tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(tls)) => tls,
+                _ => return, // a failed or slow handshake: nothing to answer
+            },
+            _ = phase.changed() => return,
+        };
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(&b"h2"[..]) || protocols.http1.is_none();
+        let service_ctx = ctx.clone();
+        let service = service_fn(move |req| service::handle(req, peer, None, true, service_ctx.clone()));
+        match (h2, &protocols.http1, &protocols.http2) {
+            (true, _, Some(h2)) => drive!(h2.serve_connection(TokioIo::new(tls), service), phase),
+            (_, Some(h1), _) => drive!(h1.serve_connection(TokioIo::new(tls), service).with_upgrades(), phase),
+            _ => {}
+        }
+        return;
     }
-    loop {
-        tokio::select! {
-            _ = conn.as_mut() => return,
-            changed = phase.changed() => {
-                let now = if changed.is_ok() { *phase.borrow() } else { Phase::Aborting };
-                match now {
-                    Phase::Serving => {}
-                    Phase::Draining => conn.as_mut().graceful_shutdown(),
-                    Phase::Aborting => return,
-                }
+    let h2 = match (&protocols.http1, &protocols.http2) {
+        (Some(_), Some(_)) => sniff_http2(&stream).await,
+        (None, _) => true,
+        (_, None) => false,
+    };
+    match (h2, &protocols.http1, &protocols.http2) {
+        (true, _, Some(h2)) => {
+            let service_ctx = ctx.clone();
+            let service = service_fn(move |req| service::handle(req, peer, None, false, service_ctx.clone()));
+            drive!(h2.serve_connection(TokioIo::new(stream), service), phase)
+        }
+        (_, Some(h1), _) => {
+            let (io, hints) = ConnIo::new(stream);
+            let service_ctx = ctx.clone();
+            let service = service_fn(move |req| service::handle(req, peer, Some(hints.clone()), false, service_ctx.clone()));
+            drive!(h1.serve_connection(TokioIo::new(io), service).with_upgrades(), phase)
+        }
+        _ => {}
+    }
+}
+
+/// Whether a cleartext client speaks HTTP/2 with prior knowledge: its preface starts
+/// with "PRI", a method RFC 9113 reserves for it. Peeks, so HTTP/1.1 parsing still sees
+/// every byte.
+async fn sniff_http2(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 3];
+    for _ in 0..100 {
+        match stream.peek(&mut first).await {
+            Ok(3) => return &first == b"PRI",
+            Ok(n) if n > 0 && first[..n] == b"PRI"[..n] => {
+                // Part of the preface came alone (rare): wait for the rest.
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
+            _ => return false,
         }
     }
+    false
 }

@@ -34,21 +34,30 @@ impl ServiceCtx {
 
 const SERVER: HeaderValue = HeaderValue::from_static("hornbeam");
 
+/// Serves one request. `hints` writes 103 responses where the connection can (HTTP/1.1
+/// in cleartext); `secure` says the connection is TLS.
 pub async fn handle(
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
-    hints: HintWriter,
+    hints: Option<HintWriter>,
+    secure: bool,
     ctx: Arc<ServiceCtx>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     ctx.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let (parts, incoming) = req.into_parts();
+    let (mut parts, incoming) = req.into_parts();
+    if !parts.headers.contains_key(header::HOST) {
+        // HTTP/2 carries the host as :authority; applications look for Host.
+        if let Some(host) = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            parts.headers.insert(header::HOST, host);
+        }
+    }
     let request_line = ctx.config.access_log.then(|| {
         format!("{} {} {:?}", parts.method, parts.uri, parts.version)
     });
     let mut response = match check_limits(&ctx.config, &parts) {
         Err((status, why)) => plain(status, why, true),
-        Ok(()) => run(parts, incoming, peer, &hints, &ctx).await,
+        Ok(()) => run(parts, incoming, peer, hints.as_ref(), secure, &ctx).await,
     };
     response.headers_mut().entry(header::SERVER).or_insert(SERVER);
     if let Some(line) = request_line {
@@ -91,13 +100,14 @@ async fn run(
     head: hyper::http::request::Parts,
     incoming: Incoming,
     peer: SocketAddr,
-    hint_writer: &HintWriter,
+    hint_writer: Option<&HintWriter>,
+    secure: bool,
     ctx: &ServiceCtx,
 ) -> Response<ResponseBody> {
     let mut request = Request {
         client: peer,
         local: ctx.local,
-        scheme: "http",
+        scheme: if secure { "https" } else { "http" },
         forwarded_host: None,
         body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, ctx.config.max_body_size)) },
         head,
@@ -114,10 +124,10 @@ async fn run(
         request.forwarded_host = fwd.host;
     }
     let (respond, response) = oneshot::channel();
-    let (hints, hints_rx) = match request.head.version {
-        Version::HTTP_11 => {
+    let (hints, hints_rx) = match (request.head.version, hint_writer) {
+        (Version::HTTP_11, Some(writer)) => {
             let (tx, rx) = mpsc::unbounded_channel();
-            (Some(tx), Some(rx))
+            (Some(tx), Some((rx, writer)))
         }
         _ => (None, None),
     };
@@ -125,7 +135,7 @@ async fn run(
     if ctx.app.submit(Job { request, respond, hints, control: control.clone() }).is_err() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the server is stopping", true);
     }
-    let response = with_hints(response, hints_rx, hint_writer);
+    let response = with_hints(response, hints_rx);
     let outcome = match ctx.config.timeout {
         Some(limit) => match tokio::time::timeout(limit, response).await {
             Ok(outcome) => outcome,
@@ -154,10 +164,9 @@ async fn run(
 /// meanwhile as a 103 response.
 async fn with_hints(
     mut response: oneshot::Receiver<ResponseHead>,
-    hints: Option<mpsc::UnboundedReceiver<HeaderMap>>,
-    writer: &HintWriter,
+    hints: Option<(mpsc::UnboundedReceiver<HeaderMap>, &HintWriter)>,
 ) -> Result<ResponseHead, oneshot::error::RecvError> {
-    let Some(mut hints) = hints else { return response.await };
+    let Some((mut hints, writer)) = hints else { return response.await };
     loop {
         tokio::select! {
             // Hints first: the application sends them before the head, and one that

@@ -1,0 +1,231 @@
+%% HTTP/2 (prior knowledge and ALPN), TLS and the http_version option, for ASGI and
+%% WSGI apps, driven by curl, h2load, httpx and the h2 library.
+-module(hornbeam_protocols_SUITE).
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-export([all/0, groups/0, init_per_suite/1, end_per_suite/1,
+         init_per_group/2, end_per_group/2, init_per_testcase/2, end_per_testcase/2]).
+-export([h2_prior_knowledge_with_curl/1, h2load_all_2xx/1, httpx_http2/1,
+         h2_streams_settings_and_reset/1, wsgi_over_http2/1, http1_only/1, http2_only/1,
+         tls_http1_and_http2_by_alpn/1, tls_httpx/1, tls_wsgi/1, tls_client_certificates/1,
+         tls_errors/1]).
+
+-import(hb_http, [serve/4, url/2, get/2, wait_until/1, venv/1]).
+
+all() ->
+    [{group, cleartext}, {group, tls}].
+
+groups() ->
+    [{cleartext, [], [h2_prior_knowledge_with_curl, h2load_all_2xx, httpx_http2,
+                      h2_streams_settings_and_reset, wsgi_over_http2, http1_only, http2_only]},
+     {tls, [], [tls_http1_and_http2_by_alpn, tls_httpx, tls_wsgi, tls_client_certificates,
+                tls_errors]}].
+
+init_per_suite(Config) ->
+    {ok, _} = application:ensure_all_started(hornbeam),
+    {ok, _} = application:ensure_all_started(inets),
+    Config.
+
+end_per_suite(_Config) ->
+    application:stop(hornbeam).
+
+init_per_group(tls, Config) ->
+    [{certs, make_certs(?config(priv_dir, Config))} | Config];
+init_per_group(_Group, Config) ->
+    Config.
+
+end_per_group(_Group, _Config) ->
+    ok.
+
+init_per_testcase(Case, Config) ->
+    hb_http:capture_logs(Case),
+    Config.
+
+end_per_testcase(Case, _Config) ->
+    logger:remove_handler(Case),
+    hornbeam:stop(Case),
+    ok.
+
+%%% Helpers
+
+%% The apps live with the suites that test them in depth.
+sibling_data(Config, Suite) ->
+    filename:join(filename:dirname(filename:dirname(?config(data_dir, Config))), Suite ++ "_data").
+
+asgi(Config, Name, Extra) ->
+    Paths = [sibling_data(Config, "hornbeam_asgi_SUITE"), ?config(data_dir, Config)],
+    serve(Config, Name, "asgi_app:app", maps:merge(#{worker_class => asgi, pythonpath => Paths}, Extra)).
+
+wsgi(Config, Name, Extra) ->
+    Paths = [sibling_data(Config, "hornbeam_wsgi_SUITE")],
+    serve(Config, Name, "wsgi_app:raw", maps:merge(#{pythonpath => Paths}, Extra)).
+
+cmd(Args) ->
+    os:cmd(lists:flatten(lists:join(" ", Args)) ++ " 2>&1").
+
+python_json(Config, Script, Args) ->
+    Python = filename:join([venv(Config), "bin", "python"]),
+    Path = filename:join(?config(data_dir, Config), Script),
+    Out = cmd([Python, Path | Args]),
+    try hb_json:decode(list_to_binary(string:trim(Out)))
+    catch _:_ -> ct:fail({script_failed, Script, Out})
+    end.
+
+%% "requests: N total, N started, N done, N succeeded, 0 failed, 0 errored" and all 2xx.
+assert_h2load_ok(Out, N) ->
+    Done = io_lib:format("~b succeeded, 0 failed, 0 errored", [N]),
+    ?assertNotEqual(nomatch, string:find(Out, Done), Out),
+    ?assertNotEqual(nomatch, string:find(Out, io_lib:format("status codes: ~b 2xx", [N])), Out).
+
+%% A CA, a server certificate for 127.0.0.1 and localhost signed by it, and a client
+%% certificate signed by it; self-made with openssl.
+make_certs(Dir) ->
+    F = fun(Name) -> filename:join(Dir, Name) end,
+    Run = fun(Args) -> cmd(["openssl" | Args]) end,
+    %% Extensions strict verifiers (Python 3.13's ssl, webpki) insist on.
+    Run(["req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hornbeam-test-ca",
+         "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
+         "-keyout", F("ca.key"), "-out", F("ca.pem")]),
+    Leaf = fun(Name, Usage, Extra) ->
+               Ext = ["basicConstraints=CA:FALSE\n", "keyUsage=critical,digitalSignature,keyEncipherment\n",
+                      "extendedKeyUsage=", Usage, "\n", "subjectKeyIdentifier=hash\n",
+                      "authorityKeyIdentifier=keyid,issuer\n", Extra],
+               ok = file:write_file(F(Name ++ ".ext"), Ext),
+               Run(["req -newkey rsa:2048 -nodes -subj /CN=" ++ Name, "-keyout", F(Name ++ ".key"),
+                    "-out", F(Name ++ ".csr")]),
+               Run(["x509 -req -days 2 -in", F(Name ++ ".csr"), "-CA", F("ca.pem"), "-CAkey", F("ca.key"),
+                    "-CAcreateserial -extfile", F(Name ++ ".ext"), "-out", F(Name ++ ".pem")])
+           end,
+    Leaf("server", "serverAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"),
+    Leaf("client", "clientAuth", ""),
+    [true = filelib:is_regular(F(N)) || N <- ["ca.pem", "server.pem", "server.key", "client.pem", "client.key"]],
+    #{ca => F("ca.pem"), cert => F("server.pem"), key => F("server.key"),
+      client_cert => F("client.pem"), client_key => F("client.key")}.
+
+tls_opts(Config) ->
+    #{cert := Cert, key := Key} = ?config(certs, Config),
+    #{ssl => true, certfile => Cert, keyfile => Key}.
+
+https(Port, Path) ->
+    "https://127.0.0.1:" ++ integer_to_list(Port) ++ Path.
+
+%%% HTTP/2 in cleartext (prior knowledge)
+
+h2_prior_knowledge_with_curl(Config) ->
+    Port = asgi(Config, h2_prior_knowledge_with_curl, #{}),
+    Out = cmd(["curl -s -i --http2-prior-knowledge", url(Port, "/")]),
+    ?assertMatch({match, _}, re:run(Out, "^HTTP/2 200", [multiline])),
+    ?assertNotEqual(nomatch, string:find(Out, "Hello, World!")),
+    Scope = hb_json:decode(list_to_binary(cmd(["curl -s --http2-prior-knowledge", url(Port, "/scope")]))),
+    ?assertMatch(#{<<"http_version">> := <<"2">>, <<"method">> := <<"GET">>, <<"path">> := <<"/scope">>}, Scope),
+    %% :authority becomes the Host header applications look for.
+    ?assert(lists:member([<<"host">>, iolist_to_binary(["127.0.0.1:", integer_to_list(Port)])],
+                         maps:get(<<"headers">>, Scope))),
+    %% HTTP/1.1 still works on the same port.
+    {200, _, <<"Hello, World!">>} = get(Port, "/").
+
+h2load_all_2xx(Config) ->
+    Port = asgi(Config, h2load_all_2xx, #{}),
+    assert_h2load_ok(cmd(["h2load -n 2000 -c 4 -m 10", url(Port, "/")]), 2000).
+
+httpx_http2(Config) ->
+    Port = asgi(Config, httpx_http2, #{}),
+    ?assertEqual(#{<<"versions">> => [<<"HTTP/2">>], <<"statuses">> => [200],
+                   <<"scope_http_version">> => <<"2">>, <<"scope_scheme">> => <<"http">>,
+                   <<"echo_ok">> => true},
+                 python_json(Config, "httpx_check.py", ["http://127.0.0.1:" ++ integer_to_list(Port)])).
+
+h2_streams_settings_and_reset(Config) ->
+    Port = asgi(Config, h2_streams_settings_and_reset, #{max_concurrent_streams => 7}),
+    Mark = filename:join(?config(priv_dir, Config), "reset.txt"),
+    file:delete(Mark),
+    Result = python_json(Config, "h2_check.py", [integer_to_list(Port), Mark]),
+    ?assertEqual(7, maps:get(<<"max_concurrent_streams">>, Result)),
+    %% Three streams answered together: served in parallel on one connection.
+    ?assertEqual(#{<<"1">> => <<"together">>, <<"3">> => <<"together">>, <<"5">> => <<"together">>},
+                 maps:get(<<"barrier">>, Result)),
+    %% RST_STREAM reached the app as http.disconnect; the connection carried on.
+    ?assertEqual(true, maps:get(<<"reset_seen">>, Result)),
+    ?assertEqual(<<"Hello, World!">>, maps:get(<<"after_reset">>, Result)).
+
+wsgi_over_http2(Config) ->
+    Port = wsgi(Config, wsgi_over_http2, #{}),
+    Out = cmd(["curl -s -i --http2-prior-knowledge", url(Port, "/")]),
+    ?assertMatch({match, _}, re:run(Out, "^HTTP/2 200", [multiline])),
+    Environ = hb_json:decode(list_to_binary(cmd(["curl -s --http2-prior-knowledge", url(Port, "/environ")]))),
+    ?assertMatch(#{<<"SERVER_PROTOCOL">> := <<"HTTP/2">>, <<"REQUEST_METHOD">> := <<"GET">>,
+                   <<"SERVER_NAME">> := <<"127.0.0.1">>}, Environ),
+    assert_h2load_ok(cmd(["h2load -n 1000 -c 4 -m 10", url(Port, "/")]), 1000).
+
+http1_only(Config) ->
+    Port = asgi(Config, http1_only, #{http_version => ['HTTP/1.1']}),
+    {200, _, <<"Hello, World!">>} = get(Port, "/"),
+    Out = cmd(["curl -s -o /dev/null -w '%{http_code}' --http2-prior-knowledge", url(Port, "/")]),
+    ?assertNotEqual("200", Out).
+
+http2_only(Config) ->
+    Port = asgi(Config, http2_only, #{http_version => ["HTTP/2"]}),
+    ?assertEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}' --http2-prior-knowledge", url(Port, "/")])),
+    ?assertNotEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}' --http1.1", url(Port, "/")])),
+    ?assertEqual({error, {invalid_option, http_version, []}},
+                 hornbeam:start("asgi_app:app", #{worker_class => asgi, http_version => []})),
+    ?assertEqual({error, {invalid_option, http_version, ['HTTP/3']}},
+                 hornbeam:start("asgi_app:app", #{worker_class => asgi, http_version => ['HTTP/3']})).
+
+%%% TLS
+
+tls_http1_and_http2_by_alpn(Config) ->
+    Port = asgi(Config, tls_http1_and_http2_by_alpn, tls_opts(Config)),
+    #{ca := Ca} = ?config(certs, Config),
+    H1 = cmd(["curl -s -i --http1.1 --cacert", Ca, https(Port, "/")]),
+    ?assertMatch({match, _}, re:run(H1, "^HTTP/1.1 200", [multiline])),
+    ?assertNotEqual(nomatch, string:find(H1, "Hello, World!")),
+    H2 = cmd(["curl -s -i --http2 --cacert", Ca, https(Port, "/")]),
+    ?assertMatch({match, _}, re:run(H2, "^HTTP/2 200", [multiline])),
+    Scope = hb_json:decode(list_to_binary(cmd(["curl -s --cacert", Ca, https(Port, "/scope")]))),
+    ?assertMatch(#{<<"scheme">> := <<"https">>, <<"http_version">> := <<"2">>}, Scope),
+    %% A client that does not trust the certificate gets no answer.
+    ?assertNotEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}'", https(Port, "/")])),
+    assert_h2load_ok(cmd(["h2load -n 500 -c 2 -m 10", https(Port, "/")]), 500).
+
+tls_httpx(Config) ->
+    Port = asgi(Config, tls_httpx, tls_opts(Config)),
+    #{ca := Ca} = ?config(certs, Config),
+    ?assertEqual(#{<<"versions">> => [<<"HTTP/2">>], <<"statuses">> => [200],
+                   <<"scope_http_version">> => <<"2">>, <<"scope_scheme">> => <<"https">>,
+                   <<"echo_ok">> => true},
+                 python_json(Config, "httpx_check.py", [https(Port, ""), Ca])).
+
+tls_wsgi(Config) ->
+    Port = wsgi(Config, tls_wsgi, tls_opts(Config)),
+    #{ca := Ca} = ?config(certs, Config),
+    Environ = hb_json:decode(list_to_binary(cmd(["curl -s --http1.1 --cacert", Ca, https(Port, "/environ")]))),
+    ?assertMatch(#{<<"wsgi.url_scheme">> := <<"https">>, <<"SERVER_PROTOCOL">> := <<"HTTP/1.1">>}, Environ),
+    H2 = cmd(["curl -s -i --http2 --cacert", Ca, https(Port, "/")]),
+    ?assertMatch({match, _}, re:run(H2, "^HTTP/2 200", [multiline])).
+
+tls_client_certificates(Config) ->
+    #{ca := Ca, client_cert := ClientCert, client_key := ClientKey} = ?config(certs, Config),
+    Port = asgi(Config, tls_client_certificates, (tls_opts(Config))#{cacertfile => Ca}),
+    Code = fun(Extra) -> cmd(["curl -s -o /dev/null -w '%{http_code}' --cacert", Ca | Extra] ++ [https(Port, "/")]) end,
+    ?assertNotEqual("200", Code([])),
+    ?assertEqual("200", Code(["--cert", ClientCert, "--key", ClientKey])).
+
+tls_errors(Config) ->
+    #{cert := Cert, key := Key, client_key := OtherKey} = ?config(certs, Config),
+    Opts = #{name => tls_errors, bind => "127.0.0.1:0", worker_class => asgi,
+             pythonpath => [sibling_data(Config, "hornbeam_asgi_SUITE")]},
+    Start = fun(Extra) -> hornbeam:start("asgi_app:app", maps:merge(Opts, Extra)) end,
+    ?assertEqual({error, {missing_ssl_option, keyfile}}, Start(#{ssl => true, certfile => Cert})),
+    ?assertEqual({error, {ssl_file_unreadable, certfile, "/nonexistent.pem", enoent}},
+                 Start(#{ssl => true, certfile => "/nonexistent.pem", keyfile => Key})),
+    Garbage = filename:join(?config(priv_dir, Config), "garbage.pem"),
+    ok = file:write_file(Garbage, <<"not a certificate">>),
+    ?assertMatch({error, {invalid_ssl_file, certfile, _}}, Start(#{ssl => true, certfile => Garbage, keyfile => Key})),
+    {error, {invalid_ssl_file, keyfile, Why}} = Start(#{ssl => true, certfile => Cert, keyfile => OtherKey}),
+    ?assert(is_list(Why)),
+    %% Nothing was left running; the right files work.
+    ?assertEqual({error, not_found}, hornbeam:info(tls_errors)),
+    ok = Start(#{ssl => true, certfile => Cert, keyfile => Key}),
+    ok = hornbeam:stop(tls_errors).
