@@ -13,7 +13,7 @@ mkdir -p "$out"
 cores=$(nproc)
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check granian gunicorn
 cargo build --release --quiet -p hyper_hello
-erlc -o "$out" bench/wsgi_server.erl
+erlc -o "$out" bench/bench_server.erl
 
 port=18800
 pids=()
@@ -57,9 +57,9 @@ measure() {
 }
 
 printf '%-34s %10s %10s\n' "server ($cores cores, ${secs}s each)" "13 B req/s" "10 KiB req/s"
-start hornbeam_1 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" -eval "wsgi_server:main(PORT, 1)"
+start hornbeam_1 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" -eval "bench_server:main(\"wsgi_hello:application\", wsgi, PORT, 1)"
 measure "hornbeam (1 worker)"; stop_last
-start hornbeam_2 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" -eval "wsgi_server:main(PORT, $cores)"
+start hornbeam_2 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" -eval "bench_server:main(\"wsgi_hello:application\", wsgi, PORT, $cores)"
 measure "hornbeam ($cores workers)"; stop_last
 start granian "$venv/bin/granian" --interface wsgi --workers 1 --host 127.0.0.1 --port PORT --working-dir bench wsgi_hello:application
 measure "granian (wsgi, 1 worker)"; stop_last

@@ -9,3 +9,4 @@ erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
     -eval 'py_call_bench:main(), halt().'
 bash bench/reactor_echo.sh
 bash bench/http_wsgi.sh
+bash bench/http_asgi.sh

@@ -35,6 +35,8 @@ defaults() ->
       access_log => false,
       http_version => ['HTTP/1.1', 'HTTP/2'],
       max_concurrent_streams => 100,
+      websocket_max_frame_size => 16777216,
+      websocket_timeout => infinity,
       ssl => false,
       certfile => undefined,
       keyfile => undefined,
@@ -105,6 +107,9 @@ validate(access_log, V, Acc) when is_boolean(V) -> Acc#{access_log => V};
 validate(http_version, V, Acc) -> Acc#{http_version => http_versions(V)};
 validate(max_concurrent_streams, V, Acc) when is_integer(V), V > 0, V < 16#80000000 ->
     Acc#{max_concurrent_streams => V};
+validate(websocket_max_frame_size, V, Acc) when is_integer(V), V > 0 -> Acc#{websocket_max_frame_size => V};
+validate(websocket_timeout, infinity, Acc) -> Acc#{websocket_timeout => infinity};
+validate(websocket_timeout, V, Acc) when is_integer(V), V > 0 -> Acc#{websocket_timeout => V};
 validate(ssl, V, Acc) when is_boolean(V) -> Acc#{ssl => V};
 validate(K, undefined, Acc) when K =:= certfile; K =:= keyfile; K =:= cacertfile -> Acc#{K => undefined};
 validate(K, V, Acc) when K =:= certfile; K =:= keyfile; K =:= cacertfile ->

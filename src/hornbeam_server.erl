@@ -78,6 +78,8 @@ app_opts(#{app_spec := {Module, Callable}} = Config) ->
     #{worker_class => maps:get(worker_class, Config),
       lifespan => maps:get(lifespan, Config),
       graceful_timeout => maps:get(graceful_timeout, Config),
+      websocket_max_frame_size => maps:get(websocket_max_frame_size, Config),
+      websocket_timeout => maps:get(websocket_timeout, Config),
       module => bin(Module),
       callable => bin(Callable),
       workers => maps:get(workers, Config),

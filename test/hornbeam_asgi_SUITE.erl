@@ -17,13 +17,15 @@
          keepalive_and_pipelining/1, several_workers/1,
          lifespan_state_and_shutdown/1, lifespan_startup_failure/1,
          lifespan_auto_without_support/1, lifespan_on_without_support/1,
-         lifespan_off/1, starlette_app/1, fastapi_app/1]).
+         lifespan_off/1, starlette_app/1, fastapi_app/1,
+         websocket_with_the_websockets_library/1, websocket_invalid_utf8_is_1007/1,
+         websocket_raising_app/1]).
 
 -import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_response/1,
                   status_of/1, header/2, data_file/3, expect_log/1, wait_until/1, venv/1]).
 
 all() ->
-    [{group, http}, {group, behaviour}, {group, lifespan}, {group, frameworks}].
+    [{group, http}, {group, behaviour}, {group, lifespan}, {group, websocket}, {group, frameworks}].
 
 groups() ->
     [{http, [], [scope_is_complete, percent_decoded_path, hello_and_status_codes,
@@ -38,6 +40,8 @@ groups() ->
      {lifespan, [], [lifespan_state_and_shutdown, lifespan_startup_failure,
                      lifespan_auto_without_support, lifespan_on_without_support,
                      lifespan_off]},
+     {websocket, [], [websocket_with_the_websockets_library, websocket_invalid_utf8_is_1007,
+                      websocket_raising_app]},
      {frameworks, [], [starlette_app, fastapi_app]}].
 
 init_per_suite(Config) ->
@@ -277,6 +281,73 @@ several_workers(Config) ->
             || _ <- lists:seq(1, 6)],
     [receive {Pid, Results} -> [{200, _, <<"Hello, World!">>} = R || R <- Results] after 20000 -> ct:fail(timeout) end
      || Pid <- Pids].
+
+%%% WebSocket
+
+websocket_with_the_websockets_library(Config) ->
+    Port = asgi(Config, websocket_with_the_websockets_library, "asgi_app:app",
+                #{websocket_max_frame_size => 2000000}),
+    Mark = mark_path(Config, "ws_disconnect.txt"),
+    Python = filename:join([venv(Config), "bin", "python"]),
+    Script = filename:join(?config(data_dir, Config), "ws_check.py"),
+    Out = os:cmd(Python ++ " " ++ Script ++ " " ++ integer_to_list(Port) ++ " " ++ Mark ++ " 2>&1"),
+    Result = try hb_json:decode(list_to_binary(string:trim(Out))) catch _:_ -> ct:fail({ws_check, Out}) end,
+    ?assertEqual([<<"h"/utf8, 16#e9/utf8, "llo">>, [0, 1, 255]], maps:get(<<"echo">>, Result)),
+    ?assertEqual([true, true, true, true, true, true], maps:get(<<"sizes">>, Result)),
+    ?assertEqual(<<"fragmented">>, maps:get(<<"fragmented">>, Result)),
+    ?assertEqual(true, maps:get(<<"ping">>, Result)),
+    ?assertEqual(1009, maps:get(<<"oversize">>, Result)),
+    ?assertEqual([4000, <<"bye">>], maps:get(<<"close">>, Result)),
+    ?assertEqual(403, maps:get(<<"reject">>, Result)),
+    ?assertEqual(<<"chat.v2">>, maps:get(<<"subprotocol">>, Result)),
+    ?assertEqual(<<"yes">>, maps:get(<<"accept_header">>, Result)),
+    ?assertEqual(#{<<"type">> => <<"websocket">>, <<"scheme">> => <<"ws">>, <<"path">> => <<"/ws/scope">>,
+                   <<"subprotocols">> => [], <<"http_version">> => <<"1.1">>}, maps:get(<<"scope">>, Result)),
+    ?assertEqual(false, maps:get(<<"scope_has_method">>, Result)),
+    ?assertEqual(50, maps:get(<<"concurrent">>, Result)),
+    %% The client vanished without a close frame: the app saw code 1006.
+    wait_until(file_says(Mark, <<"disconnect 1006">>)).
+
+%% A masked client frame (RFC 6455 5.3) from raw bytes.
+client_frame(Opcode, Payload) ->
+    Mask = <<1, 2, 3, 4>>,
+    Masked = list_to_binary([B bxor binary:at(Mask, I rem 4) || {I, B} <- lists:zip(lists:seq(0, byte_size(Payload) - 1), binary_to_list(Payload))]),
+    <<1:1, 0:3, Opcode:4, 1:1, (byte_size(Payload)):7, Mask/binary, Masked/binary>>.
+
+ws_handshake(Port, Path) ->
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    ok = gen_tcp:send(S, ["GET ", Path, " HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"]),
+    {ok, Data} = gen_tcp:recv(S, 0, 5000),
+    %% The first frame may come in the same segment as the 101.
+    [Head, Rest] = binary:split(Data, <<"\r\n\r\n">>),
+    {S, Head, Rest}.
+
+%% The next bytes from the server: what came with the head first.
+ws_recv(_S, Buffered) when Buffered =/= <<>> -> {ok, Buffered};
+ws_recv(S, <<>>) -> gen_tcp:recv(S, 0, 5000).
+
+websocket_invalid_utf8_is_1007(Config) ->
+    Port = asgi(Config, websocket_invalid_utf8_is_1007, "asgi_app:app", #{}),
+    {S, Head, <<>>} = ws_handshake(Port, "/ws"),
+    %% RFC 6455's sample key and the accept value it must produce.
+    ?assertMatch({match, _}, re:run(Head, "^HTTP/1.1 101")),
+    ?assertMatch({match, _}, re:run(Head, "(?i)sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\\+xOo=")),
+    ok = gen_tcp:send(S, client_frame(1, <<"ok">>)),
+    {ok, <<1:1, 0:3, 1:4, 0:1, 2:7, "ok">>} = gen_tcp:recv(S, 0, 5000),
+    ok = gen_tcp:send(S, client_frame(1, <<16#ff, 16#fe>>)),
+    {ok, <<1:1, 0:3, 8:4, 0:1, _:7, 1007:16, _/binary>>} = gen_tcp:recv(S, 0, 5000),
+    gen_tcp:close(S).
+
+websocket_raising_app(Config) ->
+    Port = asgi(Config, websocket_raising_app, "asgi_app:app", #{}),
+    {S, Head, Rest} = ws_handshake(Port, "/ws/raise"),
+    ?assertMatch({match, _}, re:run(Head, "^HTTP/1.1 101")),
+    %% An exception after accept closes with 1011 and is logged.
+    {ok, <<1:1, 0:3, 8:4, 0:1, _:7, 1011:16, _/binary>>} = ws_recv(S, Rest),
+    {hornbeam_log, error, Text} = expect_log("websocket handler failed"),
+    ?assertNotEqual(nomatch, string:find(Text, "Traceback")),
+    gen_tcp:close(S).
 
 %%% Lifespan
 

@@ -48,6 +48,8 @@ def mark(query, text):
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         raise ValueError("this app has no lifespan")
+    if scope["type"] == "websocket":
+        return await websocket(scope, receive, send)
     assert scope["type"] == "http"
     # Route on the path below the mount point, as frameworks do.
     path = scope["path"][len(scope["root_path"]):]
@@ -130,3 +132,34 @@ async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": "200", "headers": []})
     else:
         await respond(send, status=404, body=b"not found")
+
+
+async def websocket(scope, receive, send):
+    """/ws echoes text and bytes; /ws/reject refuses the handshake; /ws/protocol accepts
+    the first offered subprotocol; /ws/close-4000 closes with a code; /ws/scope sends the
+    scope as JSON; /ws/flood sends until the client is gone (back-pressure)."""
+    path = scope["path"]
+    event = await receive()
+    assert event["type"] == "websocket.connect", event
+    if path == "/ws/reject":
+        await send({"type": "websocket.close"})
+        return
+    subprotocol = scope["subprotocols"][0] if path == "/ws/protocol" and scope["subprotocols"] else None
+    await send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": [(b"x-accepted", b"yes")]})
+    if path == "/ws/scope":
+        await send({"type": "websocket.send", "text": json.dumps(jsonable({k: v for k, v in scope.items() if k != "state"}))})
+    if path == "/ws/close-4000":
+        await send({"type": "websocket.close", "code": 4000, "reason": "bye"})
+        return
+    if path == "/ws/raise":
+        raise RuntimeError("websocket handler failed")
+    query = parse_qs(scope["query_string"].decode())
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.disconnect":
+            mark(query, f"disconnect {event['code']}")
+            return
+        if event.get("text") is not None:
+            await send({"type": "websocket.send", "text": event["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": event["bytes"]})

@@ -29,6 +29,7 @@ pub struct Shared {
     pub log: Log,
     /// Requests this worker is running: the pool gives new ones to the least busy.
     pub load: AtomicUsize,
+    pub websocket: super::socket::WsSettings,
 }
 
 /// An event for `receive()`.

@@ -8,6 +8,8 @@
 //! | one worker's thread, loading the app            | `worker`  |
 //! | waking a loop from the engine (eventfd, tokens) | `inbox`   |
 //! | one request: body in, response out, disconnect  | `conn`    |
+//! | one WebSocket, the app's side                   | `websocket` |
+//! | one WebSocket, the engine's task (frames)       | `socket`  |
 //! | the HTTP scope                                  | `scope`   |
 //! | the Python objects the glue drives              | `pytypes` |
 mod conn;
@@ -15,6 +17,9 @@ mod inbox;
 mod pool;
 mod pytypes;
 mod scope;
+mod socket;
+mod websocket;
 mod worker;
 
 pub use pool::Pool;
+pub use socket::WsSettings;

@@ -10,6 +10,7 @@
 //!   connection.
 //! - `ConnObject.conn` is a `Box<Conn>` the object owns, freed by its dealloc.
 use super::conn::{Conn, Outgoing, Received, SendError, Sent, Shared};
+use super::websocket::{WsConn, WsOutgoing, WsReceived};
 use super::inbox::Event;
 use super::scope::ScopeBuilder;
 use crate::app::LoadError;
@@ -46,6 +47,13 @@ struct Strings {
     more_body: PyOwned,
     http_request: PyOwned,
     http_disconnect: PyOwned,
+    ws_connect: PyOwned,
+    ws_receive: PyOwned,
+    ws_disconnect: PyOwned,
+    text: PyOwned,
+    bytes: PyOwned,
+    code: PyOwned,
+    reason: PyOwned,
 }
 
 #[repr(C)]
@@ -54,10 +62,16 @@ struct NativeObject {
     inner: *mut NativeInner,
 }
 
+/// An HTTP request or a WebSocket, behind the same Python methods.
+enum AnyConn {
+    Http(Conn),
+    Ws(WsConn),
+}
+
 #[repr(C)]
 struct ConnObject {
     ob_base: ffi::PyObject,
-    conn: *mut Conn,
+    conn: *mut AnyConn,
     native: *mut ffi::PyObject,
     /// The request's number; Python makes its wake tokens from it.
     id: u64,
@@ -95,6 +109,13 @@ impl AsgiTypes {
             more_body: new_str("more_body")?,
             http_request: new_str("http.request")?,
             http_disconnect: new_str("http.disconnect")?,
+            ws_connect: new_str("websocket.connect")?,
+            ws_receive: new_str("websocket.receive")?,
+            ws_disconnect: new_str("websocket.disconnect")?,
+            text: new_str("text")?,
+            bytes: new_str("bytes")?,
+            code: new_str("code")?,
+            reason: new_str("reason")?,
         };
         let obj = owned(ffi::PyType_GenericAlloc(self.native.as_ptr().cast(), 0))?;
         let inner = Box::new(NativeInner {
@@ -229,8 +250,18 @@ unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
 unsafe fn new_request(native: *mut ffi::PyObject, inner: &mut NativeInner, job: crate::http::exchange::Job) -> PyResult<PyOwned> {
     let id = inner.next_id;
     inner.next_id += 1;
-    let (conn, request) = Conn::new(id, job, inner.shared.clone());
-    let scope = inner.scopes.build(&request)?;
+    let (conn, scope) = if job.request.websocket.is_some() {
+        let crate::http::exchange::Job { mut request, respond, control, .. } = job;
+        let upgrade = request.websocket.take().expect("checked above");
+        let (method, uri) = (request.head.method.clone(), request.head.uri.clone());
+        let ws = WsConn::new(id, inner.shared.clone(), respond, upgrade, control, method, uri);
+        (AnyConn::Ws(ws), inner.scopes.build_websocket(&request))
+    } else {
+        let (conn, request) = Conn::new(id, job, inner.shared.clone());
+        (AnyConn::Http(conn), inner.scopes.build(&request))
+    };
+    // On failure `conn` drops here: the engine answers 500 (or closes the handshake).
+    let scope = scope?;
     let obj = owned(ffi::PyType_GenericAlloc(inner.conn_type.as_ptr().cast(), 0))?;
     let this = obj.as_ptr().cast::<ConnObject>();
     (*this).conn = Box::into_raw(Box::new(conn));
@@ -253,7 +284,7 @@ unsafe extern "C" fn conn_dealloc(obj: *mut ffi::PyObject) {
     free_instance(obj);
 }
 
-unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut Conn, &'static mut NativeInner) {
+unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut AnyConn, &'static mut NativeInner) {
     let this = obj.cast::<ConnObject>();
     (&mut *(*this).conn, native_inner((*this).native))
 }
@@ -263,20 +294,44 @@ unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut Conn, &'static mut Nat
 unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let (conn, native) = parts(obj);
     let s = &native.strings;
-    match conn.receive() {
-        None => none(),
-        Some(Received::Disconnect) => event(&[(&s.type_, s.http_disconnect.as_ptr())]),
-        Some(Received::Body { body, more }) => {
-            let bytes = ffi::PyBytes_FromStringAndSize(body.as_ptr().cast(), body.len() as ffi::Py_ssize_t);
-            if bytes.is_null() {
-                return bytes;
+    match conn {
+        AnyConn::Http(conn) => match conn.receive() {
+            None => none(),
+            Some(Received::Disconnect) => event(&[(&s.type_, s.http_disconnect.as_ptr())]),
+            Some(Received::Body { body, more }) => {
+                let Some(bytes) = PyOwned::from_owned(py_bytes(&body)) else { return ptr::null_mut() };
+                let more = if more { ffi::Py_True() } else { ffi::Py_False() };
+                event(&[(&s.type_, s.http_request.as_ptr()), (&s.body, bytes.as_ptr()), (&s.more_body, more)])
             }
-            let more = if more { ffi::Py_True() } else { ffi::Py_False() };
-            let out = event(&[(&s.type_, s.http_request.as_ptr()), (&s.body, bytes), (&s.more_body, more)]);
-            ffi::Py_DecRef(bytes);
-            out
-        }
+        },
+        AnyConn::Ws(ws) => match ws.receive() {
+            None => none(),
+            Some(WsReceived::Connect) => event(&[(&s.type_, s.ws_connect.as_ptr())]),
+            Some(WsReceived::Text(text)) => {
+                let Some(text) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as ffi::Py_ssize_t))
+                else {
+                    return ptr::null_mut();
+                };
+                event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.text, text.as_ptr())])
+            }
+            Some(WsReceived::Bytes(bytes)) => {
+                let Some(bytes) = PyOwned::from_owned(py_bytes(&bytes)) else { return ptr::null_mut() };
+                event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.bytes, bytes.as_ptr())])
+            }
+            Some(WsReceived::Disconnect { code, reason }) => {
+                let Some(code) = PyOwned::from_owned(ffi::PyLong_FromLong(code as std::ffi::c_long)) else { return ptr::null_mut() };
+                let Some(reason) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(reason.as_ptr().cast(), reason.len() as ffi::Py_ssize_t))
+                else {
+                    return ptr::null_mut();
+                };
+                event(&[(&s.type_, s.ws_disconnect.as_ptr()), (&s.code, code.as_ptr()), (&s.reason, reason.as_ptr())])
+            }
+        },
     }
+}
+
+unsafe fn py_bytes(b: &[u8]) -> *mut ffi::PyObject {
+    ffi::PyBytes_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t)
 }
 
 unsafe fn event(items: &[(&PyOwned, *mut ffi::PyObject)]) -> *mut ffi::PyObject {
@@ -318,32 +373,53 @@ unsafe fn sent(native: &NativeInner, outcome: Result<Sent, SendError>) -> *mut f
 /// `flush()`.
 unsafe extern "C" fn conn_send(obj: *mut ffi::PyObject, message: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let (conn, native) = parts(obj);
-    let Some(outgoing) = parse_message(message) else { return ptr::null_mut() };
-    sent(native, conn.send(outgoing))
+    match conn {
+        AnyConn::Http(conn) => {
+            let Some(outgoing) = parse_message(message) else { return ptr::null_mut() };
+            sent(native, conn.send(outgoing))
+        }
+        AnyConn::Ws(ws) => {
+            let Some(outgoing) = parse_ws_message(message) else { return ptr::null_mut() };
+            sent(native, ws.send(outgoing))
+        }
+    }
 }
 
 /// `flush()` -> `True` while the held chunk still waits for room.
 unsafe extern "C" fn conn_flush(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let (conn, native) = parts(obj);
-    sent(native, conn.flush())
+    let outcome = match conn {
+        AnyConn::Http(conn) => conn.flush(),
+        AnyConn::Ws(ws) => ws.flush(),
+    };
+    sent(native, outcome)
 }
 
 /// `finish()`: the application returned.
 unsafe extern "C" fn conn_finish(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    parts(obj).0.finish();
+    match parts(obj).0 {
+        AnyConn::Http(conn) => conn.finish(),
+        AnyConn::Ws(ws) => ws.finish(),
+    }
     none()
 }
 
 /// `fail(traceback)`: the application raised.
 unsafe extern "C" fn conn_fail(obj: *mut ffi::PyObject, traceback: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let text = utf8(traceback).unwrap_or_default();
-    parts(obj).0.fail(&text);
+    match parts(obj).0 {
+        AnyConn::Http(conn) => conn.fail(&text),
+        AnyConn::Ws(ws) => ws.fail(&text),
+    }
     none()
 }
 
 /// `cancel()`: the task was cancelled (timeout or stop): end quietly.
 unsafe extern "C" fn conn_cancel(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    parts(obj).0.cancel();
+    match parts(obj).0 {
+        AnyConn::Http(conn) => conn.cancel(),
+        AnyConn::Ws(ws) => ws.cancel(),
+    }
     none()
 }
 
@@ -411,6 +487,72 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
         }
         other => {
             raise(ffi::PyExc_RuntimeError, &format!("Unexpected ASGI message type '{other}' for an http scope"));
+            None
+        }
+    }
+}
+
+unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
+    if ffi::PyDict_Check(message) == 0 {
+        raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
+        return None;
+    }
+    let kind = item(message, c"type");
+    let Some(kind) = (if kind.is_null() { None } else { utf8(kind) }) else {
+        raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
+        return None;
+    };
+    let optional_str = |key: &CStr| -> Result<Option<String>, ()> {
+        let obj = item(message, key);
+        if obj.is_null() || obj == ffi::Py_None() {
+            return Ok(None);
+        }
+        match utf8(obj) {
+            Some(s) => Ok(Some(s)),
+            None => {
+                raise(ffi::PyExc_TypeError, &format!("{kind} '{}' must be a str", key.to_string_lossy()));
+                Err(())
+            }
+        }
+    };
+    match kind.as_str() {
+        "websocket.accept" => {
+            let subprotocol = optional_str(c"subprotocol").ok()?;
+            let headers = headers(item(message, c"headers"))?;
+            Some(WsOutgoing::Accept { subprotocol, headers })
+        }
+        "websocket.send" => {
+            let bytes = item(message, c"bytes");
+            if !bytes.is_null() && bytes != ffi::Py_None() {
+                return match buffer(bytes) {
+                    Some(b) => Some(WsOutgoing::Send(tokio_tungstenite::tungstenite::Message::Binary(b))),
+                    None => {
+                        raise(ffi::PyExc_TypeError, "websocket.send 'bytes' must be bytes");
+                        None
+                    }
+                };
+            }
+            match optional_str(c"text").ok()? {
+                Some(text) => Some(WsOutgoing::Send(tokio_tungstenite::tungstenite::Message::Text(text.into()))),
+                None => {
+                    raise(ffi::PyExc_ValueError, "websocket.send needs 'bytes' or 'text'");
+                    None
+                }
+            }
+        }
+        "websocket.close" => {
+            let code = item(message, c"code");
+            let code = if code.is_null() || code == ffi::Py_None() { 1000 } else { ffi::PyLong_AsLong(code) };
+            let Ok(code) = u16::try_from(code) else {
+                ffi::PyErr_Clear();
+                raise(ffi::PyExc_ValueError, "websocket.close 'code' must be an int from 1000 to 4999");
+                return None;
+            };
+            let reason = optional_str(c"reason").ok()?.unwrap_or_default();
+            Some(WsOutgoing::Close { code, reason })
+        }
+        other => {
+            raise(ffi::PyExc_RuntimeError, &format!("Unexpected ASGI message type '{other}' for a websocket scope"));
             None
         }
     }

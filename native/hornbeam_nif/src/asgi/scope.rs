@@ -138,6 +138,32 @@ impl ScopeBuilder {
         Ok(scope)
     }
 
+    /// The websocket scope: the HTTP one without `method`, with `ws`/`wss`, the offered
+    /// subprotocols, and no HTTP response extensions.
+    ///
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn build_websocket(&self, req: &Request) -> PyResult<PyOwned> {
+        let scope = self.build(req)?;
+        set(&scope, &new_str("type")?, &new_str("websocket")?)?;
+        let scheme = if req.scheme == "https" { "wss" } else { "ws" };
+        set(&scope, &self.keys.scheme, &new_str(scheme)?)?;
+        if ffi::PyDict_DelItem(scope.as_ptr(), self.keys.method.as_ptr()) != 0 {
+            return Err(PyErrInfo::fetch());
+        }
+        let offered = owned(ffi::PyList_New(0))?;
+        for value in req.head.headers.get_all(hyper::header::SEC_WEBSOCKET_PROTOCOL) {
+            for protocol in value.to_str().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                if ffi::PyList_Append(offered.as_ptr(), new_str(protocol)?.as_ptr()) != 0 {
+                    return Err(PyErrInfo::fetch());
+                }
+            }
+        }
+        set(&scope, &new_str("subprotocols")?, &offered)?;
+        set(&scope, &new_str("extensions")?, &owned(ffi::PyDict_New())?)?;
+        Ok(scope)
+    }
+
     /// The decoded path (UTF-8, undecodable bytes replaced, as `urllib.parse.unquote`
     /// does). It includes `root_path`: a request that arrives without the prefix (a
     /// proxy stripped it) gets it put back, as uvicorn does.

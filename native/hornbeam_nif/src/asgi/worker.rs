@@ -39,6 +39,7 @@ impl Worker {
             engine: spec.engine.clone(),
             log: spec.log.clone(),
             load: AtomicUsize::new(0),
+            websocket: spec.app.websocket,
         });
         let interrupt = Arc::new(OnceLock::new());
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);

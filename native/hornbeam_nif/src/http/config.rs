@@ -119,6 +119,7 @@ pub struct AppConfig {
     pub lifespan: Lifespan,
     /// How long lifespan shutdown may take when the server stops.
     pub shutdown_timeout: Duration,
+    pub websocket: crate::asgi::WsSettings,
     pub module: String,
     pub callable: String,
     pub workers: usize,
@@ -157,6 +158,10 @@ impl AppConfig {
             interface,
             lifespan,
             shutdown_timeout: Duration::from_millis(get(map, "graceful_timeout")?),
+            websocket: crate::asgi::WsSettings {
+                max_message_size: get::<u64>(map, "websocket_max_frame_size")? as usize,
+                idle_timeout: limit(map, "websocket_timeout")?.map(Duration::from_millis),
+            },
             module: get(map, "module")?,
             callable: get(map, "callable")?,
             workers: get::<u64>(map, "workers")?.max(1) as usize,

@@ -22,6 +22,15 @@ pub struct Request {
     pub forwarded_host: Option<String>,
     /// `None` when the request has no body at all.
     pub body: Option<RequestBody>,
+    /// A WebSocket handshake (HTTP/1.1 `Upgrade: websocket`), for apps that take them.
+    pub websocket: Option<WebSocketUpgrade>,
+}
+
+/// What accepting a WebSocket handshake needs: the client's key, and the connection
+/// hyper hands over once the 101 response is out.
+pub struct WebSocketUpgrade {
+    pub key: String,
+    pub on_upgrade: hyper::upgrade::OnUpgrade,
 }
 
 pub struct ResponseHead {

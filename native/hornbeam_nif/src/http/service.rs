@@ -2,7 +2,7 @@
 //! and the response's final headers.
 use super::body::{RequestBody, ResponseBody};
 use super::config::ServerConfig;
-use super::exchange::{App, Job, JobControl, Request, ResponseHead};
+use super::exchange::{App, Job, JobControl, Request, ResponseHead, WebSocketUpgrade};
 use super::io::HintWriter;
 use super::log::Log;
 use super::proxy;
@@ -45,6 +45,8 @@ pub async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     ctx.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let mut req = req;
+    let websocket = websocket_key(&req).map(|key| WebSocketUpgrade { key, on_upgrade: hyper::upgrade::on(&mut req) });
     let (mut parts, incoming) = req.into_parts();
     if !parts.headers.contains_key(header::HOST) {
         // HTTP/2 carries the host as :authority; applications look for Host.
@@ -57,7 +59,7 @@ pub async fn handle(
     });
     let mut response = match check_limits(&ctx.config, &parts) {
         Err((status, why)) => plain(status, why, true),
-        Ok(()) => run(parts, incoming, peer, hints.as_ref(), secure, &ctx).await,
+        Ok(()) => run(parts, incoming, websocket, peer, hints.as_ref(), secure, &ctx).await,
     };
     response.headers_mut().entry(header::SERVER).or_insert(SERVER);
     if let Some(line) = request_line {
@@ -72,6 +74,24 @@ pub async fn handle(
         ));
     }
     Ok(response)
+}
+
+/// The Sec-WebSocket-Key of an RFC 6455 handshake (GET, HTTP/1.1, `Upgrade: websocket`,
+/// `Connection: upgrade`, version 13).
+fn websocket_key<B>(req: &hyper::Request<B>) -> Option<String> {
+    let headers = req.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
+    };
+    let ok = req.method() == hyper::Method::GET
+        && req.version() == Version::HTTP_11
+        && has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+        && headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    if !ok {
+        return None;
+    }
+    headers.get(header::SEC_WEBSOCKET_KEY).and_then(|k| k.to_str().ok()).map(str::to_string)
 }
 
 /// 414, 431 or 413 for a request over the configured limits.
@@ -99,6 +119,7 @@ fn check_limits(config: &ServerConfig, parts: &hyper::http::request::Parts) -> R
 async fn run(
     head: hyper::http::request::Parts,
     incoming: Incoming,
+    websocket: Option<WebSocketUpgrade>,
     peer: SocketAddr,
     hint_writer: Option<&HintWriter>,
     secure: bool,
@@ -110,6 +131,7 @@ async fn run(
         scheme: if secure { "https" } else { "http" },
         forwarded_host: None,
         body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, ctx.config.max_body_size)) },
+        websocket,
         head,
     };
     let forwarded = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"];

@@ -1,0 +1,21 @@
+"""The ASGI app bench/http_asgi.sh serves: 13 bytes at /, 10 KiB at /10k, and a
+WebSocket echo at /ws."""
+SMALL = b"Hello, World!"
+LARGE = b"x" * 10240
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            await send({"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")})
+    if scope["type"] != "http":
+        return
+    body = LARGE if scope["path"] == "/10k" else SMALL
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# ASGI requests/s: Hornbeam against granian and uvicorn (httptools + uvloop), 1 worker
+# each, one after the other in one run, same app (bench/asgi_hello.py), every server
+# free to use every core. HTTP/1.1 with wrk (-t2 -c64, keep-alive; 13 B and 10 KiB) and
+# HTTP/2 with h2load (-c16 -m4, prior knowledge; granian and Hornbeam: uvicorn has no
+# HTTP/2). SECONDS_PER_RUN (default 10) sets each measurement's length.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${SECONDS_PER_RUN:-10}
+venv=${VENV:-.venv}
+out=_build/bench
+mkdir -p "$out"
+cores=$(nproc)
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check granian uvicorn httptools uvloop
+erlc -o "$out" bench/bench_server.erl
+
+port=18900
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start() {
+  local name=$1; shift
+  port=$((port + 1))
+  local cmd=("${@//PORT/$port}")
+  "${cmd[@]}" > "$out/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do
+    curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "$name did not start:"; cat "$out/$name.log"; return 1
+}
+
+stop_last() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
+
+rps() {
+  local report
+  report=$(wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$port$1")
+  if grep -qE 'Non-2xx|Socket errors' <<< "$report"; then
+    grep -E 'Non-2xx|Socket errors' <<< "$report" | sed "s|^|  [$1] |" >&2
+  fi
+  awk '/Requests\/sec/ {printf "%d", $2}' <<< "$report"
+}
+
+# h2load requests/s; "-" when the server does not speak HTTP/2 or answers errors.
+h2rps() {
+  local report
+  report=$(h2load -c16 -m4 -D"$secs" "http://127.0.0.1:$port/" 2>&1) || true
+  if ! grep -q ' 0 failed, 0 errored' <<< "$report"; then echo "-"; return; fi
+  awk '/^finished in/ {gsub(",", "", $4); printf "%d", $4}' <<< "$report"
+}
+
+results=()
+measure() {
+  local name=$1 h2=$2
+  local small large multi="-"
+  small=$(rps /)
+  large=$(rps /10k)
+  if [ "$h2" = yes ]; then multi=$(h2rps); fi
+  results+=("$name|$small|$large|$multi")
+  printf '%-30s %10s %10s %12s\n' "$name" "$small" "$large" "$multi"
+}
+
+printf '%-30s %10s %10s %12s\n' "server ($cores cores, ${secs}s each)" "13 B req/s" "10 KiB" "h2 req/s"
+start hornbeam erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" -eval "bench_server:main(\"asgi_hello:app\", asgi, PORT, 1)"
+measure "hornbeam (asgi, 1 worker)" yes; stop_last
+start granian "$venv/bin/granian" --interface asgi --workers 1 --host 127.0.0.1 --port PORT --working-dir bench --http auto asgi_hello:app
+measure "granian (asgi, 1 worker)" yes; stop_last
+start uvicorn "$venv/bin/uvicorn" --host 127.0.0.1 --port PORT --app-dir bench --loop uvloop --http httptools --no-access-log --log-level warning asgi_hello:app
+measure "uvicorn (httptools, uvloop)" no; stop_last
+
+echo
+echo "ratios to granian (13 B, 10 KiB, h2):"
+base=$(printf '%s\n' "${results[@]}" | grep '^granian')
+printf '%s\n' "${results[@]}" | awk -F'|' -v b="$base" '
+  BEGIN { split(b, g, "|") }
+  { r4 = ($4 == "-" || g[4] == "-") ? "  -  " : sprintf("%5.2fx", $4 / g[4])
+    printf "  %-30s %5.2fx %5.2fx %s\n", $1, $2 / g[2], $3 / g[3], r4 }'

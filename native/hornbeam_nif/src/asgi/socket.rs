@@ -1,0 +1,184 @@
+//! A WebSocket once the app accepted it: an engine task that reads frames only while
+//! the app has room for them (a slow app holds the client back instead of growing
+//! memory), writes what the app sends, answers pings, and ends with the close
+//! handshake. Protocol limits become close codes: 1009 for a message over
+//! `websocket_max_frame_size`, 1007 for text that is not UTF-8, 1002 for other protocol
+//! errors, 1001 when the client was idle past `websocket_timeout`.
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// How long the peer gets to answer our close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy)]
+pub struct WsSettings {
+    pub max_message_size: usize,
+    pub idle_timeout: Option<Duration>,
+}
+
+/// What the app's `receive()` gets.
+pub enum Inbound {
+    Text(String),
+    Bytes(Bytes),
+    /// The connection ended; the close code and reason (1006: no close frame).
+    Closed { code: u16, reason: String },
+}
+
+/// What the app's `send()` puts out.
+pub enum Outbound {
+    Message(Message),
+    Close { code: u16, reason: String },
+}
+
+/// Messages in flight per direction.
+pub const CHANNEL_MESSAGES: usize = 4;
+
+pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>) {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(_) => {
+            let _ = inbound.send(Inbound::Closed { code: 1006, reason: String::new() }).await;
+            return;
+        }
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(settings.max_message_size))
+        .max_frame_size(Some(settings.max_message_size));
+    let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+    let (mut sink, mut stream) = ws.split();
+    // The reader asks the writer to send a close frame when the peer broke a rule.
+    let (close_tx, mut close_rx) = oneshot::channel::<Option<CloseFrame>>();
+
+    let reader = async move {
+        let (code, reason, our_close) = loop {
+            let Ok(permit) = inbound.reserve().await else {
+                // The app is gone and reads no more; the writer sends what it queued
+                // last (its close, or 1000).
+                break (1001, String::new(), None);
+            };
+            let next = match settings.idle_timeout {
+                Some(limit) => match tokio::time::timeout(limit, stream.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break (1001, "idle timeout".to_string(), Some(1001)),
+                },
+                None => stream.next().await,
+            };
+            match next {
+                Some(Ok(Message::Text(text))) => permit.send(Inbound::Text(text.as_str().to_string())),
+                Some(Ok(Message::Binary(bytes))) => permit.send(Inbound::Bytes(bytes)),
+                // tungstenite answers pings itself; pongs and raw frames need nothing.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.as_str().to_string()));
+                    break (code, reason, None);
+                }
+                Some(Err(WsError::Capacity(_))) => break (1009, "message too big".to_string(), Some(1009)),
+                Some(Err(WsError::Utf8(_))) => break (1007, "invalid UTF-8 in a text message".to_string(), Some(1007)),
+                // The peer vanished without a close frame: nothing to answer.
+                Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break (1006, String::new(), None),
+                Some(Err(WsError::Protocol(e))) => break (1002, e.to_string(), Some(1002)),
+                Some(Err(_)) | None => break (1006, String::new(), None),
+            }
+        };
+        let frame = our_close.map(|c| CloseFrame { code: CloseCode::from(c), reason: reason.clone().into() });
+        let _ = close_tx.send(frame);
+        let _ = inbound.send(Inbound::Closed { code, reason }).await;
+        stream
+    };
+
+    let writer = async move {
+        let mut reader_done = false;
+        loop {
+            tokio::select! {
+                biased;
+                frame = &mut close_rx, if !reader_done => {
+                    reader_done = true;
+                    if let Ok(Some(frame)) = frame {
+                        // The peer broke a rule: our close goes out at once.
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        break;
+                    }
+                    // The peer closed, or the app stopped reading: what the app queued
+                    // still goes out, for a while.
+                }
+                out = next_outbound(&mut outbound, reader_done) => match out {
+                    Some(Outbound::Message(message)) => {
+                        if sink.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Outbound::Close { code, reason }) => {
+                        let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        if !reader_done {
+                            // The peer's answer ends the reader.
+                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut close_rx).await;
+                        }
+                        break;
+                    }
+                    None => {
+                        if !reader_done {
+                            // The app ended without closing: close normally.
+                            let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+                            let _ = sink.send(Message::Close(Some(frame))).await;
+                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut close_rx).await;
+                        }
+                        break;
+                    }
+                },
+            }
+        }
+        // Sends a close reply tungstenite queued.
+        let _ = sink.flush().await;
+        sink
+    };
+
+    tokio::pin!(reader, writer);
+    let (stream, sink) = tokio::select! {
+        stream = &mut reader => (Some(stream), writer.await),
+        sink = &mut writer => {
+            // The app closed, or the socket broke: give the peer a moment to answer.
+            (tokio::time::timeout(CLOSE_WAIT, reader).await.ok(), sink)
+        }
+    };
+    if let Some(Ok(mut ws)) = stream.map(|stream| sink.reunite(stream)) {
+        linger(ws.get_mut()).await;
+    }
+}
+
+/// The app's next message; once the connection is closing, `None` if the app sends
+/// nothing for `CLOSE_WAIT`.
+async fn next_outbound(outbound: &mut mpsc::Receiver<Outbound>, closing: bool) -> Option<Outbound> {
+    if closing {
+        tokio::time::timeout(CLOSE_WAIT, outbound.recv()).await.ok().flatten()
+    } else {
+        outbound.recv().await
+    }
+}
+
+/// Ends the TCP connection the way RFC 6455 asks of a server: our side first (FIN),
+/// then what the client still sends (the rest of a message we refused, its close
+/// frame) is read and dropped until it closes too. Closing with unread data would reset
+/// the connection, and the client could lose our close frame.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
+    let _ = io.shutdown().await;
+    let mut scratch = vec![0u8; 16384];
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Ok(n) = io.read(&mut scratch).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
