@@ -6,7 +6,6 @@
 # HTTP/2). SECONDS_PER_RUN (default 10) sets each measurement's length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${SECONDS_PER_RUN:-10}
 venv=${VENV:-.venv}
 out=_build/bench
 mkdir -p "$out"
@@ -15,33 +14,7 @@ cores=$(nproc)
 erlc -o "$out" bench/bench_server.erl
 
 port=18900
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-start() {
-  local name=$1; shift
-  port=$((port + 1))
-  local cmd=("${@//PORT/$port}")
-  "${cmd[@]}" > "$out/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "$name did not start:"; cat "$out/$name.log"; return 1
-}
-
-stop_last() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
-
-rps() {
-  local report
-  report=$(wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$port$1")
-  if grep -qE 'Non-2xx|Socket errors' <<< "$report"; then
-    grep -E 'Non-2xx|Socket errors' <<< "$report" | sed "s|^|  [$1] |" >&2
-  fi
-  awk '/Requests\/sec/ {printf "%d", $2}' <<< "$report"
-}
+source bench/http_lib.sh
 
 # h2load requests/s; "-" when the server does not speak HTTP/2 or answers errors.
 h2rps() {

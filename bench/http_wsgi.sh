@@ -3,10 +3,9 @@
 # hyper server answering from Rust (the ceiling), one after the other in one run, same
 # app (bench/wsgi_hello.py), same machine, every server free to use every core.
 # wrk: keep-alive, 64 connections, 2 threads; a 13-byte and a 10 KiB response.
-# SECONDS_PER_RUN (default 10) sets each measurement's length.
+# SECONDS_PER_RUN (default 10) sets each measurement's length (bench/http_lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${SECONDS_PER_RUN:-10}
 venv=${VENV:-.venv}
 out=_build/bench
 mkdir -p "$out"
@@ -16,35 +15,7 @@ cargo build --release --quiet -p hyper_hello
 erlc -o "$out" bench/bench_server.erl
 
 port=18800
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-# start NAME COMMAND...: runs a server on $port and waits until it answers.
-start() {
-  local name=$1; shift
-  port=$((port + 1))
-  local cmd=("${@//PORT/$port}")
-  "${cmd[@]}" > "$out/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "$name did not start:"; cat "$out/$name.log"; return 1
-}
-
-stop_last() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
-
-# Requests/s of one wrk run; errors and non-2xx answers are reported, not hidden.
-rps() {
-  local report
-  report=$(wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$port$1")
-  if grep -qE 'Non-2xx|Socket errors' <<< "$report"; then
-    grep -E 'Non-2xx|Socket errors' <<< "$report" | sed "s|^|  [$1] |" >&2
-  fi
-  awk '/Requests\/sec/ {printf "%d", $2}' <<< "$report"
-}
+source bench/http_lib.sh
 
 results=()
 measure() {

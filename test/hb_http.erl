@@ -4,9 +4,18 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--export([log/2, capture_logs/1, serve/4, url/2, request/3, request/5, get/2, raw/2,
+-export([log/2, capture_logs/1, with_info_logs/1, serve/4, url/2, request/3, request/5, get/2, raw/2,
          read_until_closed/2, read_response/1, content_length/1, status_of/1, header/2,
          data_file/3, expect_log/1, wait_until/1, root_dir/1, venv/1, python/0]).
+
+%% Runs Fun with `info' events let through the primary logger level (access lines and
+%% notes such as lifespan being unsupported are info events).
+with_info_logs(Fun) ->
+    #{level := Primary} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, all),
+    try Fun()
+    after logger:set_primary_config(level, Primary)
+    end.
 
 capture_logs(Case) ->
     ok = logger:add_handler(Case, ?MODULE, #{config => #{pid => self()}, level => all}).

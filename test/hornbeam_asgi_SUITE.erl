@@ -370,8 +370,11 @@ lifespan_startup_failure(Config) ->
     ?assertEqual({error, not_found}, hornbeam:info(lifespan_startup_failure)).
 
 lifespan_auto_without_support(Config) ->
-    Port = asgi(Config, lifespan_auto_without_support, "lifespan_app:no_lifespan_app", #{}),
-    expect_log("lifespan"),
+    Port = hb_http:with_info_logs(fun() ->
+        P = asgi(Config, lifespan_auto_without_support, "lifespan_app:no_lifespan_app", #{}),
+        {hornbeam_log, info, _} = expect_log("appears unsupported"),
+        P
+    end),
     ?assertEqual(#{<<"has_state">> => false, <<"state">> => #{}}, json(Port, "/")).
 
 lifespan_on_without_support(Config) ->

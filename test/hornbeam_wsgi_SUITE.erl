@@ -530,17 +530,12 @@ stop_interrupts_a_runaway_request(Config) ->
     ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 5000)).
 
 access_log_and_lazy_import(Config) ->
-    %% Access lines are info events: let them through the primary level for this case.
-    #{level := Primary} = logger:get_primary_config(),
-    ok = logger:set_primary_config(level, all),
-    try
+    hb_http:with_info_logs(fun() ->
         Port = serve(Config, access_log_and_lazy_import, "wsgi_app:raw", #{access_log => true}),
         {201, _, _} = get(Port, "/status/201?x=1"),
         {hornbeam_log, info, Line} = expect_log("GET /status/201?x=1 HTTP/1.1"),
         ?assertMatch({match, _}, re:run(Line, "^127\\.0\\.0\\.1 \"GET /status/201\\?x=1 HTTP/1.1\" 201 10 [0-9.]+ms$"))
-    after
-        logger:set_primary_config(level, Primary)
-    end,
+    end),
     %% preload_app => false: start/2 does not import, the first request does (and a
     %% module that cannot import gives 500s with the traceback in the log).
     Lazy = serve(Config, second(access_log_and_lazy_import), "broken_app:application",

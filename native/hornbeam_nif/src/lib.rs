@@ -9,6 +9,7 @@
 //! | WSGI runner                   | `wsgi`            |
 //! | ASGI runner                   | `asgi`            |
 //! | per-interpreter heap types    | `pyheap`          |
+//! | bytes, str, headers, caches   | `pyvalue`         |
 //! | `erlang.call`/`send` hosts    | `host`            |
 //! | starting CPython              | `runtime`         |
 //! | term <-> Python conversion    | `term`            |
@@ -25,6 +26,7 @@ mod guard;
 mod host;
 mod http;
 mod pyheap;
+mod pyvalue;
 mod python_info;
 mod reactor;
 mod runtime;

@@ -80,8 +80,8 @@ type Closed = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct Conn {
     pub id: u64,
     shared: Arc<Shared>,
-    pub method: Method,
-    pub uri: Uri,
+    method: Method,
+    uri: Uri,
     body: Option<RequestBody>,
     /// Body bytes still expected, when the request declared a Content-Length.
     body_left: Option<u64>,
@@ -98,7 +98,7 @@ pub struct Conn {
     phase: Phase,
     receive_waker: Option<Waker>,
     send_waker: Option<Waker>,
-    pub control: Arc<JobControl>,
+    control: Arc<JobControl>,
 }
 
 impl Conn {

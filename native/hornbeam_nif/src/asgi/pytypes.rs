@@ -16,12 +16,13 @@ use super::scope::ScopeBuilder;
 use crate::app::LoadError;
 use crate::http::log::Level;
 use crate::pyheap::{free_instance, method, sealed_spec, slot};
+use crate::pyvalue::{append_header, bytes_like, new_bytes, utf8};
 use bytes::Bytes;
 use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
-use hyper::header::{HeaderName, HeaderValue, LINK};
+use hyper::header::{HeaderValue, LINK};
 use hyper::{HeaderMap, StatusCode};
 use std::ffi::CStr;
 use std::ptr;
@@ -201,19 +202,6 @@ unsafe extern "C" fn native_log(obj: *mut ffi::PyObject, args: *mut *mut ffi::Py
     none()
 }
 
-unsafe fn utf8(obj: *mut ffi::PyObject) -> Option<String> {
-    if ffi::PyUnicode_Check(obj) == 0 {
-        return None;
-    }
-    let mut len: ffi::Py_ssize_t = 0;
-    let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
-    if data.is_null() {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    Some(String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize)).into_owned())
-}
-
 /// `drain()`: what the engine queued since the last call, as a list: `(scope, conn)`
 /// for a new request, an `int` wake token, `None` for stop.
 unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -299,7 +287,7 @@ unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
             None => none(),
             Some(Received::Disconnect) => event(&[(&s.type_, s.http_disconnect.as_ptr())]),
             Some(Received::Body { body, more }) => {
-                let Some(bytes) = PyOwned::from_owned(py_bytes(&body)) else { return ptr::null_mut() };
+                let Some(bytes) = new_bytes(&body).ok() else { return ptr::null_mut() };
                 let more = if more { ffi::Py_True() } else { ffi::Py_False() };
                 event(&[(&s.type_, s.http_request.as_ptr()), (&s.body, bytes.as_ptr()), (&s.more_body, more)])
             }
@@ -315,7 +303,7 @@ unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
                 event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.text, text.as_ptr())])
             }
             Some(WsReceived::Bytes(bytes)) => {
-                let Some(bytes) = PyOwned::from_owned(py_bytes(&bytes)) else { return ptr::null_mut() };
+                let Some(bytes) = new_bytes(&bytes).ok() else { return ptr::null_mut() };
                 event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.bytes, bytes.as_ptr())])
             }
             Some(WsReceived::Disconnect { code, reason }) => {
@@ -328,10 +316,6 @@ unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
             }
         },
     }
-}
-
-unsafe fn py_bytes(b: &[u8]) -> *mut ffi::PyObject {
-    ffi::PyBytes_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t)
 }
 
 unsafe fn event(items: &[(&PyOwned, *mut ffi::PyObject)]) -> *mut ffi::PyObject {
@@ -430,16 +414,22 @@ unsafe fn item(message: *mut ffi::PyObject, key: &CStr) -> *mut ffi::PyObject {
     ffi::PyDict_GetItemString(message, key.as_ptr())
 }
 
-unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
+/// The `type` of a message dict; `None` with an exception set if it is not one.
+unsafe fn message_type(message: *mut ffi::PyObject) -> Option<String> {
     if ffi::PyDict_Check(message) == 0 {
         raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
         return None;
     }
     let kind = item(message, c"type");
-    let Some(kind) = (if kind.is_null() { None } else { utf8(kind) }) else {
+    let kind = if kind.is_null() { None } else { utf8(kind) };
+    if kind.is_none() {
         raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
-        return None;
-    };
+    }
+    kind
+}
+
+unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
+    let kind = message_type(message)?;
     match kind.as_str() {
         "http.response.start" => {
             let status = item(message, c"status");
@@ -466,7 +456,7 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
             let mut map = HeaderMap::new();
             if !links.is_null() {
                 for link in iterate(links)? {
-                    let Some(value) = buffer(link.as_ptr()).and_then(|b| HeaderValue::from_bytes(&b).ok()) else {
+                    let Some(value) = bytes_like(link.as_ptr()).and_then(|b| HeaderValue::from_bytes(&b).ok()) else {
                         raise(ffi::PyExc_ValueError, "http.response.early_hint 'links' must be bytes header values");
                         return None;
                     };
@@ -493,15 +483,7 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
 }
 
 unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
-    if ffi::PyDict_Check(message) == 0 {
-        raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
-        return None;
-    }
-    let kind = item(message, c"type");
-    let Some(kind) = (if kind.is_null() { None } else { utf8(kind) }) else {
-        raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
-        return None;
-    };
+    let kind = message_type(message)?;
     let optional_str = |key: &CStr| -> Result<Option<String>, ()> {
         let obj = item(message, key);
         if obj.is_null() || obj == ffi::Py_None() {
@@ -524,7 +506,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
         "websocket.send" => {
             let bytes = item(message, c"bytes");
             if !bytes.is_null() && bytes != ffi::Py_None() {
-                return match buffer(bytes) {
+                return match bytes_like(bytes) {
                     Some(b) => Some(WsOutgoing::Send(tokio_tungstenite::tungstenite::Message::Binary(b))),
                     None => {
                         raise(ffi::PyExc_TypeError, "websocket.send 'bytes' must be bytes");
@@ -579,21 +561,13 @@ unsafe fn headers(obj: *mut ffi::PyObject) -> Option<HeaderMap> {
     }
     for pair in iterate(obj)? {
         let two = iterate(pair.as_ptr()).filter(|p| p.len() == 2);
-        let parsed = two.as_ref().and_then(|p| Some((buffer(p[0].as_ptr())?, buffer(p[1].as_ptr())?)));
+        let parsed = two.as_ref().and_then(|p| Some((bytes_like(p[0].as_ptr())?, bytes_like(p[1].as_ptr())?)));
         let Some((name, value)) = parsed else {
             ffi::PyErr_Clear();
             raise(ffi::PyExc_TypeError, "response headers must be [name, value] pairs of bytes");
             return None;
         };
-        let Ok(name) = HeaderName::from_bytes(&name) else {
-            raise(ffi::PyExc_ValueError, &format!("invalid response header name {:?}", String::from_utf8_lossy(&name)));
-            return None;
-        };
-        let Ok(value) = HeaderValue::from_bytes(&value) else {
-            raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
-            return None;
-        };
-        map.append(name, value);
+        append_header(&mut map, &name, &value)?;
     }
     Some(map)
 }
@@ -604,35 +578,13 @@ unsafe fn bytes_item(message: *mut ffi::PyObject, key: &CStr, kind: &str) -> Opt
     if obj.is_null() {
         return Some(Bytes::new());
     }
-    match buffer(obj) {
+    match bytes_like(obj) {
         Some(b) => Some(b),
         None => {
             raise(ffi::PyExc_TypeError, &format!("{kind} '{}' must be bytes", key.to_string_lossy()));
             None
         }
     }
-}
-
-/// The bytes of a `bytes`, `bytearray` or `memoryview`, copied for the engine.
-unsafe fn buffer(obj: *mut ffi::PyObject) -> Option<Bytes> {
-    if ffi::PyBytes_Check(obj) != 0 {
-        let len = ffi::PyBytes_Size(obj) as usize;
-        if len == 0 {
-            return Some(Bytes::new());
-        }
-        return Some(Bytes::copy_from_slice(std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, len)));
-    }
-    if ffi::PyObject_CheckBuffer(obj) == 0 || ffi::PyUnicode_Check(obj) != 0 {
-        return None;
-    }
-    let mut view: ffi::Py_buffer = std::mem::zeroed();
-    if ffi::PyObject_GetBuffer(obj, &mut view, ffi::PyBUF_SIMPLE) != 0 {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    let out = Bytes::copy_from_slice(std::slice::from_raw_parts(view.buf as *const u8, view.len as usize));
-    ffi::PyBuffer_Release(&mut view);
-    Some(out)
 }
 
 // ---- type tables ----------------------------------------------------------------------

@@ -10,8 +10,7 @@ use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hyper::header::HeaderName;
 use hyper::{Method, Version};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use crate::pyvalue::{dict_set as set, new_bytes, Interned};
 use std::net::SocketAddr;
 
 /// Header names cached per worker, bounded so random names cannot grow memory.
@@ -27,8 +26,8 @@ pub struct ScopeBuilder {
     scheme_https: PyOwned,
     empty_bytes: PyOwned,
     root_path: String,
-    methods: RefCell<HashMap<Method, PyOwned>>,
-    header_names: RefCell<HashMap<HeaderName, PyOwned>>,
+    methods: Interned<Method>,
+    header_names: Interned<HeaderName>,
 }
 
 struct Keys {
@@ -41,17 +40,6 @@ struct Keys {
     headers: PyOwned,
     client: PyOwned,
     server: PyOwned,
-}
-
-unsafe fn set(dict: &PyOwned, key: &PyOwned, value: &PyOwned) -> PyResult<()> {
-    if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
-        return Err(PyErrInfo::fetch());
-    }
-    Ok(())
-}
-
-unsafe fn new_bytes(b: &[u8]) -> PyResult<PyOwned> {
-    owned(ffi::PyBytes_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t))
 }
 
 /// `(host, port)`.
@@ -104,8 +92,8 @@ impl ScopeBuilder {
             scheme_https: new_str("https")?,
             empty_bytes: new_bytes(b"")?,
             root_path: root_path.to_string(),
-            methods: RefCell::new(HashMap::new()),
-            header_names: RefCell::new(HashMap::new()),
+            methods: Interned::new(16),
+            header_names: Interned::new(HEADER_NAME_CACHE),
         })
     }
 
@@ -197,26 +185,10 @@ impl ScopeBuilder {
     }
 
     unsafe fn method(&self, method: &Method) -> PyResult<PyOwned> {
-        if let Some(m) = self.methods.borrow().get(method) {
-            return Ok(m.clone());
-        }
-        let m = new_str(method.as_str())?;
-        let mut cache = self.methods.borrow_mut();
-        if cache.len() < 16 {
-            cache.insert(method.clone(), m.clone());
-        }
-        Ok(m)
+        self.methods.get(method, || new_str(method.as_str()))
     }
 
     unsafe fn header_name(&self, name: &HeaderName) -> PyResult<PyOwned> {
-        if let Some(n) = self.header_names.borrow().get(name) {
-            return Ok(n.clone());
-        }
-        let n = new_bytes(name.as_str().as_bytes())?;
-        let mut cache = self.header_names.borrow_mut();
-        if cache.len() < HEADER_NAME_CACHE {
-            cache.insert(name.clone(), n.clone());
-        }
-        Ok(n)
+        self.header_names.get(name, || new_bytes(name.as_str().as_bytes()))
     }
 }

@@ -46,8 +46,8 @@ type Reserve = Pin<Box<dyn Future<Output = Result<OwnedPermit<Outbound>, mpsc::e
 pub struct WsConn {
     pub id: u64,
     shared: Arc<Shared>,
-    pub method: Method,
-    pub uri: Uri,
+    method: Method,
+    uri: Uri,
     phase: Phase,
     connect_sent: bool,
     /// The app sent `websocket.close`: it may still receive, not send.
@@ -56,7 +56,7 @@ pub struct WsConn {
     reserve: Option<Reserve>,
     receive_waker: Option<Waker>,
     send_waker: Option<Waker>,
-    pub control: Arc<JobControl>,
+    control: Arc<JobControl>,
 }
 
 impl WsConn {

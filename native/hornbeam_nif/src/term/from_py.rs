@@ -1,6 +1,7 @@
 //! Python object -> Erlang term.
 use super::{ConvError, PyTypes, MAX_DEPTH};
 use crate::atoms;
+use crate::pyvalue::type_name;
 use hornbeam_python::error::str_of;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
@@ -60,12 +61,6 @@ pub unsafe fn from_py<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject
 
 unsafe fn is_instance(obj: *mut ffi::PyObject, class: &PyOwned) -> bool {
     ffi::PyObject_TypeCheck(obj, class.as_ptr() as *mut ffi::PyTypeObject) != 0
-}
-
-unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
-    PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(obj)))
-        .and_then(|n| str_of(&n))
-        .unwrap_or_else(|| "object".into())
 }
 
 unsafe fn integer<'a>(env: Env<'a>, obj: *mut ffi::PyObject) -> Conv<Term<'a>> {

@@ -6,13 +6,11 @@
 use crate::http::exchange::Request;
 use crate::http::path::percent_decode;
 use hornbeam_python::call::{new_str, owned, PyResult};
-use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Version};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use crate::pyvalue::{dict_set as set, Interned};
 
 /// Header keys cached per worker: enough for every common header, bounded so a client
 /// sending random header names cannot grow memory.
@@ -27,8 +25,8 @@ pub struct EnvironBuilder {
     scheme_http: PyOwned,
     scheme_https: PyOwned,
     empty: PyOwned,
-    methods: RefCell<HashMap<Method, PyOwned>>,
-    header_keys: RefCell<HashMap<HeaderName, PyOwned>>,
+    methods: Interned<Method>,
+    header_keys: Interned<HeaderName>,
     root_path: Vec<u8>,
 }
 
@@ -54,13 +52,6 @@ pub struct Fixed<'a> {
     pub file_wrapper: &'a PyOwned,
     pub multithread: bool,
     pub multiprocess: bool,
-}
-
-unsafe fn set(dict: &PyOwned, key: &PyOwned, value: &PyOwned) -> PyResult<()> {
-    if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
-        return Err(PyErrInfo::fetch());
-    }
-    Ok(())
 }
 
 /// A `str` of the bytes, each byte one code point (latin-1), as PEP 3333 wants.
@@ -111,8 +102,8 @@ impl EnvironBuilder {
             scheme_http: new_str("http")?,
             scheme_https: new_str("https")?,
             empty: new_str("")?,
-            methods: RefCell::new(HashMap::new()),
-            header_keys: RefCell::new(HashMap::new()),
+            methods: Interned::new(16),
+            header_keys: Interned::new(HEADER_KEY_CACHE),
             root_path: fixed.root_path.as_bytes().to_vec(),
         })
     }
@@ -182,31 +173,17 @@ impl EnvironBuilder {
     }
 
     unsafe fn method(&self, method: &Method) -> PyResult<PyOwned> {
-        if let Some(m) = self.methods.borrow().get(method) {
-            return Ok(m.clone());
-        }
-        let m = new_str(method.as_str())?;
-        let mut cache = self.methods.borrow_mut();
-        if cache.len() < 16 {
-            cache.insert(method.clone(), m.clone());
-        }
-        Ok(m)
+        self.methods.get(method, || new_str(method.as_str()))
     }
 
     /// `HTTP_` + the name upper-cased with `-` as `_`.
     unsafe fn header_key(&self, name: &HeaderName) -> PyResult<PyOwned> {
-        if let Some(key) = self.header_keys.borrow().get(name) {
-            return Ok(key.clone());
-        }
-        let mut text = String::with_capacity(5 + name.as_str().len());
-        text.push_str("HTTP_");
-        text.extend(name.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
-        let key = new_str(&text)?;
-        let mut cache = self.header_keys.borrow_mut();
-        if cache.len() < HEADER_KEY_CACHE {
-            cache.insert(name.clone(), key.clone());
-        }
-        Ok(key)
+        self.header_keys.get(name, || {
+            let mut text = String::with_capacity(5 + name.as_str().len());
+            text.push_str("HTTP_");
+            text.extend(name.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
+            new_str(&text)
+        })
     }
 }
 

@@ -16,13 +16,13 @@ use super::exchange::{Exchange, Gone};
 use super::input::InputReader;
 use crate::http::log::Log;
 use crate::pyheap::{free_instance, method, sealed_spec, slot};
+use crate::pyvalue::{append_header, bytes_of, type_name};
 use bytes::Bytes;
 use hornbeam_python::call::{owned, PyResult};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
-use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
 use std::ptr;
 
@@ -271,15 +271,7 @@ unsafe fn parse_headers(list: *mut ffi::PyObject) -> Option<HeaderMap> {
             raise(ffi::PyExc_TypeError, "response header names and values must be str");
             return None;
         };
-        let Ok(name) = HeaderName::from_bytes(&name) else {
-            raise(ffi::PyExc_ValueError, &format!("invalid response header name {:?}", String::from_utf8_lossy(&name)));
-            return None;
-        };
-        let Ok(value) = HeaderValue::from_bytes(&value) else {
-            raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
-            return None;
-        };
-        headers.append(name, value);
+        append_header(&mut headers, &name, &value)?;
     }
     Some(headers)
 }
@@ -300,18 +292,6 @@ unsafe fn str_bytes(obj: *mut ffi::PyObject) -> Option<Vec<u8>> {
     out
 }
 
-/// The contents of a `bytes` object.
-unsafe fn bytes_of<'a>(obj: *mut ffi::PyObject) -> Option<&'a [u8]> {
-    if ffi::PyBytes_Check(obj) == 0 {
-        return None;
-    }
-    let len = ffi::PyBytes_Size(obj) as usize;
-    if len == 0 {
-        return Some(&[]);
-    }
-    Some(std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, len))
-}
-
 /// The bytes of one body chunk, copied for the engine. `None` with `TypeError` set for
 /// anything but `bytes`.
 ///
@@ -326,13 +306,6 @@ pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
             None
         }
     }
-}
-
-unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
-    let name = ffi::PyType_GetName(ffi::Py_TYPE(obj));
-    let out = PyOwned::from_owned(name).and_then(|n| hornbeam_python::error::str_of(&n)).unwrap_or_default();
-    ffi::PyErr_Clear();
-    out
 }
 
 /// Sends a chunk through the exchange with the GIL released; `Err` when the client is
