@@ -6,6 +6,10 @@
 //!
 //! `echo_load stream <addr> <chunk> <seconds>`: one connection, one thread writing
 //! chunks and one reading the echo; prints MB/s echoed (every byte checked).
+//!
+//! `echo_load ws <url> <connections> <size> <seconds>`: like `messages`, over WebSocket
+//! (`bench/http_asgi.sh`): each connection sends a text message and waits for its echo;
+//! prints messages per second.
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,11 +19,12 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: echo_load messages ADDR CONNS SIZE SECS | echo_load stream ADDR CHUNK SECS";
+    let usage = "usage: echo_load messages ADDR CONNS SIZE SECS | echo_load stream ADDR CHUNK SECS | echo_load ws URL CONNS SIZE SECS";
     let num = |i: usize| -> u64 { args.get(i).and_then(|a| a.parse().ok()).expect(usage) };
     match args.get(1).map(String::as_str) {
         Some("messages") => messages(&args[2], num(3) as usize, num(4) as usize, num(5)),
         Some("stream") => stream(&args[2], num(3) as usize, num(4)),
+        Some("ws") => websocket(&args[2], num(3) as usize, num(4) as usize, num(5)),
         _ => panic!("{usage}"),
     }
 }
@@ -31,32 +36,60 @@ fn connect(addr: &str) -> TcpStream {
 }
 
 fn messages(addr: &str, conns: usize, size: usize, secs: u64) {
-    let done = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..conns)
-        .map(|i| {
-            let (done, count, addr) = (done.clone(), count.clone(), addr.to_string());
-            thread::spawn(move || {
-                let mut s = connect(&addr);
-                let msg: Vec<u8> = (0..size).map(|k| (i + k) as u8).collect();
-                let mut back = vec![0u8; size];
-                let mut n = 0;
-                while !done.load(Ordering::Relaxed) {
-                    s.write_all(&msg).expect("write");
-                    s.read_exact(&mut back).expect("read");
-                    assert_eq!(back, msg, "echo mismatch");
-                    n += 1;
-                }
-                count.fetch_add(n, Ordering::Relaxed);
-            })
-        })
-        .collect();
+    round_trips(conns, secs, |i, done| {
+        let mut s = connect(addr);
+        let msg: Vec<u8> = (0..size).map(|k| (i + k) as u8).collect();
+        let mut back = vec![0u8; size];
+        let mut n = 0;
+        while !done.load(Ordering::Relaxed) {
+            s.write_all(&msg).expect("write");
+            s.read_exact(&mut back).expect("read");
+            assert_eq!(back, msg, "echo mismatch");
+            n += 1;
+        }
+        n
+    });
+}
+
+fn websocket(url: &str, conns: usize, size: usize, secs: u64) {
+    use tungstenite::Message;
+    round_trips(conns, secs, |i, done| {
+        let (mut ws, _) = tungstenite::connect(url).expect("websocket handshake");
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_nodelay(true).expect("nodelay");
+        }
+        let msg: String = (0..size).map(|k| (b'a' + ((i + k) % 26) as u8) as char).collect();
+        let mut n = 0;
+        while !done.load(Ordering::Relaxed) {
+            ws.send(Message::text(msg.clone())).expect("send");
+            match ws.read().expect("read") {
+                Message::Text(back) => assert_eq!(back.as_str(), msg, "echo mismatch"),
+                other => panic!("expected a text echo, got {other:?}"),
+            }
+            n += 1;
+        }
+        let _ = ws.close(None);
+        n
+    });
+}
+
+/// Runs `client(index, done)` on `conns` threads for `secs` seconds and prints the
+/// round trips per second they report together.
+fn round_trips<F>(conns: usize, secs: u64, client: F)
+where
+    F: Fn(usize, &AtomicBool) -> u64 + Sync,
+{
+    let done = AtomicBool::new(false);
+    let count = AtomicU64::new(0);
     let start = Instant::now();
-    thread::sleep(Duration::from_secs(secs));
-    done.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().expect("client thread");
-    }
+    thread::scope(|scope| {
+        for i in 0..conns {
+            let (done, count, client) = (&done, &count, &client);
+            scope.spawn(move || count.fetch_add(client(i, done), Ordering::Relaxed));
+        }
+        thread::sleep(Duration::from_secs(secs));
+        done.store(true, Ordering::Relaxed);
+    });
     let rate = count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
     println!("{rate:.0}");
 }
