@@ -19,7 +19,7 @@
          lifespan_auto_without_support/1, lifespan_on_without_support/1,
          lifespan_off/1, starlette_app/1, fastapi_app/1,
          websocket_with_the_websockets_library/1, websocket_invalid_utf8_is_1007/1,
-         websocket_raising_app/1]).
+         websocket_raising_app/1, websocket_raising_app_with_a_full_queue/1]).
 
 -import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_response/1,
                   status_of/1, header/2, data_file/3, expect_log/1, wait_until/1, venv/1]).
@@ -41,7 +41,7 @@ groups() ->
                      lifespan_auto_without_support, lifespan_on_without_support,
                      lifespan_off]},
      {websocket, [], [websocket_with_the_websockets_library, websocket_invalid_utf8_is_1007,
-                      websocket_raising_app]},
+                      websocket_raising_app, websocket_raising_app_with_a_full_queue]},
      {frameworks, [], [starlette_app, fastapi_app]}].
 
 init_per_suite(Config) ->
@@ -348,6 +348,40 @@ websocket_raising_app(Config) ->
     {hornbeam_log, error, Text} = expect_log("websocket handler failed"),
     ?assertNotEqual(nomatch, string:find(Text, "Traceback")),
     gen_tcp:close(S).
+
+websocket_raising_app_with_a_full_queue(Config) ->
+    Port = asgi(Config, websocket_raising_app_with_a_full_queue, "asgi_app:app", #{}),
+    {S, _Head, Rest} = ws_handshake(Port, "/ws/flood-then-raise"),
+    %% The app fails while its queue is full: what it queued still arrives, then 1011.
+    {hornbeam_log, error, _} = expect_log("failed while the client lagged"),
+    {Messages, Code} = ws_until_close(S, Rest, 0),
+    ?assert(Messages > 0),
+    ?assertEqual(1011, Code),
+    gen_tcp:close(S).
+
+%% Reads server frames until the close frame: {data frames before it, close code}.
+ws_until_close(S, <<_:4, Op:4, 0:1, Len:7, Rest/binary>> = Buffer, Seen) ->
+    case frame_length(Len, Rest) of
+        {Size, Payload} when byte_size(Payload) >= Size, Op =:= 8 ->
+            <<Code:16, _/binary>> = Payload,
+            {Seen, Code};
+        {Size, Payload} when byte_size(Payload) >= Size ->
+            <<_:Size/binary, Next/binary>> = Payload,
+            ws_until_close(S, Next, Seen + 1);
+        _ ->
+            ws_until_close(S, more(S, Buffer), Seen)
+    end;
+ws_until_close(S, Buffer, Seen) ->
+    ws_until_close(S, more(S, Buffer), Seen).
+
+frame_length(126, <<Size:16, Payload/binary>>) -> {Size, Payload};
+frame_length(127, <<Size:64, Payload/binary>>) -> {Size, Payload};
+frame_length(Len, Payload) when Len < 126 -> {Len, Payload};
+frame_length(_, _) -> incomplete.
+
+more(S, Buffer) ->
+    {ok, Data} = gen_tcp:recv(S, 0, 5000),
+    <<Buffer/binary, Data/binary>>.
 
 %%% Lifespan
 

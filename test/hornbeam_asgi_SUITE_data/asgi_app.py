@@ -137,7 +137,8 @@ async def app(scope, receive, send):
 async def websocket(scope, receive, send):
     """/ws echoes text and bytes; /ws/reject refuses the handshake; /ws/protocol accepts
     the first offered subprotocol; /ws/close-4000 closes with a code; /ws/scope sends the
-    scope as JSON; /ws/flood sends until the client is gone (back-pressure)."""
+    scope as JSON; /ws/flood sends until the client is gone (back-pressure);
+    /ws/raise and /ws/flood-then-raise fail after accept."""
     path = scope["path"]
     event = await receive()
     assert event["type"] == "websocket.connect", event
@@ -153,6 +154,15 @@ async def websocket(scope, receive, send):
         return
     if path == "/ws/raise":
         raise RuntimeError("websocket handler failed")
+    if path == "/ws/flood-then-raise":
+        # Sends until the client, which does not read yet, holds the app back, so the
+        # outbound queue is full when the app fails.
+        chunk = b"x" * 262144
+        while True:
+            try:
+                await asyncio.wait_for(send({"type": "websocket.send", "bytes": chunk}), 0.5)
+            except asyncio.TimeoutError:
+                raise RuntimeError("websocket handler failed while the client lagged")
     query = parse_qs(scope["query_string"].decode())
     while True:
         event = await receive()

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -40,10 +42,15 @@ pub enum Outbound {
     Close { code: u16, reason: String },
 }
 
+/// The close code sent when the app's channel ends without a close of its own: 1000,
+/// or 1011 once the app failed. A flag beside the channel rather than a message in it,
+/// so a full queue cannot turn a failure into a normal close.
+pub type EndCode = Arc<AtomicU16>;
+
 /// Messages in flight per direction.
 pub const CHANNEL_MESSAGES: usize = 4;
 
-pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>) {
+pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>, end_code: EndCode) {
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(_) => {
@@ -128,8 +135,11 @@ pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sen
                     }
                     None => {
                         if !reader_done {
-                            // The app ended without closing: close normally.
-                            let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+                            // The app ended without closing: close normally, or
+                            // with 1011 if it failed.
+                            let code = end_code.load(Ordering::Acquire);
+                            let reason = if code == 1011 { "internal error" } else { "" };
+                            let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
                             let _ = sink.send(Message::Close(Some(frame))).await;
                             let _ = tokio::time::timeout(CLOSE_WAIT, &mut close_rx).await;
                         }

@@ -4,7 +4,7 @@
 //! registers a waker that queues the request's token.
 use super::conn::{SendError, Sent, Shared};
 use super::inbox::{token, Ready, TokenWaker};
-use super::socket::{self, Inbound, Outbound, CHANNEL_MESSAGES};
+use super::socket::{self, EndCode, Inbound, Outbound, CHANNEL_MESSAGES};
 use crate::http::body::ResponseBody;
 use crate::http::exchange::{JobControl, ResponseHead, WebSocketUpgrade};
 use bytes::Bytes;
@@ -12,7 +12,7 @@ use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT,
 use hyper::{HeaderMap, Method, StatusCode, Uri};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use tokio::sync::mpsc::{self, error::TrySendError, OwnedPermit};
@@ -36,7 +36,7 @@ pub enum WsOutgoing {
 enum Phase {
     /// The handshake waits for the app's accept or close.
     Handshake { respond: oneshot::Sender<ResponseHead>, upgrade: WebSocketUpgrade },
-    Open { inbound: mpsc::Receiver<Inbound>, outbound: mpsc::Sender<Outbound> },
+    Open { inbound: mpsc::Receiver<Inbound>, outbound: mpsc::Sender<Outbound>, end_code: EndCode },
     /// Over; the code `receive()` reports.
     Closed { code: u16, reason: String },
 }
@@ -172,8 +172,9 @@ impl WsConn {
         }
         let (inbound_tx, inbound) = mpsc::channel(CHANNEL_MESSAGES);
         let (outbound, outbound_rx) = mpsc::channel(CHANNEL_MESSAGES);
-        self.shared.engine.spawn(socket::run(upgrade.on_upgrade, self.shared.websocket, inbound_tx, outbound_rx));
-        self.phase = Phase::Open { inbound, outbound };
+        let end_code = Arc::new(AtomicU16::new(1000));
+        self.shared.engine.spawn(socket::run(upgrade.on_upgrade, self.shared.websocket, inbound_tx, outbound_rx, end_code.clone()));
+        self.phase = Phase::Open { inbound, outbound, end_code };
         Ok(Sent::Done)
     }
 
@@ -235,10 +236,9 @@ impl WsConn {
             self.shared.log.error(&format!("Error handling WebSocket {} {}\n{}", self.method, self.uri, traceback.trim_end()));
         }
         self.refuse(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
-        if let Phase::Open { outbound, .. } = &self.phase {
-            if !self.closing {
-                let _ = outbound.try_send(Outbound::Close { code: 1011, reason: "internal error".into() });
-            }
+        if let Phase::Open { end_code, .. } = &self.phase {
+            // Goes out after what the app queued, once drop_channels ends the queue.
+            end_code.store(1011, Ordering::Release);
         }
         self.drop_channels();
     }
