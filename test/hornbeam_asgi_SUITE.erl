@@ -441,7 +441,14 @@ starlette_app(Config) ->
     ?assertEqual(<<"data: tick 0\r\n\r\ndata: tick 1\r\n\r\ndata: tick 2\r\n\r\n">>, Sse),
     {404, _, _} = get(Port, "/missing"),
     {500, _, _} = get(Port, "/boom"),
-    expect_log("starlette handler failed").
+    expect_log("starlette handler failed"),
+    Script = filename:join(?config(data_dir, Config), "starlette_ws_check.py"),
+    Python = filename:join([venv(Config), "bin", "python"]),
+    Out = os:cmd(Python ++ " " ++ Script ++ " " ++ integer_to_list(Port) ++ " 2>&1"),
+    Ws = try hb_json:decode(list_to_binary(string:trim(Out))) catch _:_ -> ct:fail({starlette_ws_check, Out}) end,
+    ?assertEqual(#{<<"greeting">> => #{<<"room">> => <<"lobby">>, <<"started">> => true},
+                   <<"echo">> => #{<<"echo">> => #{<<"n">> => 1, <<"text">> => <<"hi">>}},
+                   <<"close">> => [4001, <<"left">>]}, Ws).
 
 fastapi_app(Config) ->
     %% pydantic-core refuses sub-interpreters: python_mode auto serves it from the main

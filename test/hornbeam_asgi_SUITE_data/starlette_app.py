@@ -1,10 +1,12 @@
-"""A Starlette application: routing, JSON, streaming, server-sent events, lifespan."""
+"""A Starlette application: routing, JSON, streaming, server-sent events, WebSocket,
+lifespan."""
 import asyncio
 import contextlib
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
 @contextlib.asynccontextmanager
@@ -41,6 +43,20 @@ async def sse(request):
     return StreamingResponse(ticks(), media_type="text/event-stream")
 
 
+async def room(websocket: WebSocket):
+    await websocket.accept()
+    await websocket.send_json({"room": websocket.path_params["name"], "started": websocket.state.started})
+    try:
+        while True:
+            message = await websocket.receive_json()
+            if message.get("leave"):
+                await websocket.close(code=4001, reason="left")
+                return
+            await websocket.send_json({"echo": message})
+    except WebSocketDisconnect:
+        pass
+
+
 async def boom(request):
     raise RuntimeError("starlette handler failed")
 
@@ -53,6 +69,7 @@ app = Starlette(
         Route("/stream", stream),
         Route("/sse", sse),
         Route("/boom", boom),
+        WebSocketRoute("/rooms/{name}", room),
     ],
     lifespan=lifespan,
 )
