@@ -9,7 +9,8 @@
 %% Every option is described, with its type and default, in docs/configuration.md.
 -module(hornbeam).
 
--export([start/1, start/2, stop/0, stop/1, info/0, info/1]).
+-export([start/1, start/2, stop/0, stop/1, info/0, info/1,
+         register_function/2, register_function/3, unregister_function/1]).
 
 %% @doc Serves `AppSpec' ("module:callable", or "module" for `application') with the
 %% default options.
@@ -32,6 +33,23 @@ start(AppSpec, Opts) ->
         {error, _} = Error ->
             Error
     end.
+
+%% @doc Makes `Fun' callable from Python as `hornbeam_erlang.call(Name, *args)';
+%% it gets the arguments as one list. Names starting with "hornbeam." are reserved.
+-spec register_function(atom() | binary() | string(), fun(([term()]) -> term())) -> ok | {error, term()}.
+register_function(Name, Fun) ->
+    ensure_started(),
+    hornbeam_callbacks:register_function(Name, Fun).
+
+%% @doc As `register_function/2', running `Module:Function(Args)'.
+-spec register_function(atom() | binary() | string(), module(), atom()) -> ok | {error, term()}.
+register_function(Name, Module, Function) ->
+    ensure_started(),
+    hornbeam_callbacks:register_function(Name, Module, Function).
+
+-spec unregister_function(atom() | binary() | string()) -> ok.
+unregister_function(Name) ->
+    hornbeam_callbacks:unregister_function(Name).
 
 %% @doc Stops the server named `hornbeam'.
 -spec stop() -> ok | {error, not_found}.

@@ -90,7 +90,8 @@ app_opts(#{app_spec := {Module, Callable}} = Config) ->
       site_dirs => SiteDirs,
       python_home => Home,
       max_requests => maps:get(max_requests, Config),
-      preload_app => maps:get(preload_app, Config)}.
+      preload_app => maps:get(preload_app, Config),
+      agents => [hornbeam_agent:start(self()) || _ <- lists:seq(1, maps:get(workers, Config))]}.
 
 %% The PEM files' contents (the engine parses them), read here so a missing or
 %% unreadable file names its option.

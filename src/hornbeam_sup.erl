@@ -1,5 +1,5 @@
-%% @doc Top supervisor: the context registry and the function table outlive any
-%% context, so they start first; then the context pool and the default reactor
+%% @doc Top supervisor: the context registry, the function table, the shared state,
+%% the inference cache and the pub/sub scope outlive any context, so they start first; then the context pool and the default reactor
 %% context (`py_reactor_context:handoff/2' uses it), and the HTTP servers.
 -module(hornbeam_sup).
 -behaviour(supervisor).
@@ -11,6 +11,7 @@ start_link() ->
 
 init([]) ->
     Children = [worker(py_registry), worker(py_callbacks),
+                worker(hornbeam_state), worker(hornbeam_cache), worker(hornbeam_pubsub),
                 #{id => py_context_sup,
                   start => {py_context_sup, start_link, []},
                   type => supervisor},

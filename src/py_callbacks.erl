@@ -5,7 +5,9 @@
 
 -include("py.hrl").
 
--export([start_link/0, register/2, unregister/1, invoke/2, serve_interpreter_message/2]).
+-export([start_link/0, register/2, unregister/1, invoke/2, serve_interpreter_message/2,
+         is_registered/1]).
+-export_type([name/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -type name() :: atom() | binary() | string().
@@ -14,7 +16,9 @@
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
--spec register(name(), callback()) -> ok | {error, {badarg, term()}}.
+%% @doc Names starting with "hornbeam." are the built-in functions of
+%% `hornbeam_python_api': registering one is `{error, {reserved_name, Name}}'.
+-spec register(name(), callback()) -> ok | {error, {badarg | reserved_name, term()}}.
 register(Name, Fun) when is_function(Fun, 1) -> store(Name, Fun);
 register(Name, {M, F} = MF) when is_atom(M), is_atom(F) -> store(Name, MF);
 register(_Name, Other) -> {error, {badarg, Other}}.
@@ -29,6 +33,8 @@ unregister(Name) ->
 %% @doc Runs a registered function for Python: `{ok, Result}', or
 %% `{error, unknown_function | exception, Message}' which Python raises.
 -spec invoke(binary(), [term()]) -> {ok, term()} | {error, atom(), binary()}.
+invoke(<<"hornbeam.", Builtin/binary>>, Args) ->
+    hornbeam_python_api:invoke(Builtin, Args);
 invoke(Name, Args) ->
     case ets:lookup(?PY_FUNCTIONS, Name) of
         [{_, Callback}] ->
@@ -39,6 +45,10 @@ invoke(Name, Args) ->
         [] ->
             {error, unknown_function, format("no Erlang function is registered as ~p", [Name])}
     end.
+
+-spec is_registered(binary()) -> boolean().
+is_registered(Name) ->
+    ets:member(?PY_FUNCTIONS, Name).
 
 %% @doc Serves what an interpreter's thread sends the process owning it (a
 %% `py_context' or `py_reactor_context'): `{py_callback, Id, Name, Args}' runs the
@@ -63,6 +73,7 @@ first_frame([]) -> unknown.
 
 store(Name, Callback) ->
     case key(Name) of
+        {ok, <<"hornbeam.", _/binary>>} -> {error, {reserved_name, Name}};
         {ok, Key} -> ets:insert(?PY_FUNCTIONS, {Key, Callback}), ok;
         error -> {error, {badarg, Name}}
     end.

@@ -5,6 +5,7 @@
 //! The functions find their thread's `ErlangHost` (a context's worker or a reactor's
 //! loop): they work on such a thread, and say so clearly anywhere else.
 use crate::host::{self, ErlangHost};
+use crate::mailbox;
 use crate::pyheap::{method, module_def};
 use crate::term;
 use hornbeam_python::error::raise;
@@ -16,10 +17,13 @@ use std::rc::Rc;
 
 // SAFETY (all statics below): CPython reads these tables; nothing writes them after
 // `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
-static mut METHODS: [ffi::PyMethodDef; 4] = [
+static mut METHODS: [ffi::PyMethodDef; 7] = [
     method!(c"call", PyCFunction: erlang_call, ffi::METH_VARARGS, c"call(name, *args): run the Erlang function registered as name; returns its result."),
     method!(c"send", PyCFunction: erlang_send, ffi::METH_VARARGS, c"send(pid, term): send term to an Erlang process."),
     method!(c"interpreter_id", PyCFunction: interpreter_id, ffi::METH_NOARGS, c"interpreter_id(): the id of the interpreter running this code."),
+    method!(c"mailbox_new", PyCFunction: mailbox::py_mailbox_new, ffi::METH_NOARGS, c"mailbox_new() -> (id, fd): a mailbox Erlang delivers to, and its eventfd."),
+    method!(c"mailbox_get", PyCFunction: mailbox::py_mailbox_get, ffi::METH_VARARGS, c"mailbox_get(id, timeout) -> (message,) or None; EOFError once closed."),
+    method!(c"mailbox_close", PyCFunction: mailbox::py_mailbox_close, ffi::METH_VARARGS, c"mailbox_close(id): stop receiving."),
     ffi::PyMethodDef::zeroed(),
 ];
 
@@ -40,7 +44,7 @@ pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
 
 /// Runs a Python-facing function body: no panic crosses into CPython, and a missing
 /// host becomes a clear `RuntimeError`.
-unsafe fn with_host(
+pub(crate) unsafe fn with_host(
     what: &str,
     body: impl FnOnce(&Rc<dyn ErlangHost>) -> Option<PyOwned>,
 ) -> *mut ffi::PyObject {

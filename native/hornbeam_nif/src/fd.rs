@@ -48,3 +48,39 @@ fn close_fd(env: Env<'_>, fd: i32) -> Term<'_> {
         atoms::ok().encode(env)
     })
 }
+
+/// A non-blocking eventfd: another thread `signal`s it, an event loop watches it
+/// become readable, and `reset` clears it before the watcher looks at what changed.
+pub struct EventFd(std::os::fd::OwnedFd);
+
+impl EventFd {
+    pub fn new() -> std::io::Result<EventFd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd takes no pointers; a valid fd or -1 comes back.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is fresh and owned by nobody else.
+        Ok(EventFd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub fn raw(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+
+    pub fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to an fd we own. A full counter
+        // (EAGAIN) means a wake-up is pending anyway.
+        unsafe { libc::write(self.raw(), (&one as *const u64).cast(), 8) };
+    }
+
+    pub fn reset(&self) {
+        let mut counter: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64 from an fd we own; EAGAIN
+        // (nothing signalled) is fine.
+        unsafe { libc::read(self.raw(), (&mut counter as *mut u64).cast(), 8) };
+    }
+}

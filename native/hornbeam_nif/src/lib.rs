@@ -11,11 +11,14 @@
 //! | per-interpreter heap types    | `pyheap`          |
 //! | bytes, str, headers, caches   | `pyvalue`         |
 //! | `erlang.call`/`send` hosts    | `host`            |
+//! | ... on WSGI/ASGI pool threads | `agent`           |
+//! | messages for Python (pub/sub) | `mailbox`         |
 //! | starting CPython              | `runtime`         |
 //! | term <-> Python conversion    | `term`            |
 //! | the `_erlang` Python module   | `erlang_module`   |
 //! | file descriptors              | `fd`              |
 //! | panics -> `{error, Reason}`   | `guard`           |
+mod agent;
 mod app;
 mod asgi;
 mod atoms;
@@ -24,6 +27,7 @@ mod erlang_module;
 mod fd;
 mod guard;
 mod host;
+mod mailbox;
 mod http;
 mod pyheap;
 mod pyvalue;

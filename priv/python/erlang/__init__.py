@@ -110,9 +110,10 @@ def atom(name: str) -> Atom:
 
 
 try:
-    from _erlang import call, send, interpreter_id  # noqa: E402  (native, in Hornbeam only)
+    # Native, in Hornbeam only. The mailbox functions serve hornbeam_erlang.subscribe.
+    from _erlang import call, send, interpreter_id, mailbox_new, mailbox_get, mailbox_close  # noqa: E402
 except ImportError:  # plain Python, outside Hornbeam
     def _outside(*_args, **_kwargs):
         raise RuntimeError("the erlang module's native half runs only inside Hornbeam")
 
-    call = send = interpreter_id = _outside
+    call = send = interpreter_id = mailbox_new = mailbox_get = mailbox_close = _outside

@@ -2,9 +2,10 @@
 //! a queue, and an eventfd the loop watches (`loop.add_reader`) becomes readable when
 //! the queue stops being empty. The loop drains the whole queue per wake-up, so a busy
 //! worker takes many requests per system call.
+use crate::fd::EventFd;
 use crate::http::exchange::{Interrupt, Job, JobControl};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
@@ -35,22 +36,16 @@ pub fn token(id: u64, what: Ready) -> u64 {
 
 pub struct Inbox {
     queue: Mutex<Vec<Event>>,
-    eventfd: OwnedFd,
+    eventfd: EventFd,
 }
 
 impl Inbox {
     pub fn new() -> io::Result<Inbox> {
-        // SAFETY: eventfd takes no pointers; a valid fd or -1 comes back.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is fresh and owned by nobody else.
-        Ok(Inbox { queue: Mutex::new(Vec::new()), eventfd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Inbox { queue: Mutex::new(Vec::new()), eventfd: EventFd::new()? })
     }
 
     pub fn fd(&self) -> RawFd {
-        self.eventfd.as_raw_fd()
+        self.eventfd.raw()
     }
 
     /// Queues an event; from any thread.
@@ -64,19 +59,14 @@ impl Inbox {
         // Only the first event since the last drain needs a wake-up: the drain takes
         // everything queued up to then.
         if was_empty {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a live u64 to an fd this inbox owns. A full
-            // counter (EAGAIN) means a wake-up is pending anyway.
-            unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            self.eventfd.signal();
         }
     }
 
     /// Everything queued, oldest first. The eventfd is reset before the queue is taken,
     /// so an event pushed meanwhile leaves it readable and is never missed.
     pub fn drain(&self) -> Vec<Event> {
-        let mut counter: u64 = 0;
-        // SAFETY: reads at most 8 bytes into a live u64 from an fd this inbox owns.
-        unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut counter as *mut u64).cast(), 8) };
+        self.eventfd.reset();
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

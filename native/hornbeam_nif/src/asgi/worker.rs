@@ -125,9 +125,10 @@ unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: mpsc::SyncSender<Re
         let disconnected = call::getattr_path(glue, "ClientDisconnected").map_err(init)?;
         let types = AsgiTypes::create().map_err(init)?;
         let scopes = ScopeBuilder::new(&spec.root_path, &EXTENSIONS).map_err(init)?;
-        Ok((app, serve, disconnected, types, scopes))
+        let host = crate::agent::enter(&spec.app.agents).map_err(init)?;
+        Ok((app, serve, disconnected, types, scopes, host))
     })();
-    let (app, serve, disconnected, types, scopes) = match prepared {
+    let (app, serve, disconnected, types, scopes, host) = match prepared {
         Ok(parts) => parts,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -163,4 +164,5 @@ unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: mpsc::SyncSender<Re
         }
     }
     drop(native);
+    drop(host);
 }

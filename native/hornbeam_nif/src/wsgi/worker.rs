@@ -81,12 +81,22 @@ fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
             return;
         }
     };
+    // SAFETY: GIL held on this thread.
+    let host = match unsafe { crate::agent::enter(&pool.spec.app.agents) } {
+        Ok(host) => host,
+        Err(e) => {
+            let _ = ready.send(Err(LoadError::Init(e.traceback_or_message())));
+            return;
+        }
+    };
     let running = Arc::new(Running { interrupt: interp.interrupt_handle(), current: Arc::new(AtomicUsize::new(0)) });
     pool.track(&running);
     let _ = ready.send(Ok(()));
     serve(&pool, &interp, &runner, &running);
     pool.untrack(&running);
-    drop(runner); // Python objects go first, with the GIL, on this thread
+    // Python objects go first, with the GIL, on this thread.
+    drop(host);
+    drop(runner);
     drop(interp);
 }
 
