@@ -48,7 +48,8 @@ start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen) ->
     {ok, Fd} = prim_inet:getfd(Listen),
     {ok, {_, BoundPort}} = inet:sockname(Listen),
     IoThreads = application:get_env(hornbeam, io_threads, 0),
-    case py_nif:http_server_start(Fd, app_opts(Config), server_opts(Config), IoThreads) of
+    Agents = [start_agent() || _ <- lists:seq(1, maps:get(workers, Config))],
+    case py_nif:http_server_start(Fd, app_opts(Config, Agents), server_opts(Config), IoThreads) of
         {ok, Nif, Mode} ->
             {Ip, _} = maps:get(bind, Config),
             Bind = hornbeam_config:bind_text({Ip, BoundPort}),
@@ -72,7 +73,7 @@ start_error(Reason) -> Reason.
 plural(1) -> "";
 plural(_) -> "s".
 
-app_opts(#{app_spec := {Module, Callable}} = Config) ->
+app_opts(#{app_spec := {Module, Callable}} = Config, Agents) ->
     {Paths, SiteDirs, Home} = py_interp_opts:locations(Config),
     {ok, Cwd} = file:get_cwd(),
     #{worker_class => maps:get(worker_class, Config),
@@ -91,7 +92,13 @@ app_opts(#{app_spec := {Module, Callable}} = Config) ->
       python_home => Home,
       max_requests => maps:get(max_requests, Config),
       preload_app => maps:get(preload_app, Config),
-      agents => [hornbeam_agent:start(self()) || _ <- lists:seq(1, maps:get(workers, Config))]}.
+      agents => Agents}.
+
+%% An agent runs erlang.call for the workers' threads; it ends with this server.
+start_agent() ->
+    Agent = hornbeam_agent:start(self()),
+    monitor(process, Agent),
+    Agent.
 
 %% The PEM files' contents (the engine parses them), read here so a missing or
 %% unreadable file names its option.
@@ -140,6 +147,10 @@ handle_info({hornbeam_log, Level, Text}, #state{name = Name} = State) ->
     {noreply, State};
 handle_info({hornbeam_access, Text}, #state{name = Name} = State) ->
     logger:info("~ts", [Text], #{hornbeam => access, server => Name}),
+    {noreply, State};
+handle_info({'DOWN', _, process, Agent, _}, #state{nif = Nif} = State) ->
+    %% Only agents are monitored: a killed one is replaced at once.
+    ok = py_nif:http_server_replace_agent(Nif, Agent, start_agent()),
     {noreply, State};
 handle_info(_Msg, State) ->
     {noreply, State}.

@@ -5,7 +5,7 @@
          context_cancel/2, context_stop/1, context_info/1, context_callback_reply/3,
          reactor_new/8, reactor_handoff/3, reactor_exec/3, reactor_eval/3,
          reactor_stop/2, reactor_stats/1, reactor_callback_reply/3,
-         http_server_start/4, http_server_stop/2, http_server_info/1,
+         http_server_start/4, http_server_stop/2, http_server_info/1, http_server_replace_agent/3,
          agent_reply/2, mailbox_bind/2, mailbox_deliver/2, mailbox_end/1, dup_fd/1, close_fd/1, python_info/0]).
 
 -on_load(load/0).
@@ -46,6 +46,7 @@ reactor_callback_reply(_Reactor, _Id, _Reply) -> ?NOT_LOADED.
 http_server_start(_ListenFd, _AppOpts, _ServerOpts, _IoThreads) -> ?NOT_LOADED.
 http_server_stop(_Server, _GracefulMs) -> ?NOT_LOADED.
 http_server_info(_Server) -> ?NOT_LOADED.
+http_server_replace_agent(_Server, _Old, _New) -> ?NOT_LOADED.
 agent_reply(_Slot, _Reply) -> ?NOT_LOADED.
 mailbox_bind(_Id, _Pid) -> ?NOT_LOADED.
 mailbox_deliver(_Id, _Message) -> ?NOT_LOADED.

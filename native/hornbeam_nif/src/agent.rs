@@ -18,7 +18,7 @@ use hornbeam_python::object::PyOwned;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Resource, ResourceArc, Term};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a caller polls for its reply before sleeping on the condition variable.
@@ -26,23 +26,35 @@ use std::time::{Duration, Instant};
 /// sleeping thread costs more than the call itself.
 const SPIN: Duration = Duration::from_micros(30);
 
-/// The agents of one server; its threads share them round-robin.
+/// The agents of one server. Its threads share them: each prefers one, and moves on
+/// to the others when that one is gone. The server replaces agents that die
+/// (`http_server_replace_agent/3`).
 pub struct Agents {
-    pids: Vec<LocalPid>,
+    pids: RwLock<Vec<LocalPid>>,
     next: AtomicUsize,
 }
 
 impl Agents {
     pub fn new(pids: Vec<LocalPid>) -> Agents {
-        Agents { pids, next: AtomicUsize::new(0) }
+        Agents { pids: RwLock::new(pids), next: AtomicUsize::new(0) }
     }
 
-    pub fn pick(&self) -> Option<LocalPid> {
-        if self.pids.is_empty() {
-            return None;
-        }
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        Some(self.pids[n % self.pids.len()])
+    /// `new` takes over from `old`, which died.
+    pub fn replace(&self, old: &LocalPid, new: LocalPid) {
+        let mut pids = self.pids.write().unwrap_or_else(|p| p.into_inner());
+        pids.retain(|p| p != old);
+        pids.push(new);
+    }
+
+    fn remove(&self, pid: &LocalPid) {
+        self.pids.write().unwrap_or_else(|p| p.into_inner()).retain(|p| p != pid);
+    }
+
+    /// The agents to try for a thread whose preferred one is `home`, in order.
+    fn candidates(&self, home: usize) -> Vec<LocalPid> {
+        let pids = self.pids.read().unwrap_or_else(|p| p.into_inner());
+        let n = pids.len();
+        (0..n).map(|k| pids[(home + k) % n]).collect()
     }
 }
 
@@ -110,15 +122,10 @@ fn agent_reply<'a>(env: Env<'a>, slot: ResourceArc<CallReply>, reply: Term<'a>) 
 /// The `ErlangHost` of a pool thread.
 pub struct AgentHost {
     types: PyTypes,
-    agent: LocalPid,
-}
-
-impl AgentHost {
-    /// # Safety
-    /// GIL of this thread's interpreter held.
-    pub unsafe fn new(agent: LocalPid) -> hornbeam_python::call::PyResult<AgentHost> {
-        Ok(AgentHost { types: PyTypes::load()?, agent })
-    }
+    agents: Arc<Agents>,
+    home: usize,
+    /// The agent `owner()` reports: the preferred one when the thread started.
+    first: LocalPid,
 }
 
 impl ErlangHost for AgentHost {
@@ -127,28 +134,33 @@ impl ErlangHost for AgentHost {
     }
 
     fn owner(&self) -> &LocalPid {
-        &self.agent
+        &self.first
     }
 
     unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
         let slot = Arc::new(ReplySlot { settled: AtomicBool::new(false), reply: Mutex::new(Reply::Waiting), ready: Condvar::new() });
-        let mut env = OwnedEnv::new();
-        let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
-            let items = args.iter().map(|&a| term::from_py(&self.types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
-            let resource = ResourceArc::new(CallReply(slot.clone()));
-            Ok(env.save((atoms::py_call(), resource, name, items).encode(e)))
-        });
-        let request = match request {
-            Ok(request) => request,
-            Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message())),
-        };
-        if env.send_and_clear(&self.agent, |e| request.load(e)).is_err() {
-            return raise(ffi::PyExc_RuntimeError, "the Erlang agent of this server is gone");
+        let mut sent = false;
+        for agent in self.agents.candidates(self.home) {
+            let mut env = OwnedEnv::new();
+            let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
+                let items = args.iter().map(|&a| term::from_py(&self.types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
+                let resource = ResourceArc::new(CallReply(slot.clone()));
+                Ok(env.save((atoms::py_call(), resource, name, items).encode(e)))
+            });
+            let request = match request {
+                Ok(request) => request,
+                Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message())),
+            };
+            // Fails only when the agent is no longer alive: try the next one.
+            if env.send_and_clear(&agent, |e| request.load(e)).is_ok() {
+                sent = true;
+                break;
+            }
+            self.agents.remove(&agent);
         }
-        // The message now holds the only other reference: dropping ours lets the
-        // agent's death free the slot.
-        drop(request);
-        drop(env);
+        if !sent {
+            return raise(ffi::PyExc_RuntimeError, "erlang.call: this server has no Erlang agent left (is it stopping?)");
+        }
         match allow_threads(|| slot.wait()) {
             Reply::Answered(env, reply) => env.run(|e| host::callback_result(&self.types, reply.load(e))),
             Reply::Abandoned | Reply::Waiting => {
@@ -163,7 +175,9 @@ impl ErlangHost for AgentHost {
 ///
 /// # Safety
 /// GIL of this thread's interpreter held.
-pub unsafe fn enter(agents: &Agents) -> hornbeam_python::call::PyResult<Option<host::HostGuard>> {
-    let Some(pid) = agents.pick() else { return Ok(None) };
-    Ok(Some(host::enter(std::rc::Rc::new(AgentHost::new(pid)?))))
+pub unsafe fn enter(agents: &Arc<Agents>) -> hornbeam_python::call::PyResult<Option<host::HostGuard>> {
+    let home = agents.next.fetch_add(1, Ordering::Relaxed);
+    let Some(&first) = agents.candidates(home).first() else { return Ok(None) };
+    let host = AgentHost { types: PyTypes::load()?, agents: agents.clone(), home, first };
+    Ok(Some(host::enter(std::rc::Rc::new(host))))
 }

@@ -130,7 +130,7 @@ pub struct AppConfig {
     pub max_requests: u64,
     pub preload_app: bool,
     /// The Erlang processes that run `erlang.call` for the workers' threads.
-    pub agents: crate::agent::Agents,
+    pub agents: std::sync::Arc<crate::agent::Agents>,
 }
 
 impl AppConfig {
@@ -173,7 +173,7 @@ impl AppConfig {
             python_home: home_term.decode::<String>().ok(),
             max_requests: get(map, "max_requests")?,
             preload_app: get(map, "preload_app")?,
-            agents: crate::agent::Agents::new(get(map, "agents")?),
+            agents: std::sync::Arc::new(crate::agent::Agents::new(get(map, "agents")?)),
         })
     }
 }

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 pub struct HttpServerResource {
     server: Arc<Server>,
+    agents: Arc<crate::agent::Agents>,
     mode: Mode,
     workers: usize,
 }
@@ -105,6 +106,7 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
             Err(why) => return (atoms::error(), why).encode(env),
         };
         let log = log::Log::new(owner);
+        let agents = app_config.agents.clone();
         let spec = PoolSpec {
             app: app_config,
             root_path: server_config.root_path.clone(),
@@ -123,7 +125,7 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
         };
         match Server::start(runtime, listen_fd, server_config, app.clone(), log) {
             Ok(server) => {
-                let resource = ResourceArc::new(HttpServerResource { server: Arc::new(server), mode, workers });
+                let resource = ResourceArc::new(HttpServerResource { server: Arc::new(server), agents, mode, workers });
                 resource.monitor(Some(env), &owner);
                 let mode_atom = if mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
                 (atoms::ok(), resource, mode_atom).encode(env)
@@ -134,6 +136,16 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
                 (atoms::error(), why).encode(env)
             }
         }
+    })
+}
+
+/// `http_server_replace_agent(Resource, Old, New)` -> `ok`: `New` serves `erlang.call`
+/// for the workers in place of `Old`, which died.
+#[rustler::nif]
+fn http_server_replace_agent<'a>(env: Env<'a>, resource: ResourceArc<HttpServerResource>, old: LocalPid, new: LocalPid) -> Term<'a> {
+    guarded(env, || {
+        resource.agents.replace(&old, new);
+        atoms::ok().encode(env)
     })
 }
 
