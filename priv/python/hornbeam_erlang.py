@@ -145,6 +145,8 @@ class Subscription:
             erlang.mailbox_close(self._id)
             raise ErlangError(f"cannot subscribe to {topic!r}: {outcome!r}")
         self._closed = False
+        # The loop watching the mailbox's eventfd while `async for` waits, if any.
+        self._watching = None
 
     def get(self, timeout=None):
         """The next message; None if `timeout` seconds pass first. Raises EOFError
@@ -185,14 +187,22 @@ class Subscription:
                 return got[0]
             arrived = loop.create_future()
             loop.add_reader(self._fd, lambda: arrived.done() or arrived.set_result(None))
+            self._watching = loop
             try:
                 await arrived
             finally:
-                loop.remove_reader(self._fd)
+                self._unwatch()
+
+    def _unwatch(self):
+        if self._watching is not None:
+            self._watching.remove_reader(self._fd)
+            self._watching = None
 
     def close(self):
         if not self._closed:
             self._closed = True
+            # The eventfd closes with the mailbox: no loop may watch it any more.
+            self._unwatch()
             erlang.mailbox_close(self._id)
 
     def __enter__(self):
