@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=_build/bench
 mkdir -p "$out"
-erlc -o "$out" bench/py_call_bench.erl
+erlc -o "$out" bench/py_call_bench.erl bench/erlang_calls.erl
 erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
     -eval 'py_call_bench:main(), halt().'
+erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
+    -eval 'erlang_calls:main(), halt().'
 bash bench/reactor_echo.sh
 bash bench/http_wsgi.sh
 bash bench/http_asgi.sh
