@@ -71,7 +71,7 @@ def route(path, query):
             return repr(sub.get(timeout=5))
     if path == "/rpc":
         return {"local": he.rpc_call(he.node(), "erlang", "abs", [-3]),
-                "unreachable": error_of(he.rpc_call, "nobody@nowhere", "erlang", "node", []),
+                "unreachable": error_of(he.rpc_call, "nobody@localhost", "erlang", "node", []),
                 "raises": error_of(he.rpc_call, he.node(), "erlang", "error", ["boom"]),
                 "timeout": error_of(he.rpc_call, he.node(), "timer", "sleep", [2000], 100),
                 "node": he.node(), "nodes": he.nodes()}
