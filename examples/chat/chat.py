@@ -2,7 +2,9 @@
 on the room's topic, and every client of the room, on any node of the cluster,
 receives it.
 
-    make run-chat      (or, in a rebar3 shell on each node:)
+In a rebar3 shell on each node (`rebar3 shell --sname a`, then connect the nodes with
+`net_kernel:connect_node(b@host)`; give each its own port):
+
     hornbeam:start("chat:app", #{worker_class => asgi, pythonpath => ["examples/chat"],
                                  bind => "127.0.0.1:8000"}).
 
