@@ -65,7 +65,7 @@ pub(crate) unsafe fn with_host(
     }
 }
 
-unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
+pub(crate) unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
     (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect()
 }
 

@@ -8,7 +8,7 @@
 //! resources, so Python holds a plain int and a mailbox Python forgot is found
 //! closed by the next delivery, which then ends its Erlang subscriber.
 use crate::atoms;
-use crate::erlang_module::with_host;
+use crate::erlang_module::{tuple_items, with_host};
 use crate::fd::EventFd;
 use crate::guard::guarded;
 use crate::term;
@@ -102,10 +102,6 @@ fn mailbox_end(env: Env<'_>, id: u64) -> Term<'_> {
     })
 }
 
-unsafe fn args_of(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
-    (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect()
-}
-
 unsafe fn id_arg(args: &[*mut ffi::PyObject], what: &str) -> Result<u64, Option<PyOwned>> {
     let Some(&first) = args.first() else {
         return Err(raise(ffi::PyExc_TypeError, &format!("_erlang.{what} needs a mailbox id")));
@@ -144,7 +140,7 @@ pub unsafe extern "C" fn py_mailbox_new(_module: *mut ffi::PyObject, _args: *mut
 /// and empty.
 pub unsafe extern "C" fn py_mailbox_get(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
     with_host("mailbox_get", |host| {
-        let args = args_of(args);
+        let args = tuple_items(args);
         let id = match id_arg(&args, "mailbox_get") {
             Ok(id) => id,
             Err(raised) => return raised,
@@ -198,7 +194,7 @@ pub unsafe extern "C" fn py_mailbox_get(_module: *mut ffi::PyObject, args: *mut 
 /// stop. Closing twice is fine.
 pub unsafe extern "C" fn py_mailbox_close(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
     with_host("mailbox_close", |_host| {
-        let id = match id_arg(&args_of(args), "mailbox_close") {
+        let id = match id_arg(&tuple_items(args), "mailbox_close") {
             Ok(id) => id,
             Err(raised) => return raised,
         };
