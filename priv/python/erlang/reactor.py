@@ -26,14 +26,14 @@ reactor thread, which is per context in the main interpreter too.
 import threading
 
 try:
-    from _hornbeam_reactor import ReactorBuffer, read as _read, write as _write
+    from _hornbeam_reactor import ReactorBuffer, read as _read, want_write as _want_write, write as _write
 except ImportError:  # outside Hornbeam: the classes stay importable for docs and tests
     ReactorBuffer = None
 
     def _read(fd, size):
         raise RuntimeError("erlang.reactor I/O works only inside Hornbeam")
 
-    _write = _read
+    _write = _want_write = _read
 
 __all__ = [
     "Protocol", "ReactorBuffer", "ACTIONS",
@@ -81,6 +81,14 @@ class Protocol:
         """Reads up to `size` bytes now: b"" at end of stream, None if nothing is
         available yet."""
         return _read(self.fd, size)
+
+    def request_write(self):
+        """Asks the reactor to call this protocol's `write_ready` after the current
+        turn's callbacks. For writes made from outside this protocol's own callbacks
+        (another connection's `data_received` broadcasting to this one): append to
+        `write_buffer`, then call this."""
+        if not self.closed:
+            _want_write(self.fd)
 
     def write(self, data):
         """Writes what the fd takes now and returns how many bytes that was (0 if it

@@ -10,6 +10,7 @@ use super::buffer;
 use super::command::{Command, Reply, Shared};
 use super::fd_io::{self, ReadOutcome};
 use super::stats::{self, Stats};
+use super::write_requests;
 use crate::atoms;
 use crate::host::{self, ErlangHost};
 use crate::term::{self, PyTypes};
@@ -128,6 +129,7 @@ fn run(config: LoopConfig, shared: Arc<Shared>, rx: Receiver<Command>, ready: mp
         }
     };
     stats::bind_thread(shared.stats.clone());
+    write_requests::bind_thread();
     let reactor = Rc::new(Reactor {
         py,
         conns: RefCell::new(HashMap::new()),
@@ -207,6 +209,7 @@ impl Reactor {
                 unsafe { self.dispatch(fd, ready) };
             }
             self.serve_commands();
+            self.serve_write_requests();
         }
         self.shut_down();
     }
@@ -379,6 +382,17 @@ impl Reactor {
         PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(proto.as_ptr())))
             .and_then(|n| hornbeam_python::error::str_of(&n))
             .unwrap_or_else(|| "Protocol".into())
+    }
+
+    /// Arms for writing the fds that `Protocol.request_write()` named this turn. One
+    /// already waiting to write, or closed since, needs nothing.
+    fn serve_write_requests(&self) {
+        for fd in write_requests::take() {
+            let reading = self.conns.borrow().get(&fd).is_some_and(|c| c.want == Want::Read && !c.eof);
+            if reading {
+                self.arm(fd, Want::Write);
+            }
+        }
     }
 
     /// Serves the commands queued since the last turn.

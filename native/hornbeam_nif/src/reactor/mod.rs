@@ -10,12 +10,14 @@
 //! | `_hornbeam_reactor` Python module         | `pymodule`   |
 //! | read/write/fcntl on handed-off fds        | `fd_io`      |
 //! | counters                                  | `stats`      |
+//! | flushes asked for outside a callback      | `write_requests` |
 mod buffer;
 mod command;
 mod event_loop;
 mod fd_io;
 pub mod pymodule;
 mod stats;
+mod write_requests;
 
 use crate::atoms;
 use crate::guard::guarded;

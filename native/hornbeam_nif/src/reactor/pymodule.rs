@@ -1,7 +1,7 @@
 //! `_hornbeam_reactor`: the native half of `erlang.reactor`. It holds this
 //! interpreter's `ReactorBuffer` type and the I/O helpers behind `Protocol.read` and
 //! `Protocol.write`. Multi-phase init, per-interpreter-GIL safe.
-use super::{buffer, fd_io, stats};
+use super::{buffer, fd_io, stats, write_requests};
 use crate::pyheap::{method, module_def};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
@@ -69,6 +69,20 @@ unsafe fn raise_os_error(e: std::io::Error) -> *mut ffi::PyObject {
     ffi::PyErr_SetFromErrno(ffi::PyExc_OSError)
 }
 
+/// `want_write(fd)`: after this turn's callbacks, arm `fd` for writing so its
+/// protocol's `write_ready` runs. Raises RuntimeError off a reactor thread.
+unsafe extern "C" fn want_write(_m: *mut ffi::PyObject, fd: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let fd = ffi::PyLong_AsLong(fd);
+    if fd == -1 && !ffi::PyErr_Occurred().is_null() {
+        return ptr::null_mut();
+    }
+    if !write_requests::request(fd as i32) {
+        raise(ffi::PyExc_RuntimeError, "want_write: this thread runs no reactor");
+        return ptr::null_mut();
+    }
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
 /// `_buffer_address(obj) -> int`: where `obj`'s exported buffer lives. For tests that
 /// show `memoryview(data)` shares the `ReactorBuffer`'s memory.
 unsafe extern "C" fn buffer_address(_m: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -84,9 +98,10 @@ unsafe extern "C" fn exec_module(module: *mut ffi::PyObject) -> c_int {
 
 // SAFETY (all statics below): CPython reads these tables; nothing writes them after
 // `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
-static mut METHODS: [ffi::PyMethodDef; 4] = [
+static mut METHODS: [ffi::PyMethodDef; 5] = [
     method!(c"write", PyCFunctionFast: write, ffi::METH_FASTCALL, c"write(fd, data) -> int: bytes written now, 0 if the fd would block."),
     method!(c"read", PyCFunctionFast: read, ffi::METH_FASTCALL, c"read(fd, size) -> bytes (b'' at end of stream) or None if nothing is available now."),
+    method!(c"want_write", PyCFunction: want_write, ffi::METH_O, c"want_write(fd): arm fd for writing after this turn's callbacks."),
     method!(c"_buffer_address", PyCFunction: buffer_address, ffi::METH_O, c"_buffer_address(obj) -> int: the address of obj's exported buffer (for tests)."),
     ffi::PyMethodDef::zeroed(),
 ];
