@@ -28,6 +28,15 @@ invoke(<<"cache_put">>, [Prefix, Key, Value, Ttl, Max]) ->
     {ok, hornbeam_cache:put(Prefix, Key, Value, Ttl, Max)};
 invoke(<<"cache_stats">>, [Prefix]) -> {ok, hornbeam_cache:stats(Prefix)};
 invoke(<<"cache_clear">>, [Prefix]) -> {ok, hornbeam_cache:clear(Prefix)};
+invoke(<<"log">>, [Level, Logger, Text]) when is_binary(Logger), is_binary(Text) ->
+    case lists:member(Level, [<<"debug">>, <<"info">>, <<"notice">>, <<"warning">>,
+                              <<"error">>, <<"critical">>]) of
+        true ->
+            logger:log(binary_to_atom(Level), "~ts", [Text], #{hornbeam => python, python_logger => Logger}),
+            {ok, none};
+        false ->
+            {error, exception, text("unknown log level ~p", [Level])}
+    end;
 invoke(Name, Args) ->
     {error, unknown_function,
      text("hornbeam.~ts does not take ~b argument(s) of these types: ~p", [Name, length(Args), Args])}.

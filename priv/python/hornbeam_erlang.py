@@ -17,6 +17,7 @@ and of the same type (str vs bytes, tuple vs list, big ints, nested dicts). A `s
 a binary in Erlang: `state_set("k", 1)` is `hornbeam_state:get(<<"k">>)` there.
 """
 import asyncio
+import logging
 
 import erlang
 from erlang import ErlangError, UnknownFunctionError
@@ -26,7 +27,7 @@ __all__ = [
     "state_get_multi", "state_keys",
     "rpc_call", "rpc_cast", "nodes", "node",
     "publish", "subscribe", "Subscription",
-    "call", "cast",
+    "call", "cast", "LogHandler",
     "ErlangError", "UnknownFunctionError", "RpcError",
 ]
 
@@ -235,3 +236,24 @@ def cast(name, *args):
     """Starts the Erlang function registered as `name` and returns at once; its
     result and failures are dropped. An unknown name raises at once."""
     _call("hornbeam.cast", name, list(args))
+
+
+# Logging
+
+class LogHandler(logging.Handler):
+    """Sends Python log records to Erlang's `logger` (metadata `hornbeam => python`,
+    `python_logger => Name`), so they land where the node's other logs do:
+
+        logging.getLogger("myapp").addHandler(hornbeam_erlang.LogHandler())
+    """
+
+    _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
+               logging.ERROR: "error", logging.CRITICAL: "critical"}
+
+    def emit(self, record):
+        try:
+            level = self._LEVELS.get(record.levelno) or (
+                "error" if record.levelno > logging.WARNING else "info")
+            _call("hornbeam.log", level, record.name, self.format(record))
+        except Exception:
+            self.handleError(record)
