@@ -188,12 +188,16 @@ impl Conn {
         let chunk = match body.poll_chunk(&mut cx) {
             Poll::Pending => return None,
             Poll::Ready(Err(e)) => {
-                // The app sees the request end; the client gets 413 when its body was
-                // too large and no response started.
+                // The app sees the request end. If no response started, the client
+                // gets 413 for a body too large, 400 for a malformed one (a bad chunk
+                // size); one that hung up gets nothing, as there is nobody to read it.
                 self.body_done = true;
                 self.body = None;
-                if matches!(e, BodyError::TooLarge(_)) && matches!(self.phase, Phase::Waiting | Phase::Started) {
-                    self.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+                if matches!(self.phase, Phase::Waiting | Phase::Started) {
+                    match e {
+                        BodyError::TooLarge(_) => self.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
+                        BodyError::Client(_) => self.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body"),
+                    }
                 }
                 self.gone();
                 return Some(Received::Disconnect);

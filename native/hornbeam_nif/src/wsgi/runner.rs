@@ -195,9 +195,15 @@ impl Runner {
         if control.is_cancelled() || exchange.is_gone() {
             return; // the engine already answered (504) or the client left
         }
-        if let (Some(BodyError::TooLarge(_)), false) = (body_failure, exchange.headers_sent()) {
-            exchange.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
-            return;
+        // The app failed because the body did: the client's fault, not a 500.
+        match (body_failure, exchange.headers_sent()) {
+            (Some(BodyError::TooLarge(_)), false) => {
+                return exchange.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+            }
+            (Some(BodyError::Client(_)), false) => {
+                return exchange.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body");
+            }
+            _ => {}
         }
         self.log.error(&format!(
             "Error handling request {} {}\n{}",
