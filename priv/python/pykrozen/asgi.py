@@ -71,8 +71,15 @@ async def _http(app, scope, receive, send):
     headers = _headers(scope)
     client = scope.get("client")
     req = None
+    limit = app.settings.max_body_size
     try:
-        raw_body = await _read_body(receive, app.settings.max_body_size)
+        announced = headers.get("content-length")
+        if announced is not None and announced.isdigit() and int(announced) > limit:
+            raise BadRequest(413, "request body too large")
+        try:
+            raw_body = await _read_body(receive, limit)
+        except ConnectionError:
+            return  # the client left, or sent a body the server refused (and answered)
         req = app.make_request(method, scope["path"], headers, query, raw_body, query_string,
                                tuple(client) if client else None)
     except BadRequest as exc:

@@ -112,8 +112,12 @@ class Router:
         return Match(found[0], params, found[1])
 
     def allowed(self, path, raw_path=None):
-        """The methods that have a route for `path` (for 405's Allow header)."""
-        return [m for m in METHODS if self.match(m, path, raw_path) is not None]
+        """The methods that have a route for `path` (for 405's Allow header); a GET
+        route answers HEAD too."""
+        allowed = [m for m in METHODS if self.match(m, path, raw_path) is not None]
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.insert(allowed.index("GET") + 1, "HEAD")
+        return allowed
 
 
 def _search(node, segments, i, params):

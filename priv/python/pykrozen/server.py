@@ -149,6 +149,11 @@ class Server:
         """Serves until SIGINT or SIGTERM. Keyword arguments override settings:
         `Server.run(port=9000, workers=4)`."""
         server = cls(app)
+        if _inside_hornbeam():
+            # The module is being imported by Hornbeam (ASGI or reactor), which owns
+            # the socket: the same module serves unchanged there.
+            log.info("Server.run(): Hornbeam serves this app; not starting a standalone server")
+            return
         for name, value in overrides.items():
             if not hasattr(server.settings, name):
                 raise TypeError(f"Server.run() got an unknown setting {name!r}")
@@ -282,6 +287,14 @@ class Server:
             spawn()
         if shared is not None:
             shared.close()
+
+
+def _inside_hornbeam():
+    try:
+        import _erlang  # noqa: F401 - present only in Hornbeam's interpreters
+    except ImportError:
+        return False
+    return True
 
 
 def listen_socket(settings):
