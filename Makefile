@@ -62,7 +62,8 @@ test-eunit:
 test-ct:
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); rebar3 ct
 
-test-pytest:
+# The pykrozen tests start Erlang nodes from _build/default.
+test-pytest: compile
 	$(VENV)/bin/python -m pytest -q test/python
 
 # Mix builds under _build/mix so it never shares rebar3's _build/test.

@@ -13,11 +13,14 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+import readme_blocks
 
 ROOT = Path(__file__).resolve().parents[3]
 PRIV_PYTHON = ROOT / "priv" / "python"
@@ -26,6 +29,9 @@ EBIN = ROOT / "_build" / "default" / "lib" / "hornbeam" / "ebin"
 MODES = ["standalone", "asgi", "reactor"]
 
 sys.path.insert(0, str(PRIV_PYTHON))
+# Where apps/pk_lifecycle.py marks its server:start and server:stop hooks; servers
+# inherit it.
+os.environ.setdefault("PK_MARKERS", tempfile.mkdtemp(prefix="pykrozen-markers-"))
 
 
 def free_port():
@@ -130,15 +136,15 @@ class Standalone:
 _ERLANG = r"""
 logger:set_primary_config(level, info),
 {ok, _} = application:ensure_all_started(hornbeam),
-Dir = os:getenv("PK_APPS"),
+Dirs = string:lexemes(os:getenv("PK_APPS"), ":"),
 Mods = string:lexemes(os:getenv("PK_MODULES"), ","),
 lists:foreach(fun(M) ->
     Name = list_to_atom(M),
     ok = hornbeam:start(M ++ ":app", #{name => Name, bind => "127.0.0.1:0", worker_class => asgi,
-                                       workers => 1, pythonpath => [Dir]}),
+                                       workers => 1, pythonpath => Dirs}),
     #{port := AsgiPort} = hornbeam:info(Name),
     Setup = iolist_to_binary(["import pykrozen.reactor, ", M, "; pykrozen.reactor.serve(", M, ".app)"]),
-    {ok, _} = py_reactor_context:start({reactor, Name}, subinterp, #{pythonpath => [Dir], setup_code => Setup}),
+    {ok, _} = py_reactor_context:start({reactor, Name}, subinterp, #{pythonpath => Dirs, setup_code => Setup}),
     {ok, L} = py_reactor_listener:start_link(#{context => {reactor, Name}, port => 0}),
     io:format("serving ~s ~b ~b~n", [M, AsgiPort, py_reactor_listener:port(L)])
 end, Mods),
@@ -162,14 +168,14 @@ Loop().
 
 
 class Hornbeam:
-    """An Erlang node serving app modules from `directory` as ASGI and on reactors."""
+    """An Erlang node serving app modules from `directories` as ASGI and on reactors."""
 
-    def __init__(self, directory, modules):
+    def __init__(self, directories, modules):
         if not (EBIN / "hornbeam.app").exists():
             raise RuntimeError(f"{EBIN} has no hornbeam.app: run `rebar3 compile` (make test does)")
-        env = {**os.environ, "PK_APPS": str(directory), "PK_MODULES": ",".join(modules)}
+        env = {**os.environ, "PK_APPS": ":".join(map(str, directories)), "PK_MODULES": ",".join(modules)}
         self.proc = subprocess.Popen(
-            ["erl", "-noshell", "-pa", str(EBIN), "-eval", _ERLANG], env=env, cwd=str(directory),
+            ["erl", "-noshell", "-pa", str(EBIN), "-eval", _ERLANG], env=env, cwd=str(directories[0]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
         self.output = Output(self.proc.stdout)
@@ -205,8 +211,16 @@ APP_MODULES = sorted(p.stem for p in APPS.glob("pk_*.py"))
 
 
 @pytest.fixture(scope="session")
-def hornbeam_node():
-    node = Hornbeam(APPS, APP_MODULES)
+def readme_apps(tmp_path_factory):
+    """(directory, {heading: module}) of the documentation's blocks as app modules."""
+    directory = tmp_path_factory.mktemp("readme_apps")
+    return directory, readme_blocks.write_modules(directory)
+
+
+@pytest.fixture(scope="session")
+def hornbeam_node(readme_apps):
+    directory, readme_modules = readme_apps
+    node = Hornbeam([APPS, directory], APP_MODULES + sorted(readme_modules.values()))
     yield node
     node.close()
 
@@ -235,12 +249,12 @@ def standalone_servers():
         server.stop()
 
 
-def serve(request, module, mode):
-    """The app `module` (under apps/) served `mode`, started once per session."""
+def serve(request, module, mode, directory=APPS):
+    """The app `module` (in `directory`) served `mode`, started once per session."""
     if mode == "standalone":
         servers = request.getfixturevalue("standalone_servers")
         if module not in servers:
-            servers[module] = Standalone(APPS / f"{module}.py")
+            servers[module] = Standalone(Path(directory) / f"{module}.py")
         server = servers[module]
         return Served(mode, server.port, server.output)
     node = request.getfixturevalue("hornbeam_node")
