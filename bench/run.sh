@@ -12,3 +12,4 @@ erl -noshell -pa _build/default/lib/hornbeam/ebin -pa "$out" \
 bash bench/reactor_echo.sh
 bash bench/http_wsgi.sh
 bash bench/http_asgi.sh
+bash bench/pykrozen.sh

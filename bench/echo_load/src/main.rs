@@ -9,7 +9,8 @@
 //!
 //! `echo_load ws <url> <connections> <size> <seconds>`: like `messages`, over WebSocket
 //! (`bench/http_asgi.sh`): each connection sends a text message and waits for its echo;
-//! prints messages per second.
+//! prints messages per second. `wsjson` sends JSON and expects pykrozen's default
+//! reply, `{"echo": ...}` (`bench/pykrozen.sh`).
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,12 +20,13 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: echo_load messages ADDR CONNS SIZE SECS | echo_load stream ADDR CHUNK SECS | echo_load ws URL CONNS SIZE SECS";
+    let usage = "usage: echo_load messages ADDR CONNS SIZE SECS | echo_load stream ADDR CHUNK SECS | echo_load ws URL CONNS SIZE SECS | echo_load wsjson URL CONNS SIZE SECS";
     let num = |i: usize| -> u64 { args.get(i).and_then(|a| a.parse().ok()).expect(usage) };
     match args.get(1).map(String::as_str) {
         Some("messages") => messages(&args[2], num(3) as usize, num(4) as usize, num(5)),
         Some("stream") => stream(&args[2], num(3) as usize, num(4)),
-        Some("ws") => websocket(&args[2], num(3) as usize, num(4) as usize, num(5)),
+        Some("ws") => websocket(&args[2], num(3) as usize, num(4) as usize, num(5), false),
+        Some("wsjson") => websocket(&args[2], num(3) as usize, num(4) as usize, num(5), true),
         _ => panic!("{usage}"),
     }
 }
@@ -51,19 +53,26 @@ fn messages(addr: &str, conns: usize, size: usize, secs: u64) {
     });
 }
 
-fn websocket(url: &str, conns: usize, size: usize, secs: u64) {
+/// `json`: send `{"m":"<letters>"}` and expect pykrozen's default echo,
+/// `{"echo":{"m":"<letters>"}}`, instead of the same text back.
+fn websocket(url: &str, conns: usize, size: usize, secs: u64, json: bool) {
     use tungstenite::Message;
     round_trips(conns, secs, |i, done| {
         let (mut ws, _) = tungstenite::connect(url).expect("websocket handshake");
         if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
             s.set_nodelay(true).expect("nodelay");
         }
-        let msg: String = (0..size).map(|k| (b'a' + ((i + k) % 26) as u8) as char).collect();
+        let letters: String = (0..size).map(|k| (b'a' + ((i + k) % 26) as u8) as char).collect();
+        let (msg, expected) = if json {
+            (format!("{{\"m\":\"{letters}\"}}"), format!("{{\"echo\":{{\"m\":\"{letters}\"}}}}"))
+        } else {
+            (letters.clone(), letters)
+        };
         let mut n = 0;
         while !done.load(Ordering::Relaxed) {
             ws.send(Message::text(msg.clone())).expect("send");
             match ws.read().expect("read") {
-                Message::Text(back) => assert_eq!(back.as_str(), msg, "echo mismatch"),
+                Message::Text(back) => assert_eq!(back.as_str(), expected, "echo mismatch"),
                 other => panic!("expected a text echo, got {other:?}"),
             }
             n += 1;
