@@ -30,9 +30,22 @@
 -spec start_link(map()) -> {ok, pid()} | {error, term()}.
 start_link(Opts) when is_map(Opts) ->
     try maps:fold(fun validate/3, ?DEFAULTS, Opts) of
-        Valid -> gen_server:start_link(?MODULE, Valid, [])
+        Valid -> listen_then_start(Valid)
     catch
         throw:{invalid_option, _, _} = Invalid -> {error, Invalid}
+    end.
+
+%% Listening happens here, not in init/1: a failed init of a linked gen_server would
+%% also kill the caller, and `{error, {listen, eaddrinuse}}' is an answer, not a crash.
+listen_then_start(#{ip := Ip, port := Port, backlog := Backlog} = Valid) ->
+    case gen_tcp:listen(Port, [binary, {active, false}, {reuseaddr, true}, {ip, Ip},
+                               {backlog, Backlog}, {nodelay, true}]) of
+        {ok, Listen} ->
+            {ok, Pid} = gen_server:start_link(?MODULE, Valid#{listen => Listen}, []),
+            ok = gen_tcp:controlling_process(Listen, Pid),
+            {ok, Pid};
+        {error, Reason} ->
+            {error, {listen, Reason}}
     end.
 
 %% @doc The port the listener is bound to.
@@ -57,16 +70,10 @@ validate(acceptors, V, Acc) when is_integer(V), V >= 1 -> Acc#{acceptors => V};
 validate(backlog, V, Acc) when is_integer(V), V >= 1 -> Acc#{backlog => V};
 validate(Key, V, _) -> throw({invalid_option, Key, V}).
 
-init(#{context := Ctx, ip := Ip, port := Port, acceptors := N, backlog := Backlog}) ->
-    case gen_tcp:listen(Port, [binary, {active, false}, {reuseaddr, true}, {ip, Ip},
-                               {backlog, Backlog}, {nodelay, true}]) of
-        {ok, Listen} ->
-            {ok, Bound} = inet:port(Listen),
-            _ = [spawn_link(fun() -> accept(Listen, Ctx) end) || _ <- lists:seq(1, N)],
-            {ok, #{listen => Listen, port => Bound}};
-        {error, Reason} ->
-            {stop, {listen, Reason}}
-    end.
+init(#{context := Ctx, listen := Listen, acceptors := N}) ->
+    {ok, Bound} = inet:port(Listen),
+    _ = [spawn_link(fun() -> accept(Listen, Ctx) end) || _ <- lists:seq(1, N)],
+    {ok, #{listen => Listen, port => Bound}}.
 
 handle_call(port, _From, #{port := Port} = State) -> {reply, Port, State};
 handle_call(_, _From, State) -> {reply, {error, unknown_call}, State}.

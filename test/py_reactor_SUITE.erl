@@ -32,7 +32,9 @@
          factory_is_per_reactor_thread/1,
          exec_and_eval/1,
          same_fd_twice_is_ignored/1,
-         default_context_restarts_after_a_crash/1]).
+         default_context_restarts_after_a_crash/1,
+         request_write_flushes_another_connection/1,
+         listener_accepts_and_hands_off/1]).
 
 all() ->
     [{group, protocols}, {group, load}, {group, errors}, {group, contexts}].
@@ -41,7 +43,9 @@ groups() ->
     [{protocols, [], [seed_echo_served_to_a_socket_client, seed_http_served_to_curl,
                       reactor_buffer_operations, unix_socket_fd, pipe_fd,
                       client_closes, protocol_closes, stop_closes_every_connection,
-                      connection_made_may_write_first]},
+                      connection_made_may_write_first,
+                      request_write_flushes_another_connection,
+                      listener_accepts_and_hands_off]},
      {load, [], [thousand_connections_echo_thousand_messages_each,
                  hundred_megabytes_echo_under_back_pressure,
                  idle_connections_wake_nothing]},
@@ -595,3 +599,39 @@ default_context_restarts_after_a_crash(_Config) ->
     %% A fresh interpreter, with no factory until one is set.
     ?assertNotEqual(OldInterp, stats(default, interp_id)),
     ?assertEqual({ok, none}, py_reactor_context:eval(default, <<"__import__('erlang.reactor').reactor._state.factory">>)).
+
+%% A protocol writes into another connection's buffer and asks for it to be flushed:
+%% the other client receives it although it never sent anything.
+request_write_flushes_another_connection(Config) ->
+    Ctx = reactor(Config, factory("reactor_protocols", "RelayProtocol")),
+    Listen = listen(),
+    A = connect(Ctx, Listen),
+    B = connect(Ctx, Listen),
+    {ok, <<"hello\n">>} = gen_tcp:recv(A, 6, 5000),
+    {ok, <<"hello\n">>} = gen_tcp:recv(B, 6, 5000),
+    Big = binary:copy(<<"relay">>, 400000),  % more than a socket buffer takes at once
+    ok = gen_tcp:send(A, Big),
+    {ok, Got} = gen_tcp:recv(B, byte_size(Big), 10000),
+    ?assert(Got =:= Big),
+    {error, timeout} = gen_tcp:recv(A, 0, 200).  % nothing echoed to the sender
+
+listener_accepts_and_hands_off(Config) ->
+    Ctx = reactor(Config, <<"import seed_echo\n">>),
+    {ok, L} = py_reactor_listener:start_link(#{context => ?config(case_name, Config), port => 0, acceptors => 2}),
+    Port = py_reactor_listener:port(L),
+    Clients = [begin
+                   {ok, C} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+                   C
+               end || _ <- lists:seq(1, 5)],
+    [?assertEqual(<<"hi">>, echo_roundtrip(C, <<"hi">>)) || C <- Clients],
+    await_stat(Ctx, connections, 5),
+    ?assertEqual({error, {listen, eaddrinuse}},
+                 py_reactor_listener:start_link(#{port => Port})),
+    ?assertEqual({error, {invalid_option, port, -1}}, py_reactor_listener:start_link(#{port => -1})),
+    ?assertEqual({error, {invalid_option, ip, "not an ip"}}, py_reactor_listener:start_link(#{ip => "not an ip"})),
+    ?assertEqual({error, {invalid_option, colour, blue}}, py_reactor_listener:start_link(#{colour => blue})),
+    unlink(L),
+    ok = py_reactor_listener:stop(L),
+    {error, econnrefused} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    %% Connections already handed off stay served.
+    [?assertEqual(<<"again">>, echo_roundtrip(C, <<"again">>)) || C <- Clients].

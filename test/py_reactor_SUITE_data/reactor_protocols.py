@@ -193,3 +193,30 @@ def probe(data):
 
     failures = [r for r in results if not r["ok"]]
     return {"checks": len(results), "failures": failures}
+
+
+class Relay:
+    """Each line a client sends goes to every *other* connection: written from the
+    sender's callback into the others' buffers, flushed by request_write()."""
+
+    peers = []
+
+
+class RelayProtocol(__import__("erlang.reactor", fromlist=["Protocol"]).Protocol):
+    def connection_made(self, fd, client_info):
+        super().connection_made(fd, client_info)
+        Relay.peers.append(self)
+        self.write_buffer.extend(b"hello\n")
+        return "write_pending"
+
+    def data_received(self, data):
+        if not data:
+            return "close"
+        for peer in Relay.peers:
+            if peer is not self:
+                peer.write_buffer.extend(data)
+                peer.request_write()
+        return "read_pending"
+
+    def connection_lost(self):
+        Relay.peers.remove(self)
