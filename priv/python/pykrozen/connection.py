@@ -91,7 +91,7 @@ class Connection:
     def _refuse(self, exc):
         """A request that cannot be read: answer it and close."""
         self.closing = True
-        status, headers, body = self.app.encode(None, self.app.bad_request(exc))
+        status, headers, body = self.app.encode(Request("-", "-"), self.app.bad_request(exc))
         self.write(response_head(status, headers, len(body), False) + body)
         self.close()
 

@@ -18,7 +18,6 @@ import time
 from . import pipeline
 from .application import log
 from .connection import Connection
-from .settings import settings as global_settings
 
 __all__ = ["Server"]
 

@@ -126,25 +126,24 @@ def test_client_close_code_and_disconnect_hook(pk):
     wait_until(lambda: stats(pk)["disconnects"] >= before + 1)
 
 
-def test_server_close_from_a_hook(pk):
+def close_after(pk, message):
+    """The close frame the server sends after `message` (as websockets received it)."""
     async def talk():
         async with connect(pk) as ws:
-            await ws.send(json.dumps({"type": "close"}))
+            await ws.send(json.dumps(message))
             with pytest.raises(ConnectionClosed) as closed:
                 await ws.recv()
-            assert closed.value.rcvd.code == 4001
-            assert closed.value.rcvd.reason == "asked to"
-    run(talk())
+            return closed.value.rcvd
+    return run(talk())
+
+
+def test_server_close_from_a_hook(pk):
+    close = close_after(pk, {"type": "close"})
+    assert (close.code, close.reason) == (4001, "asked to")
 
 
 def test_hook_exception_closes_1011_and_logs(pk):
-    async def talk():
-        async with connect(pk) as ws:
-            await ws.send(json.dumps({"type": "boom"}))
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
-            assert closed.value.rcvd.code == 1011
-    run(talk())
+    assert close_after(pk, {"type": "boom"}).code == 1011
     pk.output.wait_for(lambda line: "ws hook kaboom" in line)
 
 
