@@ -45,8 +45,7 @@ _BEFORE = {m: f"http:{m.lower()}" for m in ("GET", "POST", "PUT", "DELETE", "PAT
 _AFTER = {m: k + ":after" for m, k in _BEFORE.items()}
 _EVENTS = frozenset(list(_BEFORE.values()) + list(_AFTER.values()) + [
     "ws:connect", "ws:message", "ws:disconnect", "server:start", "server:stop"])
-_RESULT_KEYS = ("status", "body", "headers")
-_INVALID_JSON = {"error": "invalid json"}
+_INVALID_JSON = '{"error":"invalid json"}'
 
 
 @dataclass
@@ -167,12 +166,7 @@ class App:
         return pipeline.run(self._emit_steps(event, ctx))
 
     def _emit_steps(self, event, ctx):
-        for fn in self.hooks.get(event, ()):
-            result = fn(ctx)
-            if result is not None and _isawaitable(result):
-                yield result
-            if _stopped(ctx):
-                break
+        yield from _each(self.hooks.get(event, ()), (ctx,), ctx.res if isinstance(ctx, HTTPContext) else ctx)
         return ctx
 
     def server_context(self, server, mode):
@@ -211,23 +205,13 @@ class App:
 
     def _http_steps(self, req, raw_path):
         res = Response()
-        for fn in self.middleware:
-            result = fn(req, res)
-            if result is not None and _isawaitable(result):
-                yield result
-            if res.stop:
-                return res
+        if (yield from _each(self.middleware, (req, res), res)):
+            return res
         method = req.method
         hooks = self.hooks
         before = hooks.get(_BEFORE.get(method))
-        if before:
-            ctx = HTTPContext(req, res)
-            for fn in before:
-                result = fn(ctx)
-                if result is not None and _isawaitable(result):
-                    yield result
-                if res.stop:
-                    return res
+        if before and (yield from _each(before, (HTTPContext(req, res),), res)):
+            return res
         router = self.router
         match = router.match(method, req.path, raw_path)
         if match is None and method == "HEAD":
@@ -247,13 +231,7 @@ class App:
             _apply(result, res)
         after = hooks.get(_AFTER.get(method))
         if after:
-            ctx = HTTPContext(req, res)
-            for fn in after:
-                result = fn(ctx)
-                if result is not None and _isawaitable(result):
-                    yield result
-                if res.stop:
-                    break
+            yield from _each(after, (HTTPContext(req, res),), res)
         return res
 
     def failure(self, req, exc):
@@ -307,19 +285,14 @@ class App:
             try:
                 data = json.loads(payload)
             except ValueError:
-                return json_bytes(_INVALID_JSON).decode()
+                return _INVALID_JSON
             binary = False
         else:
             data, binary = payload, True
         return pipeline.run(self._ws_message_steps(WSMessage(ws, data, binary=binary)))
 
     def _ws_message_steps(self, ctx):
-        for fn in self.hooks.get("ws:message", ()):
-            result = fn(ctx)
-            if result is not None and _isawaitable(result):
-                yield result
-            if ctx.stop:
-                break
+        yield from _each(self.hooks.get("ws:message", ()), (ctx,), ctx)
         if ctx.reply is not None:
             return encode_ws(ctx.reply)
         if ctx.stop:
@@ -331,8 +304,7 @@ class App:
     # ASGI
 
     async def __call__(self, scope, receive, send):
-        from .asgi import serve
-        await serve(self, scope, receive, send)
+        await _asgi_serve(self, scope, receive, send)
 
 
 def encode_ws(value):
@@ -346,12 +318,17 @@ def encode_ws(value):
     return json_bytes(value).decode()
 
 
-def _stopped(ctx):
-    stop = getattr(ctx, "stop", None)
-    if stop is None:
-        res = getattr(ctx, "res", None)
-        stop = res is not None and res.stop
-    return stop
+def _each(fns, args, holder):
+    """Pipeline steps: calls each of `fns` with `args` in order, handing out (yielding)
+    the awaitables of async ones, until one sets `holder.stop`. Returns whether one
+    did. Sync functions add no coroutine and no event-loop turn."""
+    for fn in fns:
+        result = fn(*args)
+        if result is not None and _isawaitable(result):
+            yield result
+        if getattr(holder, "stop", False):
+            return True
+    return False
 
 
 def _apply(result, res):
@@ -374,3 +351,7 @@ def _apply(result, res):
         res.headers.update(result.headers)
     else:
         res.body = result
+
+
+# Last: asgi imports names defined above.
+from .asgi import serve as _asgi_serve  # noqa: E402

@@ -41,14 +41,8 @@ def _headers(scope):
 
 
 async def _read_body(receive, limit):
-    message = await receive()
-    body = message.get("body", b"")
-    if not message.get("more_body"):
-        if message["type"] == "http.disconnect":
-            raise ConnectionError("the client went away")
-        return body
-    chunks, size = [body], len(body)
-    while message.get("more_body"):
+    chunks, size = [], 0
+    while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ConnectionError("the client went away")
@@ -56,8 +50,10 @@ async def _read_body(receive, limit):
         size += len(chunk)
         if size > limit:
             raise BadRequest(413, "request body too large")
+        if not message.get("more_body"):
+            # Most bodies come in one event: no join, no copy.
+            return b"".join((*chunks, chunk)) if chunks else chunk
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _http(app, scope, receive, send):
@@ -109,8 +105,8 @@ class _Sink:
         self.flushing = False
 
     def send_message(self, message):
-        self._push({"type": "websocket.send", "text": message} if message.__class__ is str
-                   else {"type": "websocket.send", "bytes": message})
+        """`WSClient.send`: queued, sent by a flusher task."""
+        self._push(_send_event(message))
 
     def close(self, code, reason):
         self._push({"type": "websocket.close", "code": code, "reason": reason})
@@ -122,18 +118,10 @@ class _Sink:
             asyncio.get_running_loop().create_task(self._flush())
 
     async def send_now(self, message):
-        """Sends a reply, after whatever is queued."""
-        event = ({"type": "websocket.send", "text": message} if message.__class__ is str
-                 else {"type": "websocket.send", "bytes": message})
-        if self.flushing:
-            self.pending.append(event)
-            return
-        self.flushing = True
-        try:
-            await self.send(event)
-        finally:
-            self.flushing = False
-        if self.pending:
+        """Sends a reply after whatever is queued: inline, with no task, unless a
+        flusher is already at work (then it sends the reply too)."""
+        self.pending.append(_send_event(message))
+        if not self.flushing:
             self.flushing = True
             await self._flush()
 
@@ -145,6 +133,12 @@ class _Sink:
             self.pending.clear()  # the client went away; the receive loop sees it
         finally:
             self.flushing = False
+
+
+def _send_event(message):
+    if message.__class__ is str:
+        return {"type": "websocket.send", "text": message}
+    return {"type": "websocket.send", "bytes": message}
 
 
 async def _websocket(app, scope, receive, send):

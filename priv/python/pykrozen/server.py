@@ -112,7 +112,7 @@ class _HTTPProtocol(asyncio.Protocol):
             self._close()
 
     def connection_lost(self, exc):
-        self.server.connections.discard(self)
+        self.server.forget(self)
         self.transport = None
         done = self.conn.lost()
         if done is not None and done.__class__ is _Pending:
@@ -138,6 +138,8 @@ class Server:
         self.app = app
         self.settings = settings if settings is not None else app.settings
         self.connections = set()
+        # Set when the last connection ends while stopping.
+        self._drained = None
         self.loop = None
         self.loop_name = None
         self._stopping = None
@@ -202,16 +204,24 @@ class Server:
             await self._stopping
         finally:
             server.close()
+            self._drained = asyncio.Event()
             for proto in list(self.connections):
                 proto.shutdown()
-            deadline = time.monotonic() + self.shutdown_timeout
-            while self.connections and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            for proto in list(self.connections):
-                proto._close()
+            if self.connections:
+                try:
+                    await asyncio.wait_for(self._drained.wait(), self.shutdown_timeout)
+                except TimeoutError:
+                    for proto in list(self.connections):
+                        proto._close()
             stopped = self.app.emit("server:stop", self.app.server_context(self, "standalone"))
             if stopped.__class__ is _Pending:
                 await stopped
+
+    def forget(self, proto):
+        """A connection ended."""
+        self.connections.discard(proto)
+        if self._drained is not None and not self.connections:
+            self._drained.set()
 
     def stop(self):
         """Stops serving (from the server's loop thread)."""
