@@ -86,6 +86,7 @@ async def app(scope, receive, send):
         await send({"type": "http.response.body", "body": b"twice"})
     elif path == "/wait-disconnect":
         await read_body(receive)
+        mark(query, "waiting")
         event = await receive()
         mark(query, event["type"])
     elif path == "/infinite":
