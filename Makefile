@@ -7,9 +7,10 @@ DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-
                    erlang-tools rebar3 elixir wrk nghttp2-client curl openssl
 VENV := .venv
 PYTHON = $(shell native/find-python)
-PY_TEST_PACKAGES := pytest flask django starlette fastapi httpx[http2] websockets
+PY_TEST_PACKAGES := pytest flask django starlette fastapi httpx[http2] websockets aiohttp
+NODE_PEERS := test/python/capnweb/node
 
-.PHONY: help deps venv nif compile run test test-cargo test-eunit test-ct test-pytest test-mix bench clean
+.PHONY: help deps venv node-peers nif compile run test test-cargo test-eunit test-ct test-pytest test-mix bench clean
 
 help:
 	@echo "make run    start Hornbeam in a rebar3 shell"
@@ -31,6 +32,14 @@ venv: deps
 	  rm -rf $(VENV) && $$py -m venv $(VENV); \
 	fi; \
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_TEST_PACKAGES)
+
+# The JavaScript capnweb peers of the interop tests and bench (package-lock.json pins them).
+node-peers:
+	@command -v node >/dev/null && node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' || \
+	  { echo "the capnweb interop tests need Node.js 20 or later (node on PATH): $$(node --version 2>&1)"; exit 1; }
+	@if [ ! -f $(NODE_PEERS)/node_modules/.package-lock.json ] || [ $(NODE_PEERS)/package-lock.json -nt $(NODE_PEERS)/node_modules/.package-lock.json ]; then \
+	  cd $(NODE_PEERS) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 nif: deps
 	@bash native/build-nif
@@ -62,16 +71,16 @@ test-eunit:
 test-ct:
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); rebar3 ct
 
-# The pykrozen tests start Erlang nodes from _build/default.
-test-pytest: compile
+# The pykrozen and capnweb tests start Erlang nodes from _build/default.
+test-pytest: compile node-peers
 	$(VENV)/bin/python -m pytest -q test/python
 
 # Mix builds under _build/mix so it never shares rebar3's _build/test.
 test-mix:
 	MIX_BUILD_ROOT=_build/mix MIX_ENV=test mix test
 
-bench: compile
+bench: compile node-peers
 	bash bench/run.sh
 
 clean:
-	rm -rf _build target priv/py_nif.so $(VENV)
+	rm -rf _build target priv/py_nif.so $(VENV) $(NODE_PEERS)/node_modules
