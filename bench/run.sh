@@ -13,3 +13,4 @@ bash bench/reactor_echo.sh
 bash bench/http_wsgi.sh
 bash bench/http_asgi.sh
 bash bench/pykrozen.sh
+bash bench/capnweb.sh
