@@ -225,7 +225,7 @@ async def _chain(future, step):
 
 def payload_hook(value, pending):
     """A hook owning a decoded value: the promise itself when the whole value is one."""
-    from .stubs import RpcStub, settle, take_hook
+    from .stubs import take_hook
     if pending and pending[-1][0] is None:
         return take_hook(pending.pop()[2])
     if pending:

@@ -7,7 +7,7 @@ from aiohttp import web
 import capnweb
 from capnweb import (RpcSessionOptions, RpcTarget, new_http_batch_rpc_response, new_http_batch_rpc_session,
                      new_websocket_rpc_server, new_websocket_rpc_session, websocket_rpc_session)
-from conftest import run
+from cw_support import run
 
 
 class MyApiServer(RpcTarget):

@@ -10,7 +10,7 @@ import capnweb
 from capnweb import RpcSessionOptions, RpcTarget
 from capnweb.session import RpcSession
 from capnweb.transports import WebSocketTransport
-from conftest import Recorder, run
+from cw_support import Recorder, run
 from interop_api import InteropApi, make_api
 
 

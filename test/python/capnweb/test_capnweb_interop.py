@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 import capnweb
-from conftest import node_client, run
+from cw_support import node_client, run
 
 ALL_WS = ["hello", "pipeline", "chain", "map", "map_objects", "callback", "target_callback",
           "counter", "error", "types", "python_types", "private_names"]
