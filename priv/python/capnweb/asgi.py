@@ -6,7 +6,6 @@ from .session import RpcSession
 from .transports import AsgiWebSocketTransport
 from .websocket import Connection, main_for
 
-import inspect
 import logging
 
 log = logging.getLogger("capnweb")
@@ -34,16 +33,12 @@ def asgi_app(target, options=None):
         elif kind == "http":
             await _batch(scope, connection, receive, send)
 
-    async def _main(connection):
-        main = main_for(target, connection)
-        return await main if inspect.isawaitable(main) else main
-
     async def _websocket(connection, receive, send):
         event = await receive()
         if event["type"] != "websocket.connect":
             return
         try:
-            main = await _main(connection)
+            main = await main_for(target, connection)
         except Exception as exc:
             log.warning("capnweb: refusing connection from %s: %s", connection.remote, exc)
             await send({"type": "websocket.close", "code": 1008, "reason": str(exc)[:123]})
@@ -77,7 +72,7 @@ def asgi_app(target, options=None):
             await _respond(send, 400, b"The batch is not UTF-8.")
             return
         try:
-            main = await _main(connection)
+            main = await main_for(target, connection)
         except Exception as exc:
             await _respond(send, 403, str(exc).encode("utf-8"))
             return

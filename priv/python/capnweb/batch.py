@@ -1,8 +1,5 @@
 """HTTP batch sessions: one POST carries every message of a batch, newline-separated, and
 the response carries the replies. A batch session ends with its request."""
-import asyncio
-import inspect
-
 from .errors import RpcError, RpcSessionClosed
 from .options import RpcSessionOptions
 from .session import RpcSession
@@ -19,10 +16,7 @@ async def new_http_batch_rpc_session(url, local_main=None, options=None):
     options = options or RpcSessionOptions()
 
     async def post(lines):
-        headers = {"Content-Type": "text/plain"}
-        if options.auth_handler is not None:
-            extra = options.auth_handler()
-            headers.update(await extra if inspect.isawaitable(extra) else extra)
+        headers = {"Content-Type": "text/plain", **await options.auth_headers()}
         timeout = aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             async with http.post(url, data="\n".join(lines).encode("utf-8"), headers=headers) as response:
@@ -41,14 +35,10 @@ async def new_http_batch_rpc_response(body, target, options=None):
         body = bytes(body).decode("utf-8")
     transport = BatchServerTransport(body.split("\n") if body else [])
     session = RpcSession(transport, target, options or RpcSessionOptions())
-    try:
-        await transport.all_received
-        session.end_of_input(RpcError(
-            "The client cannot answer within an HTTP batch (use a WebSocket session for callbacks)."))
-        await session.drain()
-    except RpcError:
-        pass  # the session aborted: its abort message is in the response
+    await transport.all_received
+    session.end_of_input(RpcError(
+        "The client cannot answer within an HTTP batch (use a WebSocket session for callbacks)."))
+    await session.drain()
     response = "\n".join(transport.outbox)
     session.abort(RpcSessionClosed("Batch RPC request ended."), False)
-    await asyncio.sleep(0)
     return response

@@ -19,6 +19,7 @@ needs an importer for them. Without one, capabilities are a TypeError.
 """
 import base64
 import datetime
+import json
 import math
 
 from . import errors
@@ -225,17 +226,14 @@ def _decode_special(expr, caps, pending, depth):
 
 
 def _short(expr):
-    import json
     text = json.dumps(expr)
     return text if len(text) <= 200 else text[:200] + "..."
 
 
 def serialize(value):
     """A value as JSON text, without capabilities (the reference's `serialize`)."""
-    import json
     return json.dumps(encode(value), separators=(",", ":"))
 
 
 def deserialize(text):
-    import json
     return decode(json.loads(text))

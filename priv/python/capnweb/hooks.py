@@ -19,8 +19,6 @@ class RpcTarget:
     methods and read its properties (anything defined on the class whose name does not
     start with `_`); instance attributes and private names are never reachable."""
 
-    __slots__ = ("__weakref__", "__dict__")
-
 
 class Hook:
     __slots__ = ()
@@ -117,11 +115,15 @@ class ValueHook(Hook):
     def __init__(self, value):
         self.value = value
 
-    def call(self, path, args, pending=None):
+    def _at(self, path):
+        """`follow(path)`, with a refused path as an ErrorHook to delegate to."""
         try:
-            func, stub = follow(self.value, path)
+            return follow(self.value, path)
         except Exception as exc:
-            return ErrorHook(exc)
+            return None, (ErrorHook(exc), [])
+
+    def call(self, path, args, pending=None):
+        func, stub = self._at(path)
         if stub is not None:
             return stub[0].call(stub[1], args, pending)
         if not callable(func) or isinstance(func, type):
@@ -129,20 +131,14 @@ class ValueHook(Hook):
         return invoke(func, args, pending)
 
     def get(self, path):
-        try:
-            value, stub = follow(self.value, path)
-        except Exception as exc:
-            return ErrorHook(exc)
+        value, stub = self._at(path)
         if stub is not None:
             return stub[0].get(stub[1])
         return ValueHook(value)
 
     def map(self, path, captures, instructions):
         from .mapper import apply_map
-        try:
-            value, stub = follow(self.value, path)
-        except Exception as exc:
-            return ErrorHook(exc)
+        value, stub = self._at(path)
         if stub is not None:
             return stub[0].map(stub[1], captures, instructions)
         return apply_map(value, captures, instructions)

@@ -34,7 +34,7 @@ class MapVariableHook(Hook):
             _misuse()
         return _builder.push_get(self, path)
 
-    def call(self, path, args):
+    def call(self, path, args, pending=None):
         _misuse()
 
     def map(self, path, captures, instructions):
@@ -121,10 +121,9 @@ def send_map(hook, path, func):
 class MapApplicator(codec.Capabilities):
     """Runs recorded instructions for one input value."""
 
-    def __init__(self, captures, session_limits):
+    def __init__(self, captures):
         self.captures = captures
         self.variables = []
-        self.limits = session_limits
 
     def run(self, input_value, instructions):
         self.variables = [ValueHook(input_value)]
@@ -151,7 +150,7 @@ class MapApplicator(codec.Capabilities):
         return self.variables[index] if index < len(self.variables) else None
 
 
-def apply_map(value, captures, instructions, limits=codec.DEFAULT_LIMITS):
+def apply_map(value, captures, instructions):
     """A hook for `instructions` applied to `value` (each element of a list)."""
     import asyncio
     from .stubs import settle
@@ -161,9 +160,9 @@ def apply_map(value, captures, instructions, limits=codec.DEFAULT_LIMITS):
         return ValueHook(None)
     try:
         if type(value) is list:
-            runs = [MapApplicator(captures, limits).run(item, instructions) for item in value]
+            runs = [MapApplicator(captures).run(item, instructions) for item in value]
         else:
-            runs = [MapApplicator(captures, limits).run(value, instructions)]
+            runs = [MapApplicator(captures).run(value, instructions)]
     except Exception as exc:
         return ErrorHook(exc)
     if not any(pending for _, pending in runs):

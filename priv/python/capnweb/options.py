@@ -1,5 +1,6 @@
 """RpcSessionOptions: how a session connects, times out, reconnects and reports."""
 import dataclasses
+import inspect
 from typing import Awaitable, Callable, Dict, Optional
 
 from .codec import Limits
@@ -45,6 +46,13 @@ class RpcSessionOptions:
             raise ValueError(f"reconnect_backoff_factor must be >= 1, not {self.reconnect_backoff_factor!r}")
         if not (isinstance(self.reconnect_max_attempts, int) and self.reconnect_max_attempts >= 0):
             raise ValueError(f"reconnect_max_attempts must be an int >= 0, not {self.reconnect_max_attempts!r}")
+
+    async def auth_headers(self):
+        """The headers `auth_handler` gives (sync or async), or none."""
+        if self.auth_handler is None:
+            return {}
+        headers = self.auth_handler()
+        return (await headers if inspect.isawaitable(headers) else headers) or {}
 
     def reconnect_delays(self):
         """The wait before each reconnection attempt."""

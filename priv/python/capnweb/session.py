@@ -115,8 +115,8 @@ class ImportHook(Hook):
     def dispose(self):
         entry = self.entry
         entry.local_refs -= 1
-        if entry.local_refs == 0:
-            entry.session.drop_import(entry)
+        if entry.local_refs == 0 and entry.id != 0:  # the main import lives as long as the session
+            entry.dispose()
 
 
 class MainHook(ImportHook):
@@ -173,8 +173,6 @@ class RpcSession(codec.Capabilities):
         self.abort_reason = None
         self.unanswerable = None
         self.closed = self.loop.create_future()
-        self.messages_in = 0
-        self.messages_out = 0
         self._pulls = 0
         self._pulls_done = None
         self._main_stub = RpcStub(MainHook(self.imports[0]))
@@ -193,7 +191,6 @@ class RpcSession(codec.Capabilities):
         if self.abort_reason is not None:
             return
         text = _dumps(message)
-        self.messages_out += 1
         if self.options.debug:
             log.debug("capnweb send %s", text[:500])
         self.transport.send(text)
@@ -227,13 +224,6 @@ class RpcSession(codec.Capabilities):
             self.send(["release", import_id, refcount])
         self.imports.pop(import_id, None)
 
-    def drop_import(self, entry):
-        if entry.id == 0:
-            return
-        entry.dispose()
-        if self.imports.get(entry.id) is entry and entry.remote_refcount == 0:
-            del self.imports[entry.id]
-
     def _check_open(self):
         if self.abort_reason is not None:
             raise self.abort_reason
@@ -254,6 +244,8 @@ class RpcSession(codec.Capabilities):
         if isinstance(value, RpcStub):
             hook, path = value._hook, value._path
             if isinstance(hook, ImportHook) and hook.entry.resolution is not None:
+                # Encode what it resolved to: a stub the peer exported goes back as its
+                # own import, not as a proxy through this side.
                 return self.encode_capability(type(value)(hook.entry.resolution.dup(), list(path)), depth)
             own = self._own_import_id(hook)
             if own is not None:
@@ -264,10 +256,6 @@ class RpcSession(codec.Capabilities):
                 return ["promise", self._export_promise(hook.get(path) if path else hook.dup())]
             return ["export", self._export(hook.dup(), _hook_key(hook))]
         if isinstance(value, RpcTarget) or (callable(value) and not isinstance(value, type)):
-            existing = self.reverse_exports.get(id(value))
-            if existing is not None:
-                self.exports[existing].refcount += 1
-                return ["export", existing]
             return ["export", self._export(ValueHook(value), id(value))]
         if asyncio.isfuture(value) or asyncio.iscoroutine(value):
             if asyncio.iscoroutine(value):
@@ -361,7 +349,6 @@ class RpcSession(codec.Capabilities):
                 text = await self.transport.receive()
                 if self.abort_reason is not None:
                     break
-                self.messages_in += 1
                 if len(text) > self.limits.max_message_size:
                     raise RpcError(f"Incoming message exceeds maximum size of {self.limits.max_message_size} characters.", "TypeError")
                 if self.options.debug:
@@ -474,9 +461,8 @@ class RpcSession(codec.Capabilities):
                 entry.abort(error)
 
     async def drain(self):
-        """Wait until every pulled export has been resolved or rejected."""
-        self._check_open()
-        if self._pulls:
+        """Wait until every pulled export has been resolved or rejected, or the session ended."""
+        if self._pulls and self.abort_reason is None:
             self._pulls_done = self.loop.create_future()
             await self._pulls_done
 
@@ -501,8 +487,7 @@ class RpcSession(codec.Capabilities):
         except Exception:
             pass
         if self._pulls_done is not None and not self._pulls_done.done():
-            self._pulls_done.set_exception(self.abort_reason)
-            self._pulls_done.exception()
+            self._pulls_done.set_result(None)
         for entry in list(self.imports.values()):
             entry.abort(self.abort_reason)
         exports, self.exports = self.exports, {}

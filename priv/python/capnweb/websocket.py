@@ -45,13 +45,14 @@ class Connection:
         return f"Connection(path={self.path!r}, remote={self.remote!r})"
 
 
-def main_for(target, connection):
-    """The object a new session exports: `target` itself, or what a factory makes of the
-    connection (for per-connection state or authentication)."""
+async def main_for(target, connection):
+    """The object a new session exports: `target` itself, or what a factory (sync or
+    async) makes of the connection (for per-connection state or authentication)."""
     if isinstance(target, (RpcTarget, RpcStub)) or target is None:
         return target
     if callable(target):
-        return target(connection)
+        main = target(connection)
+        return await main if inspect.isawaitable(main) else main
     raise TypeError(f"a server target must be an RpcTarget or a factory taking a Connection, not {target!r}")
 
 
@@ -72,11 +73,7 @@ class WebSocketClient:
 
     async def _open(self):
         import websockets.asyncio.client as ws_client
-        headers = {}
-        if self.options.auth_handler is not None:
-            headers = self.options.auth_handler()
-            if inspect.isawaitable(headers):
-                headers = await headers
+        headers = await self.options.auth_headers()
         websocket = await ws_client.connect(
             self.url, additional_headers=headers or None, open_timeout=self.options.connect_timeout,
             max_size=_max_frame(self.options), compression=None)
@@ -225,9 +222,7 @@ class RpcServer:
         headers = {k.lower(): v for k, v in request.headers.raw_items()} if request else {}
         connection = Connection(headers, request.path if request else "/", websocket.remote_address)
         try:
-            main = main_for(self.target, connection)
-            if inspect.isawaitable(main):
-                main = await main
+            main = await main_for(self.target, connection)
         except Exception as exc:
             log.warning("capnweb: refusing connection from %s: %s", connection.remote, exc)
             await websocket.close(1008, str(exc)[:123])

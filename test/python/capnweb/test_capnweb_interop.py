@@ -3,7 +3,9 @@ against the Python server (standalone and inside Hornbeam), and the Python clien
 against a Node server."""
 import asyncio
 import datetime
+import json
 
+import httpx
 import pytest
 
 import capnweb
@@ -31,7 +33,7 @@ def check_common(results):
         "bytes": "0001fe", "tuple": [1, "two"], "floats": [True, True, True], "undef": True}
 
 
-def check_websocket_only(results, redacted):
+def check_websocket_only(results):
     assert results["callback"]["ok"] == 40
     assert results["target_callback"]["ok"] == "hi py from node"
     assert results["counter"]["ok"] == [15, 18, 18]
@@ -44,15 +46,14 @@ def check_websocket_only(results, redacted):
     assert results["private_names"]["ok"] == [
         ["_secret", "TypeError"], ["instance_field", "TypeError"], ["class_data", "TypeError"],
         ["missing", "TypeError"]]
-    if redacted:
-        assert results["error"]["ok"] == {"name": "Error", "message": "Sensitive information redacted",
-                                          "isError": True}
+    assert results["error"]["ok"] == {"name": "Error", "message": "Sensitive information redacted",
+                                      "isError": True}
 
 
 def test_node_client_python_websocket_server(py_servers):
     results = node_client("ws", f"ws://127.0.0.1:{py_servers.ws_port}/", *ALL_WS)
     check_common(results)
-    check_websocket_only(results, redacted=True)
+    check_websocket_only(results)
 
 
 def test_node_client_python_batch_server(py_servers):
@@ -66,13 +67,29 @@ def test_node_client_python_batch_server(py_servers):
 def test_node_client_hornbeam_websocket(hornbeam_api):
     results = node_client("ws", f"ws://127.0.0.1:{hornbeam_api.port}/api", *ALL_WS)
     check_common(results)
-    check_websocket_only(results, redacted=True)
+    check_websocket_only(results)
 
 
 def test_node_client_hornbeam_batch(hornbeam_api):
     results = node_client("batch", f"http://127.0.0.1:{hornbeam_api.port}/api", *ALL_BATCH)
     check_common(results)
     assert results["error"]["ok"]["message"] == "Sensitive information redacted"
+
+
+@pytest.mark.parametrize("body, error", [
+    ("not json", ["SyntaxError", "invalid JSON"]),
+    ('["push", ["headers", []]]', ["TypeError", "does not support the 'headers' expression"]),
+    ('["pull", 5]', ["Error", "no such export ID: 5"]),
+])
+def test_malformed_batch_gets_its_abort_as_the_reply(hornbeam_api, body, error):
+    url = f"http://127.0.0.1:{hornbeam_api.port}/api"
+    reply = httpx.post(url, content=body)
+    assert reply.status_code == 200
+    (line,) = reply.text.split("\n")
+    kind, (tag, name, message) = json.loads(line)
+    assert (kind, tag, name) == ("abort", "error", error[0]) and error[1] in message
+    good = httpx.post(url, content='["push", ["pipeline", 0, ["square"], [7]]]\n["pull", 1]')
+    assert good.status_code == 200 and good.text == '["resolve",1,49]'
 
 
 def test_python_client_node_websocket_server(node_server):
