@@ -19,6 +19,7 @@ defaults() ->
       workers => 1,
       python_mode => auto,
       timeout => 30000,
+      body_read_timeout => 30000,
       keepalive => 5,
       max_requests => 0,
       preload_app => true,
@@ -91,6 +92,8 @@ validate(workers, V, Acc) when is_integer(V), V > 0, V =< 256 -> Acc#{workers =>
 validate(python_mode, V, Acc) when V =:= auto; V =:= subinterp; V =:= main -> Acc#{python_mode => V};
 validate(timeout, infinity, Acc) -> Acc#{timeout => infinity};
 validate(timeout, V, Acc) when is_integer(V), V > 0 -> Acc#{timeout => V};
+validate(body_read_timeout, infinity, Acc) -> Acc#{body_read_timeout => infinity};
+validate(body_read_timeout, V, Acc) when is_integer(V), V > 0 -> Acc#{body_read_timeout => V};
 validate(keepalive, V, Acc) when is_integer(V), V >= 0 -> Acc#{keepalive => V};
 validate(max_requests, V, Acc) when is_integer(V), V >= 0 -> Acc#{max_requests => V};
 validate(preload_app, V, Acc) when is_boolean(V) -> Acc#{preload_app => V};

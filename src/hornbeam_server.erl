@@ -122,7 +122,7 @@ tls_files(Config) ->
     end.
 
 server_opts(Config) ->
-    Keys = [timeout, keepalive, max_request_line_size, max_header_size, max_headers,
+    Keys = [timeout, body_read_timeout, keepalive, max_request_line_size, max_header_size, max_headers,
             max_body_size, access_log, max_concurrent_streams, tls],
     Plain = maps:with(Keys, Config),
     Versions = maps:get(http_version, Config),

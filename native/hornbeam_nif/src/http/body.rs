@@ -5,6 +5,7 @@
 //! someone wants). Response bodies are either whole (`Full`, sent with a
 //! Content-Length) or streamed through a bounded channel: the application thread blocks,
 //! GIL released, while the client is slow, so memory stays bounded both ways.
+use super::log::Log;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -14,7 +15,9 @@ use std::task::{Context, Poll};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Bytes per read when a file is sent from the engine's blocking pool.
 const FILE_CHUNK: u64 = 256 * 1024;
@@ -30,6 +33,10 @@ pub enum BodyError {
     TooLarge(u64),
     /// The client went away or sent a malformed body.
     Client(String),
+    /// No body bytes arrived for `body_read_timeout` (ms).
+    Stalled(u64),
+    /// The engine gave up on the request (`timeout`): a read blocked on the body wakes.
+    Cancelled,
 }
 
 impl fmt::Display for BodyError {
@@ -37,6 +44,8 @@ impl fmt::Display for BodyError {
         match self {
             BodyError::TooLarge(limit) => write!(f, "request body larger than max_body_size ({limit} bytes)"),
             BodyError::Client(why) => write!(f, "request body aborted: {why}"),
+            BodyError::Stalled(ms) => write!(f, "request body: no data from the client for {ms} ms (body_read_timeout)"),
+            BodyError::Cancelled => write!(f, "request body: the request timed out (timeout)"),
         }
     }
 }
@@ -50,11 +59,13 @@ pub struct RequestBody {
 }
 
 impl RequestBody {
-    /// Starts pumping `incoming` on the engine, at the first `next_chunk`.
-    pub fn pump(incoming: Incoming, limit: Option<u64>) -> RequestBody {
+    /// Starts pumping `incoming` on the engine, at the first `next_chunk`. The pump
+    /// ends with an error when the client sends nothing for `limits.stall`, or when
+    /// `cancel` fires (the request timed out), so a read blocked on it always wakes.
+    pub fn pump(incoming: Incoming, limits: BodyLimits, cancel: Arc<Notify>) -> RequestBody {
         let (start_tx, start_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-        tokio::spawn(pump(incoming, limit, start_rx, tx));
+        tokio::spawn(pump(incoming, limits, start_rx, cancel, tx));
         RequestBody { start: Some(start_tx), chunks: rx, peeked: None }
     }
 
@@ -101,10 +112,19 @@ impl RequestBody {
     }
 }
 
+/// What bounds a request body: its size, and how long the client may pause.
+#[derive(Clone, Copy)]
+pub struct BodyLimits {
+    pub max_size: Option<u64>,
+    /// `body_read_timeout`: the longest wait for the next bytes of the body.
+    pub stall: Option<Duration>,
+}
+
 async fn pump(
     mut incoming: Incoming,
-    limit: Option<u64>,
+    limits: BodyLimits,
     start: oneshot::Receiver<()>,
+    cancel: Arc<Notify>,
     tx: mpsc::Sender<Result<Bytes, BodyError>>,
 ) {
     if start.await.is_err() {
@@ -112,14 +132,27 @@ async fn pump(
     }
     let mut seen: u64 = 0;
     loop {
-        let frame = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx)).await;
+        let next = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx));
+        let frame = tokio::select! {
+            frame = next => Ok(frame),
+            _ = cancel.notified() => Err(BodyError::Cancelled),
+            _ = stall(limits.stall) => Err(BodyError::Stalled(limits.stall.map_or(0, |d| d.as_millis() as u64))),
+        };
+        // Returning drops `incoming`: hyper stops reading and closes the connection.
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
         let item = match frame {
             None => return,
             Some(Err(e)) => Err(BodyError::Client(e.to_string())),
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
                     seen += data.len() as u64;
-                    match limit {
+                    match limits.max_size {
                         Some(max) if seen > max => Err(BodyError::TooLarge(max)),
                         _ => Ok(data),
                     }
@@ -133,6 +166,13 @@ async fn pump(
         if tx.send(item).await.is_err() || stop {
             return;
         }
+    }
+}
+
+async fn stall(limit: Option<Duration>) {
+    match limit {
+        Some(limit) => tokio::time::sleep(limit).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -159,7 +199,19 @@ pub enum ResponseBody {
         /// An abort held back for one poll, so the engine flushes the bytes before it
         /// (it drops its write buffer when a body fails).
         held: Option<Aborted>,
+        /// The Content-Length the application declared, when it streams the body.
+        declared: Option<Box<Declared>>,
     },
+}
+
+/// A streamed body's declared length, enforced: bytes past it are dropped, and a body
+/// that ends short fails, so the connection closes instead of the next response being
+/// read as the missing bytes.
+pub struct Declared {
+    left: u64,
+    length: u64,
+    overflowed: bool,
+    log: Log,
 }
 
 impl ResponseBody {
@@ -175,7 +227,38 @@ impl ResponseBody {
     /// A streamed body and the sender the application thread feeds it with.
     pub fn channel() -> (mpsc::Sender<StreamItem>, ResponseBody) {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-        (tx, ResponseBody::Stream { chunks: rx, held: None })
+        (tx, ResponseBody::Stream { chunks: rx, held: None, declared: None })
+    }
+
+    /// Holds the body to the `Content-Length` the application declared (`None`: it
+    /// declared none, or the response has no body on the wire). A whole body is checked
+    /// now, a streamed one as it goes; a mismatch is logged.
+    pub fn hold_to(self, declared: Option<u64>, log: &Log) -> ResponseBody {
+        let Some(length) = declared else { return self };
+        match self {
+            ResponseBody::Full(bytes) => {
+                let have = bytes.as_ref().map_or(0, |b| b.len() as u64);
+                if have == length {
+                    return ResponseBody::Full(bytes);
+                }
+                log.error(&content_length_mismatch(length, have));
+                let mut bytes = bytes.unwrap_or_default();
+                if have > length {
+                    bytes.truncate(length as usize);
+                    return ResponseBody::Full(Some(bytes));
+                }
+                // Short: send what there is, then fail so the connection closes.
+                let (tx, rx) = mpsc::channel(2);
+                let _ = tx.try_send(Ok(bytes));
+                let _ = tx.try_send(Err(Aborted(content_length_mismatch(length, have))));
+                ResponseBody::Stream { chunks: rx, held: None, declared: None }
+            }
+            ResponseBody::Stream { chunks, held, declared: _ } => ResponseBody::Stream {
+                chunks,
+                held,
+                declared: Some(Box::new(Declared { left: length, length, overflowed: false, log: log.clone() })),
+            },
+        }
     }
 
     /// `len` bytes of `file` from `offset`, read with `pread` on the engine's blocking
@@ -208,6 +291,35 @@ fn pump_file(file: File, mut offset: u64, mut remaining: u64, tx: mpsc::Sender<S
     }
 }
 
+impl Declared {
+    /// What of `chunk` fits in the declared length; logs the first overflow.
+    fn take(&mut self, mut chunk: Bytes) -> Option<StreamItem> {
+        let len = chunk.len() as u64;
+        if len <= self.left {
+            self.left -= len;
+            return Some(Ok(chunk));
+        }
+        if !self.overflowed {
+            self.overflowed = true;
+            self.log.error(&format!(
+                "the response body is longer than its Content-Length ({} bytes): the rest was not sent",
+                self.length
+            ));
+        }
+        chunk.truncate(self.left as usize);
+        self.left = 0;
+        Some(Ok(chunk))
+    }
+}
+
+fn content_length_mismatch(declared: u64, sent: u64) -> String {
+    if sent > declared {
+        format!("the response body is longer than its Content-Length ({declared} bytes, {sent} given): the rest was not sent")
+    } else {
+        format!("the response body ended after {sent} of the {declared} bytes its Content-Length declared: the connection was closed")
+    }
+}
+
 impl Body for ResponseBody {
     type Data = Bytes;
     type Error = Aborted;
@@ -215,19 +327,39 @@ impl Body for ResponseBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Stream { chunks, held } => {
+            ResponseBody::Stream { chunks, held, declared } => {
                 if let Some(abort) = held.take() {
                     return Poll::Ready(Some(Err(abort)));
                 }
-                match chunks.poll_recv(cx) {
-                    Poll::Ready(Some(Err(abort))) => {
+                let polled = match chunks.poll_recv(cx) {
+                    Poll::Ready(item) => item,
+                    Poll::Pending => return Poll::Pending,
+                };
+                let item = match (polled, declared.as_deref_mut()) {
+                    (Some(Ok(chunk)), Some(limit)) => limit.take(chunk),
+                    (None, Some(limit)) if limit.left > 0 => {
+                        let why = content_length_mismatch(limit.length, limit.length - limit.left);
+                        limit.log.error(&why);
+                        limit.left = 0;
+                        Some(Err(Aborted(why)))
+                    }
+                    (other, _) => other,
+                };
+                match item {
+                    Some(Err(abort)) => {
                         // Yield once: hyper flushes what it buffered while the body
                         // is pending, then gets the error and closes the connection.
                         *held = Some(abort);
                         cx.waker().wake_by_ref();
                         Poll::Pending
                     }
-                    other => other.map(|item| item.map(|r| r.map(Frame::data))),
+                    Some(Ok(chunk)) if chunk.is_empty() => {
+                        // Everything declared went out already: what the application
+                        // sends now is dropped, but the stream must still end.
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    other => Poll::Ready(other.map(|r| r.map(Frame::data))),
                 }
             }
         }

@@ -8,6 +8,8 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// Per-request limit until the response head is ready; `None` for none.
     pub timeout: Option<Duration>,
+    /// The longest pause in a request body (`body_read_timeout`); `None` for none.
+    pub body_read_timeout: Option<Duration>,
     /// Idle keep-alive and header read limit; `None` turns keep-alive off.
     pub keepalive: Option<Duration>,
     pub max_request_line_size: usize,
@@ -70,6 +72,7 @@ impl ServerConfig {
         let trusted: Vec<String> = get(map, "forwarded_allow_ips")?;
         Ok(ServerConfig {
             timeout: limit(map, "timeout")?.map(Duration::from_millis),
+            body_read_timeout: limit(map, "body_read_timeout")?.map(Duration::from_millis),
             keepalive: Some(get::<u64>(map, "keepalive")?).filter(|&s| s > 0).map(Duration::from_secs),
             max_request_line_size: get::<u64>(map, "max_request_line_size")? as usize,
             max_header_size: get::<u64>(map, "max_header_size")? as usize,

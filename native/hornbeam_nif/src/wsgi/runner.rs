@@ -203,6 +203,9 @@ impl Runner {
             (Some(BodyError::Client(_)), false) => {
                 return exchange.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body");
             }
+            (Some(BodyError::Stalled(_)), false) => {
+                return exchange.respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out");
+            }
             _ => {}
         }
         self.log.error(&format!(
