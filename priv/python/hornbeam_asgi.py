@@ -146,6 +146,7 @@ class _Worker:
         # Futures parked on a token, and each running request's task (for cancel).
         self.waiters = {}
         self.tasks = {}
+        self.stopping = False
 
     def log(self, level, text):
         self.native.log(level, text)
@@ -174,6 +175,7 @@ class _Worker:
                 if not task.done():
                     self.tasks[conn.id] = task
             elif item is None:
+                self.stopping = True
                 self.loop.create_task(self.stop())
             elif item & 3 == _CANCEL:
                 task = self.tasks.get(item >> 2)
@@ -193,8 +195,11 @@ class _Worker:
         except ClientDisconnected:
             conn.cancel()
         except BaseException as exc:  # noqa: B036 - the engine must answer whatever happened
+            # SystemExit or KeyboardInterrupt from app code is a 500 like any error: it
+            # must not end the loop every other request of this worker runs on. Only
+            # the interrupt that stops a worker which did not stop in time goes on.
             conn.fail("".join(traceback.format_exception(exc)))
-            if not isinstance(exc, Exception):
+            if self.stopping and not isinstance(exc, Exception):
                 raise
         else:
             conn.finish()

@@ -54,6 +54,7 @@ rustler::atoms! {
     local_port,
     workers,
     requests,
+    workers_replaced,
     asgi,
     on,
     off,

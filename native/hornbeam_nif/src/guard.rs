@@ -10,10 +10,14 @@ pub fn guarded<'a>(env: Env<'a>, body: impl FnOnce() -> Term<'a>) -> Term<'a> {
 
 /// `{error, {nif_panic, Message}}` for a caught panic.
 pub fn panic_term(env: Env<'_>, panic: Box<dyn Any + Send>) -> Term<'_> {
-    let text = panic
+    (atoms::error(), (atoms::nif_panic(), panic_message(&panic))).encode(env)
+}
+
+/// What a caught panic said.
+pub fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".into());
-    (atoms::error(), (atoms::nif_panic(), text)).encode(env)
+        .unwrap_or_else(|| "panic".into())
 }

@@ -6,17 +6,17 @@
 //! The response head is held until the first `http.response.body`: a body that comes
 //! whole (`more_body` false) goes out with a Content-Length, anything else streams
 //! through a bounded channel (back-pressure: `send` waits while it is full).
-use super::inbox::{token, Inbox, Ready, TokenWaker};
+use super::inbox::{token, Event, Inbox, Ready, TokenWaker};
 use crate::http::body::{Aborted, BodyError, RequestBody, ResponseBody, StreamItem};
-use crate::http::exchange::{Job, JobControl, ResponseHead};
+use crate::http::exchange::{Interrupt, Job, JobControl, ResponseHead};
 use crate::http::log::Log;
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_LENGTH};
 use hyper::{HeaderMap, Method, StatusCode, Uri};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, error::TrySendError, OwnedPermit};
@@ -30,6 +30,59 @@ pub struct Shared {
     /// Requests this worker is running: the pool gives new ones to the least busy.
     pub load: AtomicUsize,
     pub websocket: super::socket::WsSettings,
+    /// Set when the pool asks the worker to stop: its loop ending is then expected.
+    pub stopping: AtomicBool,
+    /// Set once the pool replaced this worker.
+    pub retired: AtomicBool,
+    pub supervisor: Weak<dyn Supervisor>,
+}
+
+impl Shared {
+    /// This worker's loop died or is stuck: the pool replaces it (once).
+    pub fn give_up(self: &Arc<Self>, why: &str) {
+        if self.retired.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(supervisor) = self.supervisor.upgrade() {
+            supervisor.replace(self, why);
+        }
+    }
+}
+
+/// Replaces a worker whose loop died or is stuck: the pool.
+pub trait Supervisor: Send + Sync {
+    fn replace(&self, worker: &Arc<Shared>, why: &str);
+}
+
+/// The engine's handle on a running request: cancels its task (`timeout`), and gives
+/// up on the worker when its loop has not run since.
+pub struct RequestHandle {
+    shared: Arc<Shared>,
+    token: u64,
+    /// The loop's drain count when the request was cancelled.
+    drains_at_cancel: AtomicU64,
+}
+
+impl RequestHandle {
+    pub fn new(shared: &Arc<Shared>, token: u64) -> Arc<RequestHandle> {
+        Arc::new(RequestHandle { shared: shared.clone(), token, drains_at_cancel: AtomicU64::new(0) })
+    }
+}
+
+impl Interrupt for RequestHandle {
+    fn interrupt(&self, _job: &Arc<JobControl>) {
+        self.drains_at_cancel.store(self.shared.inbox.drains(), Ordering::Release);
+        self.shared.inbox.push(Event::Wake(self.token));
+    }
+
+    fn abandon(&self, _job: &Arc<JobControl>) {
+        // A live loop drains its inbox within milliseconds; one that has not since the
+        // cancel is blocked (C code, a busy loop). A task that merely takes its time
+        // over a cancellation is not the worker's fault.
+        if self.shared.inbox.drains() == self.drains_at_cancel.load(Ordering::Acquire) {
+            self.shared.give_up("its event loop was blocked in a request past its timeout");
+        }
+    }
 }
 
 /// An event for `receive()`.
@@ -104,7 +157,7 @@ pub struct Conn {
 impl Conn {
     pub fn new(id: u64, job: Job, shared: Arc<Shared>) -> (Conn, crate::http::exchange::Request) {
         let Job { mut request, respond, hints, control } = job;
-        control.started_by(Arc::new(TokenWaker { inbox: shared.inbox.clone(), token: token(id, Ready::Cancel) }));
+        control.started_by(RequestHandle::new(&shared, token(id, Ready::Cancel)));
         let body_left = request
             .head
             .headers
@@ -197,6 +250,9 @@ impl Conn {
                     match e {
                         BodyError::TooLarge(_) => self.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
                         BodyError::Client(_) => self.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body"),
+                        BodyError::Stalled(_) => self.respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out"),
+                        // The engine answered already (504).
+                        BodyError::Cancelled => {}
                     }
                 }
                 self.gone();
@@ -393,6 +449,11 @@ impl Conn {
     fn respond_plain(&mut self, status: StatusCode, text: &'static str) {
         let mut headers = HeaderMap::new();
         headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        // A body the client failed to send (413, 400, 408) leaves the connection in an
+        // unknown state: it closes after the answer.
+        if status.is_client_error() {
+            headers.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        }
         self.head = Some((status, headers));
         self.phase = Phase::Done;
         let _ = self.send_head(ResponseBody::full(text));
@@ -416,6 +477,7 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        self.control.finish();
         self.shared.load.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -3,9 +3,10 @@
 //! the queue stops being empty. The loop drains the whole queue per wake-up, so a busy
 //! worker takes many requests per system call.
 use crate::fd::EventFd;
-use crate::http::exchange::{Interrupt, Job, JobControl};
+use crate::http::exchange::Job;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
@@ -35,25 +36,38 @@ pub fn token(id: u64, what: Ready) -> u64 {
 }
 
 pub struct Inbox {
-    queue: Mutex<Vec<Event>>,
+    queue: Mutex<Queue>,
     eventfd: EventFd,
+    /// How many times the loop drained: the pool's sign that the loop still runs.
+    drains: AtomicU64,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: Vec<Event>,
+    /// The worker was replaced: new jobs go elsewhere.
+    closed: bool,
 }
 
 impl Inbox {
     pub fn new() -> io::Result<Inbox> {
-        Ok(Inbox { queue: Mutex::new(Vec::new()), eventfd: EventFd::new()? })
+        Ok(Inbox { queue: Mutex::new(Queue::default()), eventfd: EventFd::new()?, drains: AtomicU64::new(0) })
     }
 
     pub fn fd(&self) -> RawFd {
         self.eventfd.raw()
     }
 
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Queues an event; from any thread.
     pub fn push(&self, event: Event) {
         let was_empty = {
-            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let was_empty = queue.is_empty();
-            queue.push(event);
+            let mut queue = self.queue();
+            let was_empty = queue.events.is_empty();
+            queue.events.push(event);
             was_empty
         };
         // Only the first event since the last drain needs a wake-up: the drain takes
@@ -63,11 +77,46 @@ impl Inbox {
         }
     }
 
+    /// Queues a new request, or gives it back if this worker was replaced.
+    pub fn push_job(&self, job: Job) -> Result<(), Job> {
+        let was_empty = {
+            let mut queue = self.queue();
+            if queue.closed {
+                return Err(job);
+            }
+            let was_empty = queue.events.is_empty();
+            queue.events.push(Event::Job(job));
+            was_empty
+        };
+        if was_empty {
+            self.eventfd.signal();
+        }
+        Ok(())
+    }
+
+    /// Refuses new requests and leaves only a stop in the queue, for the loop to find
+    /// if it ever runs again. Returns what was queued (the caller drops it outside the
+    /// lock: a dropped job's client gets a 500).
+    pub fn close(&self) -> Vec<Event> {
+        let queued = {
+            let mut queue = self.queue();
+            queue.closed = true;
+            std::mem::replace(&mut queue.events, vec![Event::Stop])
+        };
+        self.eventfd.signal();
+        queued
+    }
+
     /// Everything queued, oldest first. The eventfd is reset before the queue is taken,
     /// so an event pushed meanwhile leaves it readable and is never missed.
     pub fn drain(&self) -> Vec<Event> {
+        self.drains.fetch_add(1, Ordering::Release);
         self.eventfd.reset();
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut self.queue().events)
+    }
+
+    pub fn drains(&self) -> u64 {
+        self.drains.load(Ordering::Acquire)
     }
 }
 
@@ -94,9 +143,3 @@ impl Wake for TokenWaker {
     }
 }
 
-/// Cancels a request's task when the engine gives up on it (`timeout`).
-impl Interrupt for TokenWaker {
-    fn interrupt(&self, _job: &Arc<JobControl>) {
-        self.inbox.push(Event::Wake(self.token));
-    }
-}

@@ -1,11 +1,15 @@
 //! The ASGI application: `workers` interpreters, each with its own asyncio loop. A new
-//! request goes to the worker with the fewest requests in flight.
+//! request goes to the worker with the fewest requests in flight. A worker whose loop
+//! ends unexpectedly, or stays blocked past a request's timeout, is replaced by a fresh
+//! interpreter; the requests it had not started move to its successor.
+use super::conn::{Shared, Supervisor};
+use super::inbox::Event;
 use super::worker::Worker;
 use crate::app::{self, LoadError, PoolSpec};
 use crate::http::exchange::{App, Job};
 use hornbeam_python::interp::Mode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 /// Time on top of `graceful_timeout` for a worker to end its loop before its Python code
@@ -13,11 +17,18 @@ use std::time::Duration;
 const STOP_MARGIN: Duration = Duration::from_secs(5);
 
 pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+struct PoolInner {
+    spec: Arc<PoolSpec>,
+    mode: Mode,
     workers: Mutex<Vec<Worker>>,
-    /// The workers' shared state, read without the lock on every request.
-    targets: Vec<Arc<super::conn::Shared>>,
+    /// The workers' shared state, read on every request.
+    targets: RwLock<Vec<Arc<Shared>>>,
     stopping: AtomicBool,
-    shutdown_timeout: Duration,
+    replaced: AtomicU64,
+    me: Weak<PoolInner>,
 }
 
 impl Pool {
@@ -27,56 +38,145 @@ impl Pool {
     }
 
     fn start_in(spec: Arc<PoolSpec>, mode: Mode) -> Result<Pool, LoadError> {
-        let mut workers: Vec<Worker> = Vec::with_capacity(spec.app.workers);
+        let inner = Arc::new_cyclic(|me| PoolInner {
+            spec: spec.clone(),
+            mode,
+            workers: Mutex::new(Vec::with_capacity(spec.app.workers)),
+            targets: RwLock::new(Vec::with_capacity(spec.app.workers)),
+            stopping: AtomicBool::new(false),
+            replaced: AtomicU64::new(0),
+            me: me.clone(),
+        });
         // One after the other: C extensions' first import is not always safe to run in
         // parallel, and a failing lifespan stops the rest from starting.
         for _ in 0..spec.app.workers {
-            match Worker::spawn(spec.clone(), mode) {
-                Ok(worker) => workers.push(worker),
+            match inner.spawn() {
+                Ok(worker) => {
+                    inner.write_targets().push(worker.shared.clone());
+                    inner.lock_workers().push(worker);
+                }
                 Err(e) => {
-                    stop_all(&mut workers, spec.app.shutdown_timeout);
+                    inner.shutdown();
                     return Err(e);
                 }
             }
         }
-        let targets = workers.iter().map(|w| w.shared.clone()).collect();
-        Ok(Pool { workers: Mutex::new(workers), targets, stopping: AtomicBool::new(false), shutdown_timeout: spec.app.shutdown_timeout })
+        Ok(Pool { inner })
     }
 
     pub fn workers(&self) -> usize {
-        self.targets.len()
+        self.inner.spec.app.workers
     }
 }
 
-fn stop_all(workers: &mut [Worker], shutdown_timeout: Duration) {
-    for worker in workers.iter() {
-        worker.stop();
+impl PoolInner {
+    fn spawn(&self) -> Result<Worker, LoadError> {
+        let supervisor: Weak<dyn Supervisor> = self.me.clone();
+        Worker::spawn(self.spec.clone(), self.mode, supervisor)
     }
-    for worker in workers.iter_mut() {
-        worker.finish(shutdown_timeout + STOP_MARGIN);
-    }
-}
 
-impl App for Pool {
-    fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+    fn lock_workers(&self) -> std::sync::MutexGuard<'_, Vec<Worker>> {
+        self.workers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_targets(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Shared>>> {
+        self.targets.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts `fresh` where `old` was and moves the requests `old` had not started to it.
+    fn swap_in(&self, old: &Arc<Shared>, fresh: Worker) {
+        let mut workers = self.lock_workers();
         if self.stopping.load(Ordering::Acquire) {
-            return Err(Box::new(job));
+            drop(workers);
+            fresh.stop();
+            let mut fresh = fresh;
+            fresh.finish(self.spec.app.shutdown_timeout + STOP_MARGIN);
+            return;
         }
-        let target = self
-            .targets
-            .iter()
-            .min_by_key(|w| w.load.load(Ordering::Relaxed))
-            .expect("a pool has at least one worker");
-        target.load.fetch_add(1, Ordering::AcqRel);
-        target.inbox.push(super::inbox::Event::Job(job));
-        Ok(())
+        let new_shared = fresh.shared.clone();
+        if let Some(target) = self.write_targets().iter_mut().find(|t| Arc::ptr_eq(t, old)) {
+            *target = new_shared.clone();
+        }
+        // Dropping the old worker detaches its thread: it ends by itself, if ever.
+        workers.retain(|w| !Arc::ptr_eq(&w.shared, old));
+        workers.push(fresh);
+        drop(workers);
+        for event in old.inbox.close() {
+            if let Event::Job(job) = event {
+                new_shared.load.fetch_add(1, Ordering::AcqRel);
+                if let Err(job) = new_shared.inbox.push_job(job) {
+                    drop(job); // replaced again already: the client gets a 500
+                }
+            }
+        }
     }
 
     fn shutdown(&self) {
         if self.stopping.swap(true, Ordering::AcqRel) {
             return;
         }
-        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
-        stop_all(&mut workers, self.shutdown_timeout);
+        let mut workers = std::mem::take(&mut *self.lock_workers());
+        for worker in workers.iter() {
+            worker.stop();
+        }
+        for worker in workers.iter_mut() {
+            worker.finish(self.spec.app.shutdown_timeout + STOP_MARGIN);
+        }
+    }
+}
+
+impl Supervisor for PoolInner {
+    fn replace(&self, worker: &Arc<Shared>, why: &str) {
+        let known = self.targets.read().unwrap_or_else(|p| p.into_inner()).iter().any(|t| Arc::ptr_eq(t, worker));
+        if !known || self.stopping.load(Ordering::Acquire) {
+            return; // a worker that never started, or the pool is stopping anyway
+        }
+        self.replaced.fetch_add(1, Ordering::Relaxed);
+        self.spec.log.error(&format!("an ASGI worker is replaced by a fresh interpreter: {why}"));
+        let Some(pool) = self.me.upgrade() else { return };
+        let old = worker.clone();
+        // Loading the app takes a while: never on the engine's or the dying loop's
+        // caller.
+        let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || match pool.spawn() {
+            Ok(fresh) => pool.swap_in(&old, fresh),
+            Err(e) => pool.spec.log.error(&format!("cannot start a replacement ASGI worker: {e:?}")),
+        });
+        if let Err(e) = started {
+            self.spec.log.error(&format!("cannot start a replacement ASGI worker: {e}"));
+        }
+    }
+}
+
+impl App for Pool {
+    fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+        let mut job = job;
+        // A worker being replaced refuses the job; the next pick sees its successor.
+        loop {
+            if self.inner.stopping.load(Ordering::Acquire) {
+                return Err(Box::new(job));
+            }
+            let target = {
+                let targets = self.inner.targets.read().unwrap_or_else(|p| p.into_inner());
+                let least_busy = targets.iter().min_by_key(|w| w.load.load(Ordering::Relaxed));
+                least_busy.expect("a pool has at least one worker").clone()
+            };
+            target.load.fetch_add(1, Ordering::AcqRel);
+            match target.inbox.push_job(job) {
+                Ok(()) => return Ok(()),
+                Err(back) => {
+                    target.load.fetch_sub(1, Ordering::AcqRel);
+                    job = back;
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    fn replaced_workers(&self) -> u64 {
+        self.inner.replaced.load(Ordering::Relaxed)
     }
 }

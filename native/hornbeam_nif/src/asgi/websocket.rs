@@ -4,6 +4,7 @@
 //! registers a waker that queues the request's token.
 use super::conn::{SendError, Sent, Shared};
 use super::inbox::{token, Ready, TokenWaker};
+use super::conn::RequestHandle;
 use super::socket::{self, EndCode, Inbound, Outbound, CHANNEL_MESSAGES};
 use crate::http::body::ResponseBody;
 use crate::http::exchange::{JobControl, ResponseHead, WebSocketUpgrade};
@@ -69,7 +70,7 @@ impl WsConn {
         method: Method,
         uri: Uri,
     ) -> WsConn {
-        control.started_by(Arc::new(TokenWaker { inbox: shared.inbox.clone(), token: token(id, Ready::Cancel) }));
+        control.started_by(RequestHandle::new(&shared, token(id, Ready::Cancel)));
         WsConn {
             id,
             shared,
@@ -259,6 +260,7 @@ impl WsConn {
 
 impl Drop for WsConn {
     fn drop(&mut self) {
+        self.control.finish();
         self.shared.load.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -1,6 +1,6 @@
 //! An ASGI worker: one OS thread, one interpreter, one asyncio loop (`hornbeam_asgi.serve`)
 //! running every request the pool gives it concurrently.
-use super::conn::Shared;
+use super::conn::{Shared, Supervisor};
 use super::inbox::{Event, Inbox};
 use super::pytypes::{self, AsgiTypes};
 use super::scope::ScopeBuilder;
@@ -10,8 +10,8 @@ use hornbeam_python::call::{self, owned};
 use hornbeam_python::ffi;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
-use std::sync::atomic::AtomicUsize;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ pub(super) struct Worker {
 impl Worker {
     /// Starts a worker and waits until its application loaded and lifespan startup
     /// finished.
-    pub fn spawn(spec: Arc<PoolSpec>, mode: Mode) -> Result<Worker, LoadError> {
+    pub fn spawn(spec: Arc<PoolSpec>, mode: Mode, supervisor: Weak<dyn Supervisor>) -> Result<Worker, LoadError> {
         let inbox = Inbox::new().map_err(|e| LoadError::Init(format!("eventfd: {e}")))?;
         let shared = Arc::new(Shared {
             inbox: Arc::new(inbox),
@@ -40,6 +40,9 @@ impl Worker {
             log: spec.log.clone(),
             load: AtomicUsize::new(0),
             websocket: spec.app.websocket,
+            stopping: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
+            supervisor,
         });
         let interrupt = Arc::new(OnceLock::new());
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
@@ -49,8 +52,14 @@ impl Worker {
             .name("hornbeam-asgi".into())
             .stack_size(WORKER_STACK_BYTES)
             .spawn(move || {
-                run(spec, mode, thread_shared, thread_interrupt, ready_tx);
+                run(spec, mode, thread_shared.clone(), thread_interrupt, ready_tx);
                 drop(done_tx);
+                if !thread_shared.stopping.load(Ordering::Acquire) {
+                    // The loop ended without being asked to (an exception escaped
+                    // it): the pool starts a fresh interpreter in its place. A
+                    // worker that failed to start is not in the pool: nothing happens.
+                    thread_shared.give_up("its event loop ended unexpectedly");
+                }
             })
             .map_err(|e| LoadError::Init(format!("cannot spawn a worker thread: {e}")))?;
         let mut worker = Worker { shared, thread: Some(thread), interrupt, done };
@@ -68,6 +77,7 @@ impl Worker {
     }
 
     pub fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
         self.shared.inbox.push(Event::Stop);
     }
 

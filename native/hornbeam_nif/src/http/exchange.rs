@@ -6,7 +6,7 @@ use hyper::{HeaderMap, StatusCode};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A request, after limits and proxy headers were applied.
 pub struct Request {
@@ -39,21 +39,35 @@ pub struct ResponseHead {
     pub body: ResponseBody,
 }
 
-/// Lets the engine give up on a request (timeout) while an application thread runs it.
+/// Lets the engine give up on a request (timeout) while an application thread runs it,
+/// and find out whether that thread ever came back.
 pub struct JobControl {
     cancelled: AtomicBool,
+    /// Set by the worker once it is done with the job, however it ended.
+    finished: AtomicBool,
     /// Set by the thread that runs the job: how to interrupt it.
     runner: OnceLock<Arc<dyn Interrupt>>,
+    /// Wakes the request body's pump on cancel, so a read blocked on a silent client
+    /// returns (with an error) instead of holding the worker.
+    pub body_cancel: Arc<Notify>,
 }
 
 /// Interrupts the Python code of one job, if that job is still the one running.
 pub trait Interrupt: Send + Sync {
     fn interrupt(&self, job: &Arc<JobControl>);
+    /// The job was cancelled a grace period ago and its worker has still not come back
+    /// (stuck in C code, or ignoring interrupts): the worker is replaced by a fresh one.
+    fn abandon(&self, job: &Arc<JobControl>);
 }
 
 impl JobControl {
     pub fn new() -> Arc<JobControl> {
-        Arc::new(JobControl { cancelled: AtomicBool::new(false), runner: OnceLock::new() })
+        Arc::new(JobControl {
+            cancelled: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            runner: OnceLock::new(),
+            body_cancel: Arc::new(Notify::new()),
+        })
     }
 
     pub fn is_cancelled(&self) -> bool {
@@ -65,11 +79,42 @@ impl JobControl {
         let _ = self.runner.set(runner);
     }
 
-    /// The response is no longer wanted: interrupts the job if it already runs.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.runner.get().is_some()
+    }
+
+    /// Called by the worker when it is done with the job.
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    /// The response is no longer wanted: wakes a blocked body read and interrupts the
+    /// job if it already runs.
     pub fn cancel(self: &Arc<Self>) {
         self.cancelled.store(true, Ordering::Release);
+        // A stored permit: the pump sees it even if it starts waiting later.
+        self.body_cancel.notify_one();
         if let Some(runner) = self.runner.get() {
             runner.interrupt(self);
+        }
+    }
+
+    /// After a cancel and a grace period: replaces the worker if it is still on this job.
+    /// Returns whether it was.
+    pub fn abandon_if_stuck(self: &Arc<Self>) -> bool {
+        if self.is_finished() {
+            return false;
+        }
+        match self.runner.get() {
+            Some(runner) => {
+                runner.abandon(self);
+                true
+            }
+            None => false,
         }
     }
 }
@@ -83,11 +128,13 @@ pub struct Job {
     pub control: Arc<JobControl>,
 }
 
-/// An application the engine hands requests to (the WSGI pool; ASGI later).
+/// An application the engine hands requests to: the WSGI or the ASGI pool.
 pub trait App: Send + Sync {
     /// Queues a job; gives it back when the application no longer takes work.
     fn submit(&self, job: Job) -> Result<(), Box<Job>>;
     /// Stops taking jobs, lets queued ones finish, and ends the application's threads.
     /// Blocks until they are gone.
     fn shutdown(&self);
+    /// Workers replaced by a fresh interpreter because theirs died or was stuck.
+    fn replaced_workers(&self) -> u64;
 }

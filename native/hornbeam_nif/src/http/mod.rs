@@ -171,6 +171,7 @@ fn http_server_info(env: Env<'_>, server: ResourceArc<HttpServerResource>) -> Te
             (atoms::connections().encode(env), s.open_connections().encode(env)),
             (atoms::accepted().encode(env), s.stats.accepted.load(Ordering::Relaxed).encode(env)),
             (atoms::requests().encode(env), s.stats.requests.load(Ordering::Relaxed).encode(env)),
+            (atoms::workers_replaced().encode(env), s.replaced_workers().encode(env)),
         ];
         Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
     })

@@ -117,6 +117,10 @@ impl Server {
         let _ = std::thread::Builder::new().name("hornbeam-stop".into()).spawn(move || me.stop(Duration::ZERO));
     }
 
+    pub fn replaced_workers(&self) -> u64 {
+        self.app.replaced_workers()
+    }
+
     pub fn open_connections(&self) -> usize {
         self.connections.open.load(Ordering::Acquire)
     }
@@ -169,8 +173,9 @@ struct Protocols {
     http1: Option<http1::Builder>,
     http2: Option<http2::Builder<TokioExecutor>>,
     tls: Option<TlsAcceptor>,
-    /// How long a client may take to finish the TLS handshake.
-    handshake_timeout: Duration,
+    /// How long a client may take to finish the TLS handshake, or to send its first
+    /// byte: the header read limit (`keepalive`).
+    header_timeout: Duration,
 }
 
 impl Protocols {
@@ -179,7 +184,7 @@ impl Protocols {
             http1: config.http1.then(|| http1_builder(config)),
             http2: config.http2.then(|| http2_builder(config)),
             tls: config.tls_config.clone().map(TlsAcceptor::from),
-            handshake_timeout: config.keepalive.unwrap_or(Duration::from_secs(10)),
+            header_timeout: config.keepalive.unwrap_or(Duration::from_secs(10)),
         }
     }
 }
@@ -248,7 +253,7 @@ async fn serve_connection(
 ) {
     let _ = stream.set_nodelay(true);
     if let Some(acceptor) = &protocols.tls {
-        let handshake = tokio::time::timeout(protocols.handshake_timeout, acceptor.accept(stream));
+        let handshake = tokio::time::timeout(protocols.header_timeout, acceptor.accept(stream));
         let tls = tokio::select! {
             done = handshake => match done {
                 Ok(Ok(tls)) => tls,
@@ -265,6 +270,19 @@ async fn serve_connection(
             _ => {}
         }
         return;
+    }
+    // A client that connects and never sends a byte gets the same limit as one that
+    // stops inside its request head: hyper's header timer (and h2's) start only once
+    // bytes arrive.
+    // (A peek, not `readable()`: readiness can be reported before any byte is there.)
+    let mut first = [0u8; 1];
+    let first_byte = tokio::time::timeout(protocols.header_timeout, stream.peek(&mut first));
+    tokio::select! {
+        arrived = first_byte => match arrived {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return, // silent past the limit, closed, or failed
+        },
+        _ = phase.changed() => return,
     }
     let h2 = match (&protocols.http1, &protocols.http2) {
         (Some(_), Some(_)) => sniff_http2(&stream).await,

@@ -1,6 +1,6 @@
 //! One request: limits, proxy headers, the hand-over to the application, the timeout,
 //! and the response's final headers.
-use super::body::{RequestBody, ResponseBody};
+use super::body::{BodyLimits, RequestBody, ResponseBody};
 use super::config::ServerConfig;
 use super::exchange::{App, Job, JobControl, Request, ResponseHead, WebSocketUpgrade};
 use super::io::HintWriter;
@@ -10,12 +10,12 @@ use super::server::Stats;
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{HeaderMap, Response, StatusCode, Version};
+use hyper::{HeaderMap, Method, Response, StatusCode, Version};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 pub struct ServiceCtx {
@@ -48,16 +48,19 @@ pub async fn handle(
     let mut req = req;
     let websocket = websocket_key(&req).map(|key| WebSocketUpgrade { key, on_upgrade: hyper::upgrade::on(&mut req) });
     let (mut parts, incoming) = req.into_parts();
-    if !parts.headers.contains_key(header::HOST) {
-        // HTTP/2 carries the host as :authority; applications look for Host.
-        if let Some(host) = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
-            parts.headers.insert(header::HOST, host);
-        }
-    }
+    // Counted before a Host is made from :authority: hyper counts HTTP/1.1's itself,
+    // HTTP/2's only here.
+    let too_many_headers = parts.headers.len() > ctx.config.max_headers;
+    let host = settle_host(&mut parts);
     let request_line = ctx.config.access_log.then(|| {
         format!("{} {} {:?}", parts.method, parts.uri, parts.version)
     });
-    let mut response = match check_limits(&ctx.config, &parts) {
+    let checked = match (host, too_many_headers) {
+        (Err(why), _) => Err((StatusCode::BAD_REQUEST, why)),
+        (Ok(()), true) => Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many header fields")),
+        (Ok(()), false) => check_limits(&ctx.config, &parts),
+    };
+    let mut response = match checked {
         Err((status, why)) => plain(status, why, true),
         Ok(()) => run(parts, incoming, websocket, peer, hints.as_ref(), secure, &ctx).await,
     };
@@ -94,6 +97,42 @@ fn websocket_key<B>(req: &hyper::Request<B>) -> Option<String> {
     headers.get(header::SEC_WEBSOCKET_KEY).and_then(|k| k.to_str().ok()).map(str::to_string)
 }
 
+/// The request's one Host (RFC 9112 3.2): an HTTP/1.1 request needs exactly one,
+/// with a valid value, and an absolute-form target's authority replaces it. HTTP/2
+/// carries the host as :authority; applications look for Host, so it is made from it.
+fn settle_host(parts: &mut hyper::http::request::Parts) -> Result<(), &'static str> {
+    let authority = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+    let hosts = parts.headers.get_all(header::HOST).iter().count();
+    if parts.version == Version::HTTP_11 {
+        if hosts > 1 {
+            return Err("Bad Request: more than one Host header");
+        }
+        if let Some(authority) = authority {
+            parts.headers.insert(header::HOST, authority);
+            return Ok(());
+        }
+        let value = parts.headers.get(header::HOST).ok_or("Bad Request: no Host header")?;
+        return if valid_host(value.as_bytes()) { Ok(()) } else { Err("Bad Request: invalid Host header") };
+    }
+    if hosts == 0 {
+        if let Some(authority) = authority {
+            parts.headers.insert(header::HOST, authority);
+        }
+    }
+    Ok(())
+}
+
+/// `uri-host [":" port]` (RFC 9110 7.2), or empty: no user info, no path, no spaces.
+fn valid_host(value: &[u8]) -> bool {
+    if value.is_empty() {
+        return true;
+    }
+    if value.iter().any(|&b| b == b'@' || b == b'/' || b == b'?' || b == b'#' || b <= b' ' || b >= 0x7f) {
+        return false;
+    }
+    std::str::from_utf8(value).ok().and_then(|v| v.parse::<hyper::http::uri::Authority>().ok()).is_some()
+}
+
 /// 414, 431 or 413 for a request over the configured limits.
 fn check_limits(config: &ServerConfig, parts: &hyper::http::request::Parts) -> Result<(), (StatusCode, &'static str)> {
     let target_len = match parts.uri.path_and_query() {
@@ -125,12 +164,14 @@ async fn run(
     secure: bool,
     ctx: &ServiceCtx,
 ) -> Response<ResponseBody> {
+    let control = JobControl::new();
+    let limits = BodyLimits { max_size: ctx.config.max_body_size, stall: ctx.config.body_read_timeout };
     let mut request = Request {
         client: peer,
         local: ctx.local,
         scheme: if secure { "https" } else { "http" },
         forwarded_host: None,
-        body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, ctx.config.max_body_size)) },
+        body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, limits, control.body_cancel.clone())) },
         websocket,
         head,
     };
@@ -153,7 +194,8 @@ async fn run(
         }
         _ => (None, None),
     };
-    let control = JobControl::new();
+    let is_head = request.head.method == Method::HEAD;
+    let upgrade = request.websocket.is_some();
     if ctx.app.submit(Job { request, respond, hints, control: control.clone() }).is_err() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the server is stopping", true);
     }
@@ -163,7 +205,12 @@ async fn run(
             Ok(outcome) => outcome,
             Err(_) => {
                 control.cancel();
-                ctx.log.error(&format!("request timed out after {} ms; its Python code was interrupted", limit.as_millis()));
+                if control.is_started() {
+                    ctx.log.error(&format!("request timed out after {} ms; cancelling its Python code", limit.as_millis()));
+                    watch_for_stuck_worker(control, limit, ctx.log.clone());
+                } else {
+                    ctx.log.error(&format!("request timed out after {} ms waiting for a free worker", limit.as_millis()));
+                }
                 return plain(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", true);
             }
         },
@@ -171,7 +218,12 @@ async fn run(
     };
     match outcome {
         Ok(ResponseHead { status, headers, body }) => {
-            let mut response = Response::new(body);
+            if !valid_final_status(status, upgrade) {
+                ctx.log.error(&format!("the application answered with status {}, which is not a final response status (200-599); sent a 500", status.as_u16()));
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", false);
+            }
+            let declared = if is_head || !status_has_body(status) { None } else { content_length(&headers) };
+            let mut response = Response::new(body.hold_to(declared, &ctx.log));
             *response.status_mut() = status;
             *response.headers_mut() = headers;
             response
@@ -180,6 +232,45 @@ async fn run(
         // (it logged why).
         Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", true),
     }
+}
+
+/// How long a worker may take to come back from a cancelled request before it is
+/// replaced: an interrupt reaches Python code within a GIL switch interval, so a
+/// worker that is still away after this is stuck in C code (or ignores interrupts).
+const STUCK_GRACE: Duration = Duration::from_secs(2);
+
+/// Replaces the worker of a timed-out job if it has not come back after `STUCK_GRACE`,
+/// as gunicorn's arbiter replaces a worker that misses its timeout.
+fn watch_for_stuck_worker(control: Arc<JobControl>, limit: Duration, log: Log) {
+    tokio::spawn(async move {
+        tokio::time::sleep(STUCK_GRACE).await;
+        if !control.is_finished() {
+            log.error(&format!(
+                "a worker is still running a request {} ms after it timed out: replacing it with a fresh interpreter",
+                (limit + STUCK_GRACE).as_millis()
+            ));
+            control.abandon_if_stuck();
+        }
+    });
+}
+
+/// 200-599, or 101 where the engine accepted a WebSocket handshake. An informational
+/// status as the final answer (a `101 Upgrade: evil` on a plain GET) or one past 599
+/// must never reach the wire.
+fn valid_final_status(status: StatusCode, upgrade: bool) -> bool {
+    (200..=599).contains(&status.as_u16()) || (upgrade && status == StatusCode::SWITCHING_PROTOCOLS)
+}
+
+/// RFC 9110 6.4.1: 204 and 304 responses carry no content whatever their headers say.
+fn status_has_body(status: StatusCode) -> bool {
+    status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED && !status.is_informational()
+}
+
+/// The Content-Length the application declared, if it is one number.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
+    let first = values.next()?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    values.all(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) == Some(first)).then_some(first)
 }
 
 /// Waits for the response head, sending each early hint the application gives

@@ -4,8 +4,10 @@ use super::worker::{self, Running};
 use crate::http::exchange::{App, Job};
 use crossbeam_channel::{Receiver, Sender};
 use hornbeam_python::interp::Mode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
 
 pub struct PoolInner {
     pub spec: Arc<PoolSpec>,
@@ -16,7 +18,13 @@ pub struct PoolInner {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// The live workers, to interrupt what they run when the server stops.
     running: Mutex<Vec<Arc<Running>>>,
+    /// Workers replaced because they died or were stuck.
+    replaced: AtomicU64,
 }
+
+/// How long `stop` waits for interrupted workers before it leaves them behind (a
+/// worker blocked in C code may never return).
+const STOP_LIMIT: Duration = Duration::from_secs(5);
 
 impl PoolInner {
     pub(super) fn track(&self, worker: &Arc<Running>) {
@@ -39,6 +47,28 @@ impl PoolInner {
         Ok(())
     }
 
+    /// Replaces the worker running on `thread` with a fresh interpreter. Its thread is
+    /// left to end by itself, if it ever does; the server's stop does not wait for it.
+    /// Never blocks: the new worker loads on a thread of its own.
+    pub(super) fn replace(self: &Arc<Self>, thread: ThreadId, why: &str) {
+        if self.submit.read().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return; // stopping: nothing to replace it for
+        }
+        self.replaced.fetch_add(1, Ordering::Relaxed);
+        self.spec.log.error(&format!("a WSGI worker is replaced by a fresh interpreter: {why}"));
+        // Dropping the handle detaches the old thread.
+        self.threads.lock().unwrap_or_else(|p| p.into_inner()).retain(|t| t.thread().id() != thread);
+        let pool = self.clone();
+        let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || {
+            if let Err(e) = pool.spawn_worker() {
+                pool.spec.log.error(&format!("cannot start a replacement WSGI worker: {e:?}"));
+            }
+        });
+        if let Err(e) = started {
+            self.spec.log.error(&format!("cannot start a replacement WSGI worker: {e}"));
+        }
+    }
+
     fn stop(&self) {
         self.submit.write().unwrap_or_else(|p| p.into_inner()).take();
         // Queued jobs are dropped and running ones interrupted: the engine has drained
@@ -48,13 +78,18 @@ impl PoolInner {
         for worker in running {
             worker.interrupt_current();
         }
+        let deadline = Instant::now() + STOP_LIMIT;
         loop {
             let handle = self.threads.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            match handle {
-                Some(h) => {
-                    let _ = h.join();
-                }
-                None => return,
+            let Some(handle) = handle else { return };
+            // Polled rather than joined: a thread blocked in C code cannot be joined.
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            } else {
+                self.spec.log.error("a WSGI worker did not stop (blocked in C code?): left behind");
             }
         }
     }
@@ -82,6 +117,7 @@ impl Pool {
             jobs: rx,
             threads: Mutex::new(Vec::new()),
             running: Mutex::new(Vec::new()),
+            replaced: AtomicU64::new(0),
         });
         // Workers load the application one after the other: C extensions' first import
         // is not always safe to run in parallel.
@@ -110,5 +146,9 @@ impl App for Pool {
 
     fn shutdown(&self) {
         self.inner.stop();
+    }
+
+    fn replaced_workers(&self) -> u64 {
+        self.inner.replaced.load(Ordering::Relaxed)
     }
 }

@@ -7,21 +7,27 @@ use crate::http::exchange::{Interrupt, JobControl};
 use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Weak};
+use std::thread::{JoinHandle, ThreadId};
 
 /// Python's C stack needs room: recursion limit 1000 plus deep frameworks.
 const WORKER_STACK_BYTES: usize = 16 << 20;
 
-/// What other threads need to interrupt this worker's current job.
+/// What other threads need to interrupt this worker's current job, or to give up on it.
 pub(super) struct Running {
     interrupt: Arc<InterruptHandle>,
     /// The `JobControl` of the job running now (its address), 0 between jobs. Written
     /// only with the worker's GIL held, and read by the interrupter with that GIL held,
     /// so an interrupt can never land in the next job.
     current: Arc<AtomicUsize>,
+    /// Set once the pool has replaced this worker (stuck past its timeout): when its
+    /// thread comes back, it ends instead of taking another job.
+    retired: AtomicBool,
+    pub(super) thread: ThreadId,
+    pool: Weak<PoolInner>,
 }
 
 impl Running {
@@ -31,6 +37,10 @@ impl Running {
         let current = &self.current;
         self.interrupt.raise_keyboard_interrupt(|| current.load(Ordering::Acquire) != 0);
     }
+
+    fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
 }
 
 impl Interrupt for Running {
@@ -39,11 +49,22 @@ impl Interrupt for Running {
         let current = self.current.clone();
         // Holding the Arc keeps the address from being reused by another job meanwhile.
         let job = job.clone();
-        // It may wait for a GIL switch interval: never on an engine thread.
+        // It may wait for a GIL switch interval (forever if the worker holds its GIL in
+        // C code): never on an engine thread.
         let _ = std::thread::Builder::new().name("hornbeam-interrupt".into()).spawn(move || {
             let target = Arc::as_ptr(&job) as usize;
             handle.raise_keyboard_interrupt(|| current.load(Ordering::Acquire) == target);
         });
+    }
+
+    fn abandon(&self, job: &Arc<JobControl>) {
+        let still_on_it = self.current.load(Ordering::Acquire) == Arc::as_ptr(job) as usize;
+        if !still_on_it || self.retired.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(pool) = self.pool.upgrade() {
+            pool.replace(self.thread, "it was stuck in a request past its timeout");
+        }
     }
 }
 
@@ -89,15 +110,34 @@ fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
             return;
         }
     };
-    let running = Arc::new(Running { interrupt: interp.interrupt_handle(), current: Arc::new(AtomicUsize::new(0)) });
+    let running = Arc::new(Running {
+        interrupt: interp.interrupt_handle(),
+        current: Arc::new(AtomicUsize::new(0)),
+        retired: AtomicBool::new(false),
+        thread: std::thread::current().id(),
+        pool: Arc::downgrade(&pool),
+    });
     pool.track(&running);
     let _ = ready.send(Ok(()));
-    serve(&pool, &interp, &runner, &running);
+    let served = std::panic::catch_unwind(AssertUnwindSafe(|| serve(&pool, &interp, &runner, &running)));
     pool.untrack(&running);
-    // Python objects go first, with the GIL, on this thread.
-    drop(host);
-    drop(runner);
-    drop(interp);
+    match served {
+        Ok(()) => {
+            // Python objects go first, with the GIL, on this thread.
+            drop(host);
+            drop(runner);
+            drop(interp);
+        }
+        Err(panic) => {
+            // Python's state may be half-changed: leave this interpreter alone (its
+            // memory is lost) and let a fresh one take the work.
+            std::mem::forget((host, runner, interp));
+            let why = format!("its thread failed ({})", crate::guard::panic_message(&panic));
+            if !running.retired.swap(true, Ordering::AcqRel) {
+                pool.replace(running.thread, &why);
+            }
+        }
+    }
 }
 
 unsafe fn load(pool: &PoolInner) -> Result<Runner, LoadError> {
@@ -127,6 +167,11 @@ fn serve(pool: &Arc<PoolInner>, interp: &Interpreter, runner: &Runner, running: 
             unsafe { runner.run(job) };
         }
         running.current.store(0, Ordering::Release);
+        control.finish();
+        if running.is_retired() {
+            // Replaced while this job was stuck: the successor serves, this one ends.
+            return;
+        }
         if control.is_cancelled() {
             // An interrupt aimed at this job must not fire in the next one.
             running.interrupt.clear_pending();
