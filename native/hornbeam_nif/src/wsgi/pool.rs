@@ -56,8 +56,10 @@ impl PoolInner {
         }
         self.replaced.fetch_add(1, Ordering::Relaxed);
         self.spec.log.error(&format!("a WSGI worker is replaced by a fresh interpreter: {why}"));
-        // Dropping the handle detaches the old thread.
+        // Dropping the handle detaches the old thread; untracked, `stop` no longer
+        // tries to interrupt it (which could wait forever on a GIL held in C code).
         self.threads.lock().unwrap_or_else(|p| p.into_inner()).retain(|t| t.thread().id() != thread);
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).retain(|w| w.thread != thread);
         let pool = self.clone();
         let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || {
             if let Err(e) = pool.spawn_worker() {
