@@ -125,8 +125,6 @@ check_combinations(#{ssl := true, certfile := undefined}) ->
     throw({missing_ssl_option, certfile});
 check_combinations(#{ssl := true, keyfile := undefined}) ->
     throw({missing_ssl_option, keyfile});
-check_combinations(#{worker_class := asgi, max_requests := N}) when N > 0 ->
-    throw({not_implemented, 'max_requests recycles WSGI workers only'});
 %% ASGI applications load at start: lifespan startup runs there.
 check_combinations(#{worker_class := asgi, preload_app := false}) ->
     throw({invalid_option, preload_app, false});

@@ -14,7 +14,8 @@
          silent_body_wakes_the_worker/1, body_read_timeout_is_408/1,
          silent_connection_is_closed/1, short_body_closes_the_connection/1,
          long_body_is_cut_to_its_length/1, invalid_status_is_500/1,
-         stuck_worker_is_replaced/1, host_header_rules/1, max_headers_over_http2/1]).
+         stuck_worker_is_replaced/1, host_header_rules/1, max_headers_over_http2/1,
+         asgi_recycling_loses_nothing/1, asgi_recycling_drains_in_flight/1]).
 
 -define(BOTH, [base_exception_is_500_and_the_worker_lives, silent_body_wakes_the_worker,
                body_read_timeout_is_408, short_body_closes_the_connection,
@@ -27,7 +28,8 @@ all() ->
 
 groups() ->
     [{wsgi, [], ?BOTH},
-     {asgi, [], [dead_loop_is_replaced | ?BOTH]}].
+     {asgi, [], [dead_loop_is_replaced, asgi_recycling_loses_nothing,
+                 asgi_recycling_drains_in_flight | ?BOTH]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -228,3 +230,32 @@ max_headers_over_http2(Config) ->
     ?assertNotEqual(nomatch, string:find(Many, ":status: 431")),
     Few = os:cmd("nghttp -v" ++ Headers(5) ++ " " ++ Url),
     ?assertNotEqual(nomatch, string:find(Few, ":status: 200")).
+
+%% `max_requests' for ASGI: under load from four clients, every request is answered
+%% while the workers are recycled again and again.
+asgi_recycling_loses_nothing(Config) ->
+    Port = start(Config, #{workers => 2, max_requests => 25}),
+    Self = self(),
+    [spawn_link(fun() -> Self ! {done, [get(Port, "/token") || _ <- lists:seq(1, 60)]} end)
+     || _ <- lists:seq(1, 4)],
+    All = lists:append([receive {done, R} -> R after 60000 -> ct:fail(clients_stuck) end
+                        || _ <- lists:seq(1, 4)]),
+    ?assertEqual([], [R || {Status, _} = R <- All, Status =/= 200]),
+    %% The old worker serves on while its successor loads (under this load, often
+    %% past the end of the run); the successors do take over, losing nothing.
+    Seen = lists:usort([T || {200, T} <- All]),
+    wait_until(fun() -> not lists:member(token(Port), Seen) end).
+
+%% A recycled ASGI worker finishes the request it runs: the request that uses up
+%% `max_requests' sleeps, its successor takes over meanwhile, and the sleeping request
+%% is still answered, by the old interpreter.
+asgi_recycling_drains_in_flight(Config) ->
+    Port = start(Config, #{workers => 1, max_requests => 2}),
+    Before = token(Port),
+    Slow = connect(Port),
+    ok = gen_tcp:send(Slow, <<"GET /sleep?3 HTTP/1.1\r\nHost: t\r\n\r\n">>),
+    wait_until(fun() -> token(Port) =/= Before end),
+    ?assertEqual({error, timeout}, gen_tcp:recv(Slow, 0, 0)),
+    {Head, Old, <<>>} = read_response(Slow),
+    ?assertEqual(200, status_of(Head)),
+    ?assertEqual(Before, Old).

@@ -498,7 +498,6 @@ start_errors(Config) ->
     ?assertEqual({error, {eaddrinuse, Bind}}, hornbeam:start("wsgi_app", Opts#{bind => Bind})),
     gen_tcp:close(Taken),
     ?assertEqual({error, {missing_ssl_option, certfile}}, hornbeam:start("wsgi_app", Opts#{ssl => true})),
-    ?assertMatch({error, {not_implemented, _}}, hornbeam:start("wsgi_app", Opts#{worker_class => asgi, max_requests => 5})),
     %% Nothing was left running by the failures; a good start still works, once.
     ?assertEqual({error, not_found}, hornbeam:info(start_errors)),
     ok = hornbeam:start("wsgi_app", Opts),

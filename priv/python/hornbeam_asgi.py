@@ -5,7 +5,8 @@ request and response bodies. This module runs the worker's event loop: it watche
 eventfd the engine signals, starts a task per request, and parks a task on a future
 when its ``receive()`` or ``send()`` has to wait. The engine wakes such a task with a
 *token*: the request's id shifted left by two, or-ed with what became ready
-(0 receive, 1 send, 2 cancel).
+(0 receive, 1 send, 2 cancel). Kind 3 alone is ``_DRAIN``: finish the requests in
+flight, then stop (the worker was recycled after ``max_requests``).
 
 ``serve()`` is called by the worker thread and returns when the server stops.
 """
@@ -14,7 +15,7 @@ import traceback
 
 __all__ = ["ClientDisconnected", "serve"]
 
-_RECEIVE, _SEND, _CANCEL = 0, 1, 2
+_RECEIVE, _SEND, _CANCEL, _DRAIN = 0, 1, 2, 3
 
 
 class ClientDisconnected(OSError):
@@ -177,6 +178,9 @@ class _Worker:
             elif item is None:
                 self.stopping = True
                 self.loop.create_task(self.stop())
+            elif item == _DRAIN:
+                self.stopping = True
+                self.loop.create_task(self.drain())
             elif item & 3 == _CANCEL:
                 task = self.tasks.get(item >> 2)
                 if task is not None:
@@ -208,6 +212,13 @@ class _Worker:
             if self.waiters:
                 self.waiters.pop(request.token, None)
                 self.waiters.pop(request.token | _SEND, None)
+
+    async def drain(self):
+        # New requests go to the successor; the ones here finish (the engine's
+        # timeout still bounds each), then the loop ends as on stop.
+        while self.tasks:
+            await asyncio.wait(list(self.tasks.values()))
+        await self.stop()
 
     async def stop(self):
         # The engine has drained or closed every connection by now: what still runs

@@ -24,6 +24,9 @@ async def app(scope, receive, send):
     path = scope["path"]
     if path == "/token":
         await send_body(send, TOKEN)
+    elif path == "/sleep":
+        await asyncio.sleep(float(scope["query_string"] or b"0.5"))
+        await send_body(send, TOKEN)
     elif path == "/exit":
         sys.exit(3)
     elif path == "/keyboard":

@@ -34,6 +34,8 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// Set once the pool replaced this worker.
     pub retired: AtomicBool,
+    /// Requests given to this worker (`max_requests`).
+    pub served: AtomicU64,
     pub supervisor: Weak<dyn Supervisor>,
 }
 

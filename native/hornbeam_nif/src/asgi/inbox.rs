@@ -19,7 +19,12 @@ pub enum Event {
     Wake(u64),
     /// Stop: run lifespan shutdown and end the loop.
     Stop,
+    /// Finish the requests in flight, then stop (`max_requests`).
+    Drain,
 }
+
+/// The token Python receives for `Event::Drain`: kind 3, which no request token uses.
+pub const DRAIN_TOKEN: u64 = 3;
 
 /// What a wake token says is ready: the request's `receive`, its `send` (capacity for a
 /// chunk), or a cancellation (the engine gave up on the request: timeout).
@@ -105,6 +110,21 @@ impl Inbox {
         };
         self.eventfd.signal();
         queued
+    }
+
+    /// Refuses new requests (they go to the successor) and asks the loop to finish the
+    /// ones it has, then stop.
+    pub fn drain_and_stop(&self) {
+        let was_empty = {
+            let mut queue = self.queue();
+            queue.closed = true;
+            let was_empty = queue.events.is_empty();
+            queue.events.push(Event::Drain);
+            was_empty
+        };
+        if was_empty {
+            self.eventfd.signal();
+        }
     }
 
     /// Everything queued, oldest first. The eventfd is reset before the queue is taken,

@@ -1,7 +1,8 @@
 //! The ASGI application: `workers` interpreters, each with its own asyncio loop. A new
 //! request goes to the worker with the fewest requests in flight. A worker whose loop
 //! ends unexpectedly, or stays blocked past a request's timeout, is replaced by a fresh
-//! interpreter; the requests it had not started move to its successor.
+//! interpreter; the requests it had not started move to its successor. After
+//! `max_requests` a worker is recycled: its successor starts first, then it drains.
 use super::conn::{Shared, Supervisor};
 use super::inbox::Event;
 use super::worker::Worker;
@@ -83,8 +84,10 @@ impl PoolInner {
         self.targets.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Puts `fresh` where `old` was and moves the requests `old` had not started to it.
-    fn swap_in(&self, old: &Arc<Shared>, fresh: Worker) {
+    /// Puts `fresh` where `old` was. A replaced worker's unstarted requests move to
+    /// `fresh` and its thread is let go; a recycled one finishes its requests in flight,
+    /// then stops.
+    fn swap_in(&self, old: &Arc<Shared>, fresh: Worker, retire: Retire) {
         let mut workers = self.lock_workers();
         if self.stopping.load(Ordering::Acquire) {
             drop(workers);
@@ -97,17 +100,45 @@ impl PoolInner {
         if let Some(target) = self.write_targets().iter_mut().find(|t| Arc::ptr_eq(t, old)) {
             *target = new_shared.clone();
         }
-        // Dropping the old worker detaches its thread: it ends by itself, if ever.
-        workers.retain(|w| !Arc::ptr_eq(&w.shared, old));
+        // Workers recycled earlier whose loop has ended are done with.
+        workers.retain(|w| !w.is_finished());
         workers.push(fresh);
-        drop(workers);
-        for event in old.inbox.close() {
-            if let Event::Job(job) = event {
-                new_shared.load.fetch_add(1, Ordering::AcqRel);
-                if let Err(job) = new_shared.inbox.push_job(job) {
-                    drop(job); // replaced again already: the client gets a 500
+        match retire {
+            Retire::Drain => {
+                // Its loop ending is expected now; `shutdown` still waits for it.
+                old.stopping.store(true, Ordering::Release);
+                old.inbox.drain_and_stop();
+            }
+            Retire::Replace => {
+                // Dropping the old worker detaches its thread: it ends by itself, if ever.
+                workers.retain(|w| !Arc::ptr_eq(&w.shared, old));
+                drop(workers);
+                for event in old.inbox.close() {
+                    if let Event::Job(job) = event {
+                        new_shared.load.fetch_add(1, Ordering::AcqRel);
+                        if let Err(job) = new_shared.inbox.push_job(job) {
+                            drop(job); // replaced again already: the client gets a 500
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /// Starts `old`'s successor on a thread of its own, then retires `old`.
+    fn succeed(&self, old: &Arc<Shared>, retire: Retire) {
+        let Some(pool) = self.me.upgrade() else { return };
+        let old = old.clone();
+        let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || match pool.spawn() {
+            Ok(fresh) => pool.swap_in(&old, fresh, retire),
+            Err(e) => {
+                pool.spec.log.error(&format!("cannot start a new ASGI worker: {e:?}"));
+                // max_requests: this one keeps serving and tries again later.
+                old.served.store(0, Ordering::Release);
+            }
+        });
+        if let Err(e) = started {
+            self.spec.log.error(&format!("cannot start a new ASGI worker: {e}"));
         }
     }
 
@@ -133,18 +164,17 @@ impl Supervisor for PoolInner {
         }
         self.replaced.fetch_add(1, Ordering::Relaxed);
         self.spec.log.error(&format!("an ASGI worker is replaced by a fresh interpreter: {why}"));
-        let Some(pool) = self.me.upgrade() else { return };
-        let old = worker.clone();
-        // Loading the app takes a while: never on the engine's or the dying loop's
-        // caller.
-        let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || match pool.spawn() {
-            Ok(fresh) => pool.swap_in(&old, fresh),
-            Err(e) => pool.spec.log.error(&format!("cannot start a replacement ASGI worker: {e:?}")),
-        });
-        if let Err(e) = started {
-            self.spec.log.error(&format!("cannot start a replacement ASGI worker: {e}"));
-        }
+        self.succeed(worker, Retire::Replace);
     }
+}
+
+/// What happens to the worker a successor takes over from.
+#[derive(Clone, Copy)]
+enum Retire {
+    /// Its loop died or is stuck: its queued requests move, its thread is let go.
+    Replace,
+    /// `max_requests`: it finishes what it runs, then stops.
+    Drain,
 }
 
 impl App for Pool {
@@ -162,7 +192,15 @@ impl App for Pool {
             };
             target.load.fetch_add(1, Ordering::AcqRel);
             match target.inbox.push_job(job) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    let max = self.inner.spec.app.max_requests;
+                    // The successor loads while this worker keeps serving; once it is
+                    // ready, new requests go to it and this one drains.
+                    if max > 0 && target.served.fetch_add(1, Ordering::AcqRel) + 1 == max {
+                        self.inner.succeed(&target, Retire::Drain);
+                    }
+                    return Ok(());
+                }
                 Err(back) => {
                     target.load.fetch_sub(1, Ordering::AcqRel);
                     job = back;

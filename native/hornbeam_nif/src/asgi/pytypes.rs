@@ -215,6 +215,7 @@ unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
         let item = match event {
             Event::Wake(token) => ffi::PyLong_FromUnsignedLongLong(token),
             Event::Stop => none(),
+            Event::Drain => ffi::PyLong_FromUnsignedLongLong(super::inbox::DRAIN_TOKEN),
             Event::Job(job) => match new_request(obj, inner, job) {
                 Ok(pair) => pair.into_ptr(),
                 Err(e) => {

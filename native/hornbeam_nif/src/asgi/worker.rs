@@ -10,7 +10,7 @@ use hornbeam_python::call::{self, owned};
 use hornbeam_python::ffi;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -42,6 +42,7 @@ impl Worker {
             websocket: spec.app.websocket,
             stopping: AtomicBool::new(false),
             retired: AtomicBool::new(false),
+            served: AtomicU64::new(0),
             supervisor,
         });
         let interrupt = Arc::new(OnceLock::new());
@@ -74,6 +75,10 @@ impl Worker {
                 Err(LoadError::Init("the worker thread died while starting".into()))
             }
         }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
     pub fn stop(&self) {
