@@ -185,11 +185,8 @@ impl App for Pool {
             if self.inner.stopping.load(Ordering::Acquire) {
                 return Err(Box::new(job));
             }
-            let target = {
-                let targets = self.inner.targets.read().unwrap_or_else(|p| p.into_inner());
-                let least_busy = targets.iter().min_by_key(|w| w.load.load(Ordering::Relaxed));
-                least_busy.expect("a pool has at least one worker").clone()
-            };
+            let targets = self.inner.targets.read().unwrap_or_else(|p| p.into_inner());
+            let target = targets.iter().min_by_key(|w| w.load.load(Ordering::Relaxed)).expect("a pool has at least one worker");
             target.load.fetch_add(1, Ordering::AcqRel);
             match target.inbox.push_job(job) {
                 Ok(()) => {
@@ -197,16 +194,17 @@ impl App for Pool {
                     // The successor loads while this worker keeps serving; once it is
                     // ready, new requests go to it and this one drains.
                     if max > 0 && target.served.fetch_add(1, Ordering::AcqRel) + 1 == max {
-                        self.inner.succeed(&target, Retire::Drain);
+                        self.inner.succeed(target, Retire::Drain);
                     }
                     return Ok(());
                 }
                 Err(back) => {
                     target.load.fetch_sub(1, Ordering::AcqRel);
                     job = back;
-                    std::thread::yield_now();
                 }
             }
+            drop(targets);
+            std::thread::yield_now();
         }
     }
 

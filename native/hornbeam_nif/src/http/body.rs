@@ -15,9 +15,9 @@ use std::task::{Context, Poll};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use tokio::runtime::Handle;
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 /// Bytes per read when a file is sent from the engine's blocking pool.
 const FILE_CHUNK: u64 = 256 * 1024;
@@ -61,8 +61,8 @@ pub struct RequestBody {
 impl RequestBody {
     /// Starts pumping `incoming` on the engine, at the first `next_chunk`. The pump
     /// ends with an error when the client sends nothing for `limits.stall`, or when
-    /// `cancel` fires (the request timed out), so a read blocked on it always wakes.
-    pub fn pump(incoming: Incoming, limits: BodyLimits, cancel: Arc<Notify>) -> RequestBody {
+    /// `cancel` resolves (the request timed out), so a read blocked on it always wakes.
+    pub fn pump(incoming: Incoming, limits: BodyLimits, cancel: impl Future<Output = ()> + Send + 'static) -> RequestBody {
         let (start_tx, start_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         tokio::spawn(pump(incoming, limits, start_rx, cancel, tx));
@@ -124,20 +124,29 @@ async fn pump(
     mut incoming: Incoming,
     limits: BodyLimits,
     start: oneshot::Receiver<()>,
-    cancel: Arc<Notify>,
+    cancel: impl Future<Output = ()>,
     tx: mpsc::Sender<Result<Bytes, BodyError>>,
 ) {
     if start.await.is_err() {
         return; // the application never read the body
     }
+    tokio::pin!(cancel);
+    // One timer for the whole body, pushed back after every frame.
+    let stall = tokio::time::sleep(limits.stall.unwrap_or(Duration::MAX / 4));
+    tokio::pin!(stall);
     let mut seen: u64 = 0;
     loop {
         let next = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx));
         let frame = tokio::select! {
             frame = next => Ok(frame),
-            _ = cancel.notified() => Err(BodyError::Cancelled),
-            _ = stall(limits.stall) => Err(BodyError::Stalled(limits.stall.map_or(0, |d| d.as_millis() as u64))),
+            _ = &mut cancel => Err(BodyError::Cancelled),
+            _ = &mut stall, if limits.stall.is_some() => {
+                Err(BodyError::Stalled(limits.stall.map_or(0, |d| d.as_millis() as u64)))
+            }
         };
+        if let Some(limit) = limits.stall {
+            stall.as_mut().reset(tokio::time::Instant::now() + limit);
+        }
         // Returning drops `incoming`: hyper stops reading and closes the connection.
         let frame = match frame {
             Ok(frame) => frame,
@@ -166,13 +175,6 @@ async fn pump(
         if tx.send(item).await.is_err() || stop {
             return;
         }
-    }
-}
-
-async fn stall(limit: Option<Duration>) {
-    match limit {
-        Some(limit) => tokio::time::sleep(limit).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -49,7 +49,7 @@ pub struct JobControl {
     runner: OnceLock<Arc<dyn Interrupt>>,
     /// Wakes the request body's pump on cancel, so a read blocked on a silent client
     /// returns (with an error) instead of holding the worker.
-    pub body_cancel: Arc<Notify>,
+    body_cancel: Notify,
 }
 
 /// Interrupts the Python code of one job, if that job is still the one running.
@@ -66,7 +66,7 @@ impl JobControl {
             cancelled: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             runner: OnceLock::new(),
-            body_cancel: Arc::new(Notify::new()),
+            body_cancel: Notify::new(),
         })
     }
 
@@ -77,6 +77,11 @@ impl JobControl {
     /// Called by the thread that starts running the job.
     pub fn started_by(&self, runner: Arc<dyn Interrupt>) {
         let _ = self.runner.set(runner);
+    }
+
+    /// Resolves when the job is cancelled (for the request body's pump).
+    pub async fn cancelled(self: Arc<Self>) {
+        self.body_cancel.notified().await
     }
 
     pub fn is_finished(&self) -> bool {

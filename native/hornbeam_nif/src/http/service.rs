@@ -171,7 +171,7 @@ async fn run(
         local: ctx.local,
         scheme: if secure { "https" } else { "http" },
         forwarded_host: None,
-        body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, limits, control.body_cancel.clone())) },
+        body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, limits, control.clone().cancelled())) },
         websocket,
         head,
     };
