@@ -156,5 +156,8 @@ handle_info(_Msg, State) ->
     {noreply, State}.
 
 terminate(_Reason, #state{nif = Nif, listen = Listen, graceful = Graceful}) ->
-    ok = py_nif:http_server_stop(Nif, Graceful),
-    gen_tcp:close(Listen).
+    %% Closed first: the engine's duplicate goes when it stops accepting, and from then
+    %% on a new client is refused at once instead of waiting in the backlog for the
+    %% whole drain.
+    gen_tcp:close(Listen),
+    ok = py_nif:http_server_stop(Nif, Graceful).

@@ -15,16 +15,17 @@
          silent_connection_is_closed/1, short_body_closes_the_connection/1,
          long_body_is_cut_to_its_length/1, invalid_status_is_500/1,
          stuck_worker_is_replaced/1, host_header_rules/1, max_headers_over_http2/1,
+         idle_http2_connection_is_closed/1, graceful_stop_under_load/1,
          asgi_recycling_loses_nothing/1, asgi_recycling_drains_in_flight/1]).
 
 -define(BOTH, [base_exception_is_500_and_the_worker_lives, silent_body_wakes_the_worker,
                body_read_timeout_is_408, short_body_closes_the_connection,
                long_body_is_cut_to_its_length, invalid_status_is_500,
-               stuck_worker_is_replaced]).
+               stuck_worker_is_replaced, graceful_stop_under_load]).
 
 all() ->
     [{group, wsgi}, {group, asgi}, silent_connection_is_closed, host_header_rules,
-     max_headers_over_http2].
+     max_headers_over_http2, idle_http2_connection_is_closed].
 
 groups() ->
     [{wsgi, [], ?BOTH},
@@ -143,6 +144,51 @@ silent_connection_is_closed(Config) ->
      end || {Name, Versions} <- [{silent_connection_is_closed, ['HTTP/1.1', 'HTTP/2']},
                                  {h1_only, ['HTTP/1.1']}, {h2_only, ['HTTP/2']}]].
 
+%% A live HTTP/2 client (it answers pings) that keeps its connection without using it
+%% gets a GOAWAY and a close after `keepalive' without a stream; a request that runs
+%% longer than `keepalive' does not count as idle.
+idle_http2_connection_is_closed(Config) ->
+    Port = serve(Config, idle_http2_connection_is_closed, "hostile_wsgi:application", #{keepalive => 1}),
+    S = connect(Port),
+    T0 = erlang:monotonic_time(millisecond),
+    Path = <<"/c-sleep?1.5">>,
+    Headers = <<16#82, 16#86, 16#04, (byte_size(Path)), Path/binary, 16#01, 1, "t">>,
+    ok = gen_tcp:send(S, [<<"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n">>, h2_frame(4, 0, 0, <<>>),
+                          h2_frame(1, 16#05, 1, Headers)]),
+    Frames = h2_frames_until_closed(S, T0, []),
+    Kinds = [{Type, Stream} || {_, Type, _, Stream, _} <- Frames],
+    %% The response (HEADERS and DATA on stream 1), then the GOAWAY, then the close.
+    [ResponseAt | _] = [At || {At, 0, _, 1, _} <- Frames],
+    [GoawayAt | _] = [At || {At, 7, _, 0, _} <- Frames],
+    ?assert(lists:member({1, 1}, Kinds)),
+    ?assert(ResponseAt >= 1400),
+    ?assert(GoawayAt >= ResponseAt + 900),
+    wait_until(fun() -> maps:get(connections, hornbeam:info(idle_http2_connection_is_closed)) =:= 0 end).
+
+h2_frame(Type, Flags, Stream, Payload) ->
+    <<(byte_size(Payload)):24, Type, Flags, 0:1, Stream:31, Payload/binary>>.
+
+%% Every frame the server sends until it closes, each with the ms since T0; SETTINGS and
+%% PINGs are acknowledged as a live client does. Fails if the server keeps the
+%% connection open 10 s.
+h2_frames_until_closed(S, T0, Acc) ->
+    Left = 10000 - (erlang:monotonic_time(millisecond) - T0),
+    case gen_tcp:recv(S, 9, max(Left, 0)) of
+        {ok, <<Length:24, Type, Flags, _:1, Stream:31>>} ->
+            {ok, Payload} = case Length of 0 -> {ok, <<>>}; _ -> gen_tcp:recv(S, Length, 5000) end,
+            case {Type, Flags band 1} of
+                {4, 0} -> gen_tcp:send(S, h2_frame(4, 1, 0, <<>>));
+                {6, 0} -> gen_tcp:send(S, h2_frame(6, 1, 0, Payload));
+                _ -> ok
+            end,
+            At = erlang:monotonic_time(millisecond) - T0,
+            h2_frames_until_closed(S, T0, [{At, Type, Flags, Stream, Payload} | Acc]);
+        {error, closed} ->
+            lists:reverse(Acc);
+        {error, timeout} ->
+            ct:fail({still_open, lists:reverse(Acc)})
+    end.
+
 %% A body shorter than its Content-Length: what there is goes out, then the connection
 %% closes, so the next response can never be read as the missing bytes.
 short_body_closes_the_connection(Config) ->
@@ -201,6 +247,66 @@ stuck_worker_is_replaced(Config) ->
     wait_until(fun() -> replaced(Config) =:= 1 end),
     After = token(Port),
     ?assertNotEqual(Before, After).
+
+%% stop/1 while eight keep-alive clients hammer the server and one slow request runs:
+%% every request gets a whole response or a close before the response's first byte,
+%% never half of one; new connections are refused at once, while the slow request is
+%% still finishing.
+graceful_stop_under_load(Config) ->
+    Name = ?config(case_name, Config),
+    Port = start(Config, #{workers => 2, graceful_timeout => 10000}),
+    Answered = counters:new(1, []),
+    Self = self(),
+    Clients = [spawn_link(fun() -> Self ! {self(), hammer(Port, Answered, #{})} end)
+               || _ <- lists:seq(1, 8)],
+    wait_until(fun() -> counters:get(Answered, 1) >= 200 end),
+    Slow = connect(Port),
+    ok = gen_tcp:send(Slow, <<"GET /nap?2 HTTP/1.1\r\nHost: t\r\n\r\n">>),
+    wait_until(fun() -> maps:get(requests, hornbeam:info(Name)) >= counters:get(Answered, 1) + 1 end),
+    spawn_link(fun() -> Self ! {stopped, hornbeam:stop(Name)} end),
+    Outcomes = [receive {Pid, Seen} -> Seen after 20000 -> ct:fail(client_stuck) end || Pid <- Clients],
+    ct:pal("outcomes per client: ~p", [Outcomes]),
+    ?assertEqual({error, timeout}, gen_tcp:recv(Slow, 0, 0)),
+    ?assertEqual({error, econnrefused}, gen_tcp:connect({127, 0, 0, 1}, Port, [binary])),
+    ?assertMatch({_, <<"slept">>, <<>>}, read_response(Slow)),
+    receive {stopped, Stopped} -> ?assertEqual(ok, Stopped) after 15000 -> ct:fail(stop_stuck) end,
+    ?assertEqual([], [P || #{partial := P} <- Outcomes]),
+    ?assert(lists:all(fun(#{whole := N}) -> N > 0 end, Outcomes)).
+
+%% One client's requests until its connection is refused: how many got a whole
+%% response, how many connections closed before a response began, and any response
+%% that was cut.
+hammer(Port, Answered, Seen) ->
+    case gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]) of
+        {error, econnrefused} -> Seen;
+        {ok, S} -> hammer(S, Port, Answered, Seen)
+    end.
+
+hammer(S, Port, Answered, Seen) ->
+    case gen_tcp:send(S, <<"GET /token HTTP/1.1\r\nHost: t\r\n\r\n">>) =:= ok andalso whole_response(S, <<>>) of
+        {ok, _} ->
+            counters:add(Answered, 1, 1),
+            hammer(S, Port, Answered, maps:update_with(whole, fun(N) -> N + 1 end, 1, Seen));
+        Closed when Closed =:= false; Closed =:= closed ->
+            gen_tcp:close(S),
+            hammer(Port, Answered, maps:update_with(closed, fun(N) -> N + 1 end, 1, Seen));
+        {partial, Bytes} ->
+            gen_tcp:close(S),
+            hammer(Port, Answered, maps:update_with(partial, fun(P) -> [Bytes | P] end, [Bytes], Seen))
+    end.
+
+%% A whole response to GET /token (16 hex digits), `closed' if the connection ended
+%% before its first byte, `{partial, Bytes}' if it ended inside it.
+whole_response(S, Acc) ->
+    case binary:split(Acc, <<"\r\n\r\n">>) of
+        [_Head, Body] when byte_size(Body) >= 16 -> {ok, Acc};
+        _ ->
+            case gen_tcp:recv(S, 0, 10000) of
+                {ok, Data} -> whole_response(S, <<Acc/binary, Data/binary>>);
+                {error, _} when Acc =:= <<>> -> closed;
+                {error, _} -> {partial, Acc}
+            end
+    end.
 
 %% RFC 9112 3.2: an HTTP/1.1 request has exactly one valid Host, and an absolute-form
 %% target's authority wins over it.

@@ -27,6 +27,10 @@ async def app(scope, receive, send):
     elif path == "/sleep":
         await asyncio.sleep(float(scope["query_string"] or b"0.5"))
         await send_body(send, TOKEN)
+    elif path == "/nap":
+        # A slow request that keeps the loop free.
+        await asyncio.sleep(float(scope["query_string"] or b"1"))
+        await send_body(send, b"slept")
     elif path == "/exit":
         sys.exit(3)
     elif path == "/keyboard":

@@ -16,6 +16,10 @@ def application(environ, start_response):
         host = environ.get("HTTP_HOST", "").encode()
         start_response("200 OK", [("Content-Length", str(len(host)))])
         return [host]
+    if path == "/nap":
+        time.sleep(float(environ.get("QUERY_STRING") or "1"))
+        start_response("200 OK", [("Content-Length", "5")])
+        return [b"slept"]
     if path == "/exit":
         sys.exit(3)
     if path == "/keyboard":

@@ -6,6 +6,7 @@
 //! |-------------------------------------------|------------|
 //! | the tokio runtime                         | `engine`   |
 //! | accept loop, connections, drain and stop  | `server`   |
+//! | when an HTTP/2 connection is idle         | `idle`     |
 //! | one request: limits, timeout, hand-over   | `service`  |
 //! | request/response bodies                   | `body`     |
 //! | what passes to and from an application    | `exchange` |
@@ -18,6 +19,7 @@
 pub mod body;
 pub mod config;
 mod engine;
+mod idle;
 pub mod exchange;
 mod io;
 pub mod log;

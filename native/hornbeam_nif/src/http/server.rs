@@ -2,6 +2,7 @@
 //! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
 use super::config::ServerConfig;
 use super::exchange::App;
+use super::idle::{Streams, Tracked};
 use super::io::ConnIo;
 use super::log::Log;
 use super::service::{self, ServiceCtx};
@@ -174,7 +175,8 @@ struct Protocols {
     http2: Option<http2::Builder<TokioExecutor>>,
     tls: Option<TlsAcceptor>,
     /// How long a client may take to finish the TLS handshake, or to send its first
-    /// byte: the header read limit (`keepalive`).
+    /// byte, and how long an HTTP/2 connection may stay without a stream: the header
+    /// read limit (`keepalive`).
     header_timeout: Duration,
 }
 
@@ -212,34 +214,62 @@ fn http2_builder(config: &ServerConfig) -> http2::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .max_concurrent_streams(config.max_concurrent_streams)
         .max_header_list_size((config.max_request_line_size + config.max_header_size) as u32)
-        // Pings find dead peers; an idle but live connection stays, as browsers expect.
+        // Pings find dead peers; a live one with no stream for `keepalive` is closed
+        // by `Streams::idle_for` (GOAWAY), as an idle HTTP/1.1 connection is.
         .keep_alive_interval(config.keepalive)
         .keep_alive_timeout(config.keepalive.unwrap_or(Duration::from_secs(20)));
     builder
 }
 
 /// Serves one connection until it ends, drains (finishing the request in progress) or
-/// aborts with the server.
+/// aborts with the server; `idle` resolving closes it gracefully too.
 macro_rules! drive {
-    ($conn:expr, $phase:expr) => {{
+    ($conn:expr, $phase:expr) => {
+        drive!($conn, $phase, std::future::pending::<()>())
+    };
+    ($conn:expr, $phase:expr, $idle:expr) => {{
         let conn = $conn;
-        tokio::pin!(conn);
-        if *$phase.borrow() != Phase::Serving {
+        let idle = $idle;
+        tokio::pin!(conn, idle);
+        let mut closing = *$phase.borrow() != Phase::Serving;
+        if closing {
             conn.as_mut().graceful_shutdown();
         }
         loop {
             tokio::select! {
                 _ = conn.as_mut() => break,
+                _ = idle.as_mut(), if !closing => {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
                 changed = $phase.changed() => {
                     let now = if changed.is_ok() { *$phase.borrow() } else { Phase::Aborting };
                     match now {
                         Phase::Serving => {}
-                        Phase::Draining => conn.as_mut().graceful_shutdown(),
+                        Phase::Draining => {
+                            closing = true;
+                            conn.as_mut().graceful_shutdown();
+                        }
                         Phase::Aborting => break,
                     }
                 }
             }
         }
+    }};
+}
+
+/// An HTTP/2 connection's service: each request counts as an open stream in `streams`
+/// until its response body is dropped.
+macro_rules! http2_service {
+    ($streams:expr, $peer:expr, $secure:expr, $ctx:expr) => {{
+        let streams = $streams.clone();
+        let ctx = $ctx.clone();
+        let peer = $peer;
+        service_fn(move |req| {
+            let stream = streams.open();
+            let response = service::handle(req, peer, None, $secure, ctx.clone());
+            async move { response.await.map(|r| r.map(|body| Tracked::new(body, stream))) }
+        })
     }};
 }
 
@@ -262,11 +292,17 @@ async fn serve_connection(
             _ = phase.changed() => return,
         };
         let h2 = tls.get_ref().1.alpn_protocol() == Some(&b"h2"[..]) || protocols.http1.is_none();
-        let service_ctx = ctx.clone();
-        let service = service_fn(move |req| service::handle(req, peer, None, true, service_ctx.clone()));
         match (h2, &protocols.http1, &protocols.http2) {
-            (true, _, Some(h2)) => drive!(h2.serve_connection(TokioIo::new(tls), service), phase),
-            (_, Some(h1), _) => drive!(h1.serve_connection(TokioIo::new(tls), service).with_upgrades(), phase),
+            (true, _, Some(h2)) => {
+                let streams = Arc::new(Streams::default());
+                let service = http2_service!(streams, peer, true, ctx);
+                drive!(h2.serve_connection(TokioIo::new(tls), service), phase, streams.idle_for(protocols.header_timeout))
+            }
+            (_, Some(h1), _) => {
+                let service_ctx = ctx.clone();
+                let service = service_fn(move |req| service::handle(req, peer, None, true, service_ctx.clone()));
+                drive!(h1.serve_connection(TokioIo::new(tls), service).with_upgrades(), phase)
+            }
             _ => {}
         }
         return;
@@ -291,9 +327,9 @@ async fn serve_connection(
     };
     match (h2, &protocols.http1, &protocols.http2) {
         (true, _, Some(h2)) => {
-            let service_ctx = ctx.clone();
-            let service = service_fn(move |req| service::handle(req, peer, None, false, service_ctx.clone()));
-            drive!(h2.serve_connection(TokioIo::new(stream), service), phase)
+            let streams = Arc::new(Streams::default());
+            let service = http2_service!(streams, peer, false, ctx);
+            drive!(h2.serve_connection(TokioIo::new(stream), service), phase, streams.idle_for(protocols.header_timeout))
         }
         (_, Some(h1), _) => {
             let (io, hints) = ConnIo::new(stream);
