@@ -19,6 +19,7 @@
          lifespan_auto_without_support/1, lifespan_on_without_support/1,
          lifespan_off/1, starlette_app/1, fastapi_app/1,
          websocket_with_the_websockets_library/1, websocket_invalid_utf8_is_1007/1,
+         websocket_answers_before_failing/1,
          websocket_raising_app/1, websocket_raising_app_with_a_full_queue/1]).
 
 -import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_response/1,
@@ -41,6 +42,7 @@ groups() ->
                      lifespan_auto_without_support, lifespan_on_without_support,
                      lifespan_off]},
      {websocket, [], [websocket_with_the_websockets_library, websocket_invalid_utf8_is_1007,
+                      websocket_answers_before_failing,
                       websocket_raising_app, websocket_raising_app_with_a_full_queue]},
      {frameworks, [], [starlette_app, fastapi_app]}].
 
@@ -339,6 +341,23 @@ websocket_invalid_utf8_is_1007(Config) ->
     ok = gen_tcp:send(S, client_frame(1, <<16#ff, 16#fe>>)),
     {ok, <<1:1, 0:3, 8:4, 0:1, _:7, 1007:16, _/binary>>} = gen_tcp:recv(S, 0, 5000),
     gen_tcp:close(S).
+
+%% A client that sends a message and then breaks a rule (a frame with RSV1 set, no
+%% extension agreed) in the same packet gets the app's answer to the message first,
+%% then 1002 (Autobahn 3.2, 4.1.3, 5.15: strict, where failing at once is lenient).
+websocket_answers_before_failing(Config) ->
+    Port = asgi(Config, websocket_answers_before_failing, "asgi_app:app", #{}),
+    {S, _Head, <<>>} = ws_handshake(Port, "/ws"),
+    <<Fin:1, _Rsv1:1, Rest/bitstring>> = client_frame(1, <<"bad">>),
+    Reserved = <<Fin:1, 1:1, Rest/bitstring>>,
+    ok = gen_tcp:send(S, [client_frame(1, <<"Hello">>), Reserved, client_frame(9, <<>>)]),
+    Frames = server_frames(hb_http:read_until_closed(S, <<>>)),
+    ?assertMatch([{1, <<"Hello">>}, {8, <<1002:16, _/binary>>}], Frames).
+
+%% Unmasked server frames with 7-bit lengths, as {Opcode, Payload}.
+server_frames(<<>>) -> [];
+server_frames(<<_:4, Opcode:4, 0:1, Length:7, Payload:Length/binary, Rest/binary>>) ->
+    [{Opcode, Payload} | server_frames(Rest)].
 
 websocket_raising_app(Config) ->
     Port = asgi(Config, websocket_raising_app, "asgi_app:app", #{}),

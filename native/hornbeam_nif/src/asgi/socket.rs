@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -21,6 +21,22 @@ use tokio_tungstenite::WebSocketStream;
 
 /// How long the peer gets to answer our close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long the app gets to read the messages before a broken rule (and so to answer
+/// them) before our close goes out.
+const REPLY_GRACE: Duration = Duration::from_secs(1);
+
+/// How the reader ended.
+enum ReaderEnd {
+    /// The peer sent its close (tungstenite answers it), or vanished.
+    PeerClosed,
+    /// The app dropped its end: it reads no more.
+    AppGone,
+    /// The peer broke a rule (or idled past the limit): this close code is ours to send.
+    Broken(u16),
+    /// ... and the app has read everything before it: send this close now.
+    Answered(CloseFrame),
+}
 
 #[derive(Clone, Copy)]
 pub struct WsSettings {
@@ -63,20 +79,24 @@ pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sen
         .max_frame_size(Some(settings.max_message_size));
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     let (mut sink, mut stream) = ws.split();
-    // The reader asks the writer to send a close frame when the peer broke a rule.
-    let (close_tx, mut close_rx) = oneshot::channel::<Option<CloseFrame>>();
+    // How the reader ended, for the writer: it decides which close frame, if any, is ours
+    // to send.
+    let (ended_tx, mut ended_rx) = oneshot::channel::<ReaderEnd>();
+    // Set while the reader waits for the app to read up to a broken rule.
+    let breaking = AtomicBool::new(false);
+    let breaking = &breaking;
 
     let reader = async move {
-        let (code, reason, our_close) = loop {
+        let (code, reason, end) = loop {
             let Ok(permit) = inbound.reserve().await else {
                 // The app is gone and reads no more; the writer sends what it queued
                 // last (its close, or 1000).
-                break (1001, String::new(), None);
+                break (1001, String::new(), ReaderEnd::AppGone);
             };
             let next = match settings.idle_timeout {
                 Some(limit) => match tokio::time::timeout(limit, stream.next()).await {
                     Ok(next) => next,
-                    Err(_) => break (1001, "idle timeout".to_string(), Some(1001)),
+                    Err(_) => break (1001, "idle timeout".to_string(), ReaderEnd::Broken(1001)),
                 },
                 None => stream.next().await,
             };
@@ -87,38 +107,58 @@ pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sen
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(frame))) => {
                     let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.as_str().to_string()));
-                    break (code, reason, None);
+                    break (code, reason, ReaderEnd::PeerClosed);
                 }
-                Some(Err(WsError::Capacity(_))) => break (1009, "message too big".to_string(), Some(1009)),
-                Some(Err(WsError::Utf8(_))) => break (1007, "invalid UTF-8 in a text message".to_string(), Some(1007)),
+                Some(Err(WsError::Capacity(_))) => break (1009, "message too big".to_string(), ReaderEnd::Broken(1009)),
+                Some(Err(WsError::Utf8(_))) => break (1007, "invalid UTF-8 in a text message".to_string(), ReaderEnd::Broken(1007)),
                 // The peer vanished without a close frame: nothing to answer.
-                Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break (1006, String::new(), None),
-                Some(Err(WsError::Protocol(e))) => break (1002, e.to_string(), Some(1002)),
-                Some(Err(_)) | None => break (1006, String::new(), None),
+                Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break (1006, String::new(), ReaderEnd::PeerClosed),
+                Some(Err(WsError::Protocol(e))) => break (1002, e.to_string(), ReaderEnd::Broken(1002)),
+                Some(Err(_)) | None => break (1006, String::new(), ReaderEnd::PeerClosed),
             }
         };
-        let frame = our_close.map(|c| CloseFrame { code: CloseCode::from(c), reason: reason.clone().into() });
-        let _ = close_tx.send(frame);
-        let _ = inbound.send(Inbound::Closed { code, reason }).await;
+        if let ReaderEnd::Broken(close_code) = end {
+            // RFC 6455 lets us fail the connection at once, but the answers to what the
+            // app already read go out first: the app gets the close after the messages
+            // before it, and once it has read them all (so replied to each), ours goes.
+            breaking.store(true, Ordering::Release);
+            let frame = CloseFrame { code: CloseCode::from(close_code), reason: reason.clone().into() };
+            let told = async {
+                if inbound.send(Inbound::Closed { code, reason }).await.is_ok() {
+                    let _ = inbound.reserve_many(CHANNEL_MESSAGES).await;
+                }
+            };
+            let _ = tokio::time::timeout(REPLY_GRACE, told).await;
+            let _ = ended_tx.send(ReaderEnd::Answered(frame));
+        } else {
+            let _ = ended_tx.send(end);
+            let _ = inbound.send(Inbound::Closed { code, reason }).await;
+        }
         stream
     };
 
     let writer = async move {
-        let mut reader_done = false;
+        let mut reader_end = None;
         loop {
             tokio::select! {
                 biased;
-                frame = &mut close_rx, if !reader_done => {
-                    reader_done = true;
-                    if let Ok(Some(frame)) = frame {
-                        // The peer broke a rule: our close goes out at once.
+                end = &mut ended_rx, if reader_end.is_none() => match end.unwrap_or(ReaderEnd::AppGone) {
+                    ReaderEnd::Answered(frame) => {
+                        // The peer broke a rule: what the app replied before it learnt
+                        // so goes out, then our close.
+                        while let Ok(Outbound::Message(message)) = outbound.try_recv() {
+                            if sink.send(message).await.is_err() {
+                                break;
+                            }
+                        }
                         let _ = sink.send(Message::Close(Some(frame))).await;
                         break;
                     }
                     // The peer closed, or the app stopped reading: what the app queued
                     // still goes out, for a while.
-                }
-                out = next_outbound(&mut outbound, reader_done) => match out {
+                    other => reader_end = Some(other),
+                },
+                out = next_outbound(&mut outbound, reader_end.is_some()) => match out {
                     Some(Outbound::Message(message)) => {
                         if sink.send(message).await.is_err() {
                             break;
@@ -127,21 +167,32 @@ pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sen
                     Some(Outbound::Close { code, reason }) => {
                         let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
                         let _ = sink.send(Message::Close(Some(frame))).await;
-                        if !reader_done {
+                        if reader_end.is_none() {
                             // The peer's answer ends the reader.
-                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut close_rx).await;
+                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await;
                         }
                         break;
                     }
                     None => {
-                        if !reader_done {
-                            // The app ended without closing: close normally, or
-                            // with 1011 if it failed.
+                        if reader_end.is_none() && breaking.load(Ordering::Acquire) {
+                            // The app ended after the peer broke a rule: that close is
+                            // the one to send.
+                            if let Ok(Ok(ReaderEnd::Answered(frame))) = tokio::time::timeout(REPLY_GRACE, &mut ended_rx).await {
+                                let _ = sink.send(Message::Close(Some(frame))).await;
+                                break;
+                            }
+                        }
+                        if !matches!(reader_end, Some(ReaderEnd::PeerClosed)) {
+                            // The app ended without closing: close normally, or with
+                            // 1011 if it failed. (A peer that closed got tungstenite's
+                            // reply already.)
                             let code = end_code.load(Ordering::Acquire);
                             let reason = if code == 1011 { "internal error" } else { "" };
                             let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
                             let _ = sink.send(Message::Close(Some(frame))).await;
-                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut close_rx).await;
+                            if reader_end.is_none() {
+                                let _ = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await;
+                            }
                         }
                         break;
                     }
