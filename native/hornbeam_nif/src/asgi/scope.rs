@@ -3,7 +3,7 @@
 //! a template dict copied per request; strings and header names that repeat are made
 //! once per worker.
 use crate::http::exchange::Request;
-use crate::http::path::percent_decode;
+use hornbeam_wire::path::percent_decode;
 use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;

@@ -1,5 +1,5 @@
 //! The server's settings, decoded from the map `hornbeam_config` validated.
-use super::proxy::TrustedProxies;
+use hornbeam_wire::proxy::TrustedProxies;
 use super::tls::TlsFiles;
 use rustler::{Atom, Decoder, Term};
 use std::sync::Arc;

@@ -11,11 +11,12 @@
 //! | request/response bodies                   | `body`     |
 //! | what passes to and from an application    | `exchange` |
 //! | settings from Erlang                      | `config`   |
-//! | trusted proxy headers                     | `proxy`    |
 //! | the socket hyper uses, 103 Early Hints    | `io`       |
 //! | TLS settings (rustls)                     | `tls`      |
 //! | log lines to the Erlang owner             | `log`      |
-//! | percent-decoding request paths            | `path`     |
+//!
+//! Path decoding, the Host rules and trusted proxy headers are plain functions of the
+//! request, in the `hornbeam_wire` crate, where they are unit- and property-tested.
 pub mod body;
 pub mod config;
 mod engine;
@@ -23,8 +24,6 @@ mod idle;
 pub mod exchange;
 mod io;
 pub mod log;
-pub mod path;
-mod proxy;
 mod server;
 mod service;
 mod tls;

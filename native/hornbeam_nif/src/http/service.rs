@@ -5,8 +5,8 @@ use super::config::ServerConfig;
 use super::exchange::{App, Job, JobControl, Request, ResponseHead, WebSocketUpgrade};
 use super::io::HintWriter;
 use super::log::Log;
-use super::proxy;
 use super::server::Stats;
+use hornbeam_wire::{host, proxy};
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -51,7 +51,7 @@ pub async fn handle(
     // Counted before a Host is made from :authority: hyper counts HTTP/1.1's itself,
     // HTTP/2's only here.
     let too_many_headers = parts.headers.len() > ctx.config.max_headers;
-    let host = settle_host(&mut parts);
+    let host = host::settle(&mut parts);
     let request_line = ctx.config.access_log.then(|| {
         format!("{} {} {:?}", parts.method, parts.uri, parts.version)
     });
@@ -95,42 +95,6 @@ fn websocket_key<B>(req: &hyper::Request<B>) -> Option<String> {
         return None;
     }
     headers.get(header::SEC_WEBSOCKET_KEY).and_then(|k| k.to_str().ok()).map(str::to_string)
-}
-
-/// The request's one Host (RFC 9112 3.2): an HTTP/1.1 request needs exactly one,
-/// with a valid value, and an absolute-form target's authority replaces it. HTTP/2
-/// carries the host as :authority; applications look for Host, so it is made from it.
-fn settle_host(parts: &mut hyper::http::request::Parts) -> Result<(), &'static str> {
-    let authority = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok());
-    let hosts = parts.headers.get_all(header::HOST).iter().count();
-    if parts.version == Version::HTTP_11 {
-        if hosts > 1 {
-            return Err("Bad Request: more than one Host header");
-        }
-        if let Some(authority) = authority {
-            parts.headers.insert(header::HOST, authority);
-            return Ok(());
-        }
-        let value = parts.headers.get(header::HOST).ok_or("Bad Request: no Host header")?;
-        return if valid_host(value.as_bytes()) { Ok(()) } else { Err("Bad Request: invalid Host header") };
-    }
-    if hosts == 0 {
-        if let Some(authority) = authority {
-            parts.headers.insert(header::HOST, authority);
-        }
-    }
-    Ok(())
-}
-
-/// `uri-host [":" port]` (RFC 9110 7.2), or empty: no user info, no path, no spaces.
-fn valid_host(value: &[u8]) -> bool {
-    if value.is_empty() {
-        return true;
-    }
-    if value.iter().any(|&b| b == b'@' || b == b'/' || b == b'?' || b == b'#' || b <= b' ' || b >= 0x7f) {
-        return false;
-    }
-    std::str::from_utf8(value).ok().and_then(|v| v.parse::<hyper::http::uri::Authority>().ok()).is_some()
 }
 
 /// 414, 431 or 413 for a request over the configured limits.

@@ -4,7 +4,7 @@
 //! the `wsgi.multi*` flags) live in a template dict copied per request; strings that
 //! repeat (methods, header keys, protocol names) are made once and reused.
 use crate::http::exchange::Request;
-use crate::http::path::percent_decode;
+use hornbeam_wire::path::percent_decode;
 use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;

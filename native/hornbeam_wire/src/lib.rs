@@ -1,0 +1,8 @@
+//! The parts of Hornbeam's HTTP handling that are plain functions of the request: how
+//! a path is percent-decoded, which `Host` a request has, what a trusted proxy says
+//! about the client. They live outside `hornbeam_nif` because a crate that calls
+//! `enif_*` cannot link a test binary; here each has unit tests and property tests
+//! (proptest) that feed it arbitrary input.
+pub mod host;
+pub mod path;
+pub mod proxy;
