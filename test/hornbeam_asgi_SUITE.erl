@@ -19,7 +19,7 @@
          lifespan_auto_without_support/1, lifespan_on_without_support/1,
          lifespan_off/1, starlette_app/1, fastapi_app/1,
          websocket_with_the_websockets_library/1, websocket_invalid_utf8_is_1007/1,
-         websocket_answers_before_failing/1,
+         websocket_answers_before_failing/1, websocket_over_http2/1,
          websocket_raising_app/1, websocket_raising_app_with_a_full_queue/1]).
 
 -import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_response/1,
@@ -42,7 +42,7 @@ groups() ->
                      lifespan_auto_without_support, lifespan_on_without_support,
                      lifespan_off]},
      {websocket, [], [websocket_with_the_websockets_library, websocket_invalid_utf8_is_1007,
-                      websocket_answers_before_failing,
+                      websocket_answers_before_failing, websocket_over_http2,
                       websocket_raising_app, websocket_raising_app_with_a_full_queue]},
      {frameworks, [], [starlette_app, fastapi_app]}].
 
@@ -353,6 +353,24 @@ websocket_answers_before_failing(Config) ->
     ok = gen_tcp:send(S, [client_frame(1, <<"Hello">>), Reserved, client_frame(9, <<>>)]),
     Frames = server_frames(hb_http:read_until_closed(S, <<>>)),
     ?assertMatch([{1, <<"Hello">>}, {8, <<1002:16, _/binary>>}], Frames).
+
+%% RFC 8441 with the h2 and wsproto packages: the server offers extended CONNECT, two
+%% WebSockets run as streams of one connection (200, not 101), the scope says HTTP/2,
+%% a refusal is a 403, and an open WebSocket left quiet past `keepalive' keeps its
+%% connection.
+websocket_over_http2(Config) ->
+    Port = asgi(Config, websocket_over_http2, "asgi_app:app", #{keepalive => 1}),
+    Python = filename:join([venv(Config), "bin", "python"]),
+    Script = filename:join(?config(data_dir, Config), "ws_h2_check.py"),
+    Out = os:cmd(Python ++ " " ++ Script ++ " " ++ integer_to_list(Port) ++ " 1.5 2>&1"),
+    Result = try hb_json:decode(list_to_binary(string:trim(Out))) catch _:_ -> ct:fail({ws_h2_check, Out}) end,
+    ?assertEqual(1, maps:get(<<"enable_connect_protocol">>, Result)),
+    ?assertEqual({200, 200}, {maps:get(<<"echo_status">>, Result), maps:get(<<"scope_status">>, Result)}),
+    ?assertEqual(#{<<"type">> => <<"websocket">>, <<"http_version">> => <<"2">>, <<"scheme">> => <<"ws">>,
+                   <<"path">> => <<"/ws/scope">>}, maps:get(<<"scope">>, Result)),
+    ?assertEqual([<<"h"/utf8, 16#e9/utf8, "llo">>, [0, 1, 255]], maps:get(<<"echo">>, Result)),
+    ?assertEqual([1000], maps:get(<<"close">>, Result)),
+    ?assertEqual(403, maps:get(<<"reject_status">>, Result)).
 
 %% Unmasked server frames with 7-bit lengths, as {Opcode, Payload}.
 server_frames(<<>>) -> [];

@@ -70,7 +70,7 @@ async def _http(app, scope, receive, send):
     limit = app.settings.max_body_size
     try:
         announced = headers.get("content-length")
-        if announced is not None and announced.isdigit() and int(announced) > limit:
+        if announced is not None and announced.isascii() and announced.isdigit() and int(announced) > limit:
             raise BadRequest(413, "request body too large")
         try:
             raw_body = await _read_body(receive, limit)

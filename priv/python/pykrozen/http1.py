@@ -160,7 +160,8 @@ class RequestReader:
             self.length = 0
             return
         values = {v.strip() for v in length.split(",")}
-        if len(values) != 1 or not next(iter(values)).isdigit():
+        # ASCII digits only: str.isdigit() is also true for "²" and other digits int() refuses.
+        if len(values) != 1 or not (text := next(iter(values))).isascii() or not text.isdigit():
             raise BadRequest(400, "invalid Content-Length")
         self.length = int(values.pop())
         if self.length > self.max_body:

@@ -6,7 +6,7 @@
 //! errors, 1001 when the client was idle past `websocket_timeout`.
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::OnUpgrade;
+use crate::http::exchange::WebSocketUpgrade;
 use hyper_util::rt::TokioIo;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
@@ -66,7 +66,10 @@ pub type EndCode = Arc<AtomicU16>;
 /// Messages in flight per direction.
 pub const CHANNEL_MESSAGES: usize = 4;
 
-pub async fn run(on_upgrade: OnUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>, end_code: EndCode) {
+/// Runs the socket until it closes. `upgrade` lives as long: over HTTP/2 it keeps the
+/// stream counted as open.
+pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>, end_code: EndCode) {
+    let WebSocketUpgrade { on_upgrade, stream_open: _stream_open, .. } = upgrade;
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(_) => {

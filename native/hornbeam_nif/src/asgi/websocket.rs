@@ -159,22 +159,30 @@ impl WsConn {
             unreachable!("accept is only called during the handshake")
         };
         let mut headers = extra;
-        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-        let accept_key = derive_accept_key(upgrade.key.as_bytes());
-        headers.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&accept_key).expect("base64 is a valid header value"));
+        // HTTP/1.1 switches protocols (101 with the key's proof); over HTTP/2 the
+        // extended CONNECT's stream simply opens (200).
+        let status = match &upgrade.key {
+            Some(key) => {
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+                let accept_key = derive_accept_key(key.as_bytes());
+                headers.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&accept_key).expect("base64 is a valid header value"));
+                StatusCode::SWITCHING_PROTOCOLS
+            }
+            None => StatusCode::OK,
+        };
         if let Some(protocol) = subprotocol {
             let value = HeaderValue::from_str(&protocol).map_err(|_| SendError::Protocol(format!("invalid subprotocol {protocol:?}")))?;
             headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
         }
-        let head = ResponseHead { status: StatusCode::SWITCHING_PROTOCOLS, headers, body: ResponseBody::empty() };
+        let head = ResponseHead { status, headers, body: ResponseBody::empty() };
         if respond.send(head).is_err() {
             return Err(SendError::Disconnected);
         }
         let (inbound_tx, inbound) = mpsc::channel(CHANNEL_MESSAGES);
         let (outbound, outbound_rx) = mpsc::channel(CHANNEL_MESSAGES);
         let end_code = Arc::new(AtomicU16::new(1000));
-        self.shared.engine.spawn(socket::run(upgrade.on_upgrade, self.shared.websocket, inbound_tx, outbound_rx, end_code.clone()));
+        self.shared.engine.spawn(socket::run(upgrade, self.shared.websocket, inbound_tx, outbound_rx, end_code.clone()));
         self.phase = Phase::Open { inbound, outbound, end_code };
         Ok(Sent::Done)
     }

@@ -26,12 +26,18 @@ pub struct Request {
     pub websocket: Option<WebSocketUpgrade>,
 }
 
-/// What accepting a WebSocket handshake needs: the client's key, and the connection
-/// hyper hands over once the 101 response is out.
+/// What accepting a WebSocket handshake needs: the client's key (RFC 6455, HTTP/1.1;
+/// none over HTTP/2, RFC 8441), and the connection or stream hyper hands over once the
+/// 101 (HTTP/1.1) or 200 (HTTP/2) response is out.
 pub struct WebSocketUpgrade {
-    pub key: String,
+    pub key: Option<String>,
     pub on_upgrade: hyper::upgrade::OnUpgrade,
+    /// Over HTTP/2: keeps the stream counted as open (so the connection is not idle)
+    /// for as long as the WebSocket lives.
+    pub stream_open: Option<OpenStream>,
 }
+
+pub use super::idle::OpenStream;
 
 pub struct ResponseHead {
     pub status: StatusCode,

@@ -50,6 +50,12 @@ impl Streams {
 
 pub struct StreamGuard(Arc<Streams>);
 
+/// A stream's guard where a request's extensions can carry it (they must be `Clone`):
+/// an extended CONNECT (a WebSocket over HTTP/2) is open until the socket ends, long
+/// after its response body.
+#[derive(Clone)]
+pub struct OpenStream(#[allow(dead_code)] Arc<StreamGuard>);
+
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::AcqRel);
@@ -61,12 +67,24 @@ impl Drop for StreamGuard {
 /// failed or reset).
 pub struct Tracked<B> {
     body: B,
-    _stream: StreamGuard,
+    _stream: StreamGuardOrShared,
+}
+
+/// The guard itself, or (for an extended CONNECT) a share of it the request carries on.
+pub enum StreamGuardOrShared {
+    Own(#[allow(dead_code)] StreamGuard),
+    Shared(#[allow(dead_code)] OpenStream),
 }
 
 impl<B> Tracked<B> {
-    pub fn new(body: B, stream: StreamGuard) -> Tracked<B> {
+    pub fn new(body: B, stream: StreamGuardOrShared) -> Tracked<B> {
         Tracked { body, _stream: stream }
+    }
+}
+
+impl StreamGuard {
+    pub fn shared(self) -> OpenStream {
+        OpenStream(Arc::new(self))
     }
 }
 

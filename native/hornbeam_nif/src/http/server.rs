@@ -2,7 +2,7 @@
 //! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
 use super::config::ServerConfig;
 use super::exchange::App;
-use super::idle::{Streams, Tracked};
+use super::idle::{StreamGuardOrShared, Streams, Tracked};
 use super::io::ConnIo;
 use super::log::Log;
 use super::service::{self, ServiceCtx};
@@ -213,6 +213,8 @@ fn http2_builder(config: &ServerConfig) -> http2::Builder<TokioExecutor> {
     builder
         .timer(TokioTimer::new())
         .max_concurrent_streams(config.max_concurrent_streams)
+        // WebSocket over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL.
+        .enable_connect_protocol()
         .max_header_list_size((config.max_request_line_size + config.max_header_size) as u32)
         // Pings find dead peers; a live one with no stream for `keepalive` is closed
         // by `Streams::idle_for` (GOAWAY), as an idle HTTP/1.1 connection is.
@@ -265,8 +267,17 @@ macro_rules! http2_service {
         let streams = $streams.clone();
         let ctx = $ctx.clone();
         let peer = $peer;
-        service_fn(move |req| {
+        service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             let stream = streams.open();
+            let stream = if req.method() == hyper::Method::CONNECT {
+                // A WebSocket (RFC 8441) outlives its response: the request carries a
+                // share of the guard to the socket.
+                let shared = stream.shared();
+                req.extensions_mut().insert(shared.clone());
+                StreamGuardOrShared::Shared(shared)
+            } else {
+                StreamGuardOrShared::Own(stream)
+            };
             let response = service::handle(req, peer, None, $secure, ctx.clone());
             async move { response.await.map(|r| r.map(|body| Tracked::new(body, stream))) }
         })

@@ -2,7 +2,7 @@
 //! and the response's final headers.
 use super::body::{BodyLimits, RequestBody, ResponseBody};
 use super::config::ServerConfig;
-use super::exchange::{App, Job, JobControl, Request, ResponseHead, WebSocketUpgrade};
+use super::exchange::{App, Job, JobControl, OpenStream, Request, ResponseHead, WebSocketUpgrade};
 use super::io::HintWriter;
 use super::log::Log;
 use super::server::Stats;
@@ -46,7 +46,11 @@ pub async fn handle(
     let started = Instant::now();
     ctx.stats.requests.fetch_add(1, Ordering::Relaxed);
     let mut req = req;
-    let websocket = websocket_key(&req).map(|key| WebSocketUpgrade { key, on_upgrade: hyper::upgrade::on(&mut req) });
+    let websocket = websocket_handshake(&req).map(|key| WebSocketUpgrade {
+        key,
+        on_upgrade: hyper::upgrade::on(&mut req),
+        stream_open: req.extensions_mut().remove::<OpenStream>(),
+    });
     let (mut parts, incoming) = req.into_parts();
     // Counted before a Host is made from :authority: hyper counts HTTP/1.1's itself,
     // HTTP/2's only here.
@@ -79,22 +83,30 @@ pub async fn handle(
     Ok(response)
 }
 
-/// The Sec-WebSocket-Key of an RFC 6455 handshake (GET, HTTP/1.1, `Upgrade: websocket`,
-/// `Connection: upgrade`, version 13).
-fn websocket_key<B>(req: &hyper::Request<B>) -> Option<String> {
+/// A WebSocket handshake: over HTTP/1.1 (RFC 6455: GET, `Upgrade: websocket`,
+/// `Connection: upgrade`, version 13), `Some(Some(key))`; over HTTP/2 (RFC 8441: an
+/// extended CONNECT with `:protocol` websocket, version 13), `Some(None)`.
+fn websocket_handshake<B>(req: &hyper::Request<B>) -> Option<Option<String>> {
     let headers = req.headers();
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        return None;
+    }
+    if req.version() == Version::HTTP_2 {
+        let protocol = req.extensions().get::<hyper::ext::Protocol>();
+        let ok = req.method() == Method::CONNECT && protocol.is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"));
+        return ok.then_some(None);
+    }
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
     };
-    let ok = req.method() == hyper::Method::GET
+    let ok = req.method() == Method::GET
         && req.version() == Version::HTTP_11
         && has_token(header::UPGRADE, "websocket")
-        && has_token(header::CONNECTION, "upgrade")
-        && headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+        && has_token(header::CONNECTION, "upgrade");
     if !ok {
         return None;
     }
-    headers.get(header::SEC_WEBSOCKET_KEY).and_then(|k| k.to_str().ok()).map(str::to_string)
+    headers.get(header::SEC_WEBSOCKET_KEY).and_then(|k| k.to_str().ok()).map(|k| Some(k.to_string()))
 }
 
 /// 414, 431 or 413 for a request over the configured limits.
