@@ -26,7 +26,7 @@ erl -noshell -pa "$root"/_build/default/lib/*/ebin -eval "
                                         pythonpath => [\"$root/bench\"]}),
   receive after infinity -> ok end." >"$out/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$out"' EXIT
+trap 'kill $server 2>/dev/null; echo "report, wstest.log and server.log: $out"' EXIT
 for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 cat >"$out/spec.json" <<JSON
 {"outdir": "$out/report", "servers": [{"agent": "hornbeam", "url": "ws://127.0.0.1:$port"}],

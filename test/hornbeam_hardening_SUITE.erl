@@ -162,7 +162,7 @@ idle_http2_connection_is_closed(Config) ->
     [GoawayAt | _] = [At || {At, 7, _, 0, _} <- Frames],
     ?assert(lists:member({1, 1}, Kinds)),
     ?assert(ResponseAt >= 1400),
-    ?assert(GoawayAt >= ResponseAt + 900),
+    ?assert(GoawayAt >= ResponseAt + 500),
     wait_until(fun() -> maps:get(connections, hornbeam:info(idle_http2_connection_is_closed)) =:= 0 end).
 
 h2_frame(Type, Flags, Stream, Payload) ->
@@ -254,10 +254,10 @@ stuck_worker_is_replaced(Config) ->
 %% still finishing.
 graceful_stop_under_load(Config) ->
     Name = ?config(case_name, Config),
-    Port = start(Config, #{workers => 2, graceful_timeout => 10000}),
+    Port = start(Config, #{workers => 2, graceful_timeout => 15000}),
     %% The slow request first, so the server has surely read it when the stop comes.
     Slow = connect(Port),
-    ok = gen_tcp:send(Slow, <<"GET /nap?3 HTTP/1.1\r\nHost: t\r\n\r\n">>),
+    ok = gen_tcp:send(Slow, <<"GET /nap?6 HTTP/1.1\r\nHost: t\r\n\r\n">>),
     wait_until(fun() -> maps:get(requests, hornbeam:info(Name)) =:= 1 end),
     Answered = counters:new(1, []),
     Self = self(),

@@ -20,22 +20,31 @@ sock = socket.create_connection(("127.0.0.1", port), timeout=10)
 http = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
 http.initiate_connection()
 sock.sendall(http.data_to_send())
-events = []
+
+
+pending = []  # events read but not yet taken
 
 
 def pump():
-    """Reads one packet; returns its HTTP/2 events."""
+    """Reads one packet into `pending`; answers what h2 must answer (PINGs, SETTINGS)."""
     data = sock.recv(65536)
     if not data:
         raise ConnectionError("server closed the connection")
-    got = http.receive_data(data)
+    pending.extend(http.receive_data(data))
     sock.sendall(http.data_to_send())
-    return got
+
+
+def take(match):
+    """The first pending event `match` accepts (reading more until one comes)."""
+    while True:
+        for i, event in enumerate(pending):
+            if match(event):
+                return pending.pop(i)
+        pump()
 
 
 # The server must offer extended CONNECT before a client may use it.
-while not any(isinstance(e, h2.events.RemoteSettingsChanged) for e in events):
-    events += pump()
+take(lambda e: isinstance(e, h2.events.RemoteSettingsChanged))
 result = {"enable_connect_protocol": http.remote_settings.enable_connect_protocol}
 
 
@@ -48,24 +57,34 @@ def open_websocket(path):
 
 
 def status_of(stream):
-    while True:
-        for event in pump():
-            if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream:
-                return int(dict(event.headers)[b":status"])
+    event = take(lambda e: isinstance(e, h2.events.ResponseReceived) and e.stream_id == stream)
+    return int(dict(event.headers)[b":status"])
 
 
 def websocket_events(stream, ws, until):
     """wsproto events on `stream` until `until(events)` holds."""
     seen = []
     while not until(seen):
-        for event in pump():
-            if isinstance(event, h2.events.DataReceived) and event.stream_id == stream:
-                http.acknowledge_received_data(event.flow_controlled_length, stream)
-                sock.sendall(http.data_to_send())
-                if ws.state is not ConnectionState.CLOSED:  # the stream's end may follow the close
-                    ws.receive_data(event.data)
-                    seen += list(ws.events())
+        event = take(lambda e: isinstance(e, h2.events.DataReceived) and e.stream_id == stream)
+        http.acknowledge_received_data(event.flow_controlled_length, stream)
+        sock.sendall(http.data_to_send())
+        if ws.state is not ConnectionState.CLOSED:  # the stream's end may follow the close
+            ws.receive_data(event.data)
+            seen += list(ws.events())
     return seen
+
+
+def stay_quiet(seconds):
+    """Sends nothing on the WebSockets for `seconds`, still answering the server's PINGs
+    as a live client does."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            pump()
+        except TimeoutError:
+            break
+    sock.settimeout(10)
 
 
 def send(stream, data):
@@ -81,7 +100,7 @@ echo, scope = Connection(ConnectionType.CLIENT), Connection(ConnectionType.CLIEN
 # Both sockets at once: the scope arrives while the echo socket is open.
 got = websocket_events(scope_stream, scope, lambda seen: any(isinstance(e, TextMessage) for e in seen))
 result["scope"] = {k: v for k, v in json.loads(got[0].data).items() if k in ("type", "http_version", "scheme", "path")}
-time.sleep(quiet)
+stay_quiet(quiet)
 send(echo_stream, echo.send(TextMessage(data="h\u00e9llo")) + echo.send(BytesMessage(data=b"\x00\x01\xff")))
 got = websocket_events(echo_stream, echo, lambda seen: len(seen) >= 2)
 result["echo"] = [e.data if isinstance(e, TextMessage) else list(e.data) for e in got]

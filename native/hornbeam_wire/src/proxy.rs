@@ -184,6 +184,20 @@ mod tests {
         }
 
         #[test]
+        fn trusted_hops_appended_on_the_right_do_not_change_the_client(
+            client in any::<[u8; 4]>().prop_filter("not in 10/8", |a| a[0] != 10),
+            before in proptest::collection::vec(any::<[u8; 4]>(), 0..3),
+            proxies in proptest::collection::vec(any::<[u8; 3]>(), 0..4),
+        ) {
+            // What the client forged first, then the client, then trusted proxies.
+            let mut hops: Vec<String> = before.iter().map(|a| Ipv4Addr::from(*a).to_string()).collect();
+            hops.push(Ipv4Addr::from(client).to_string());
+            hops.extend(proxies.iter().map(|p| Ipv4Addr::new(10, p[0], p[1], p[2]).to_string()));
+            let f = forwarded(&headers(&[("x-forwarded-for", &hops.join(", "))]), &trusted(&["10.0.0.0/8"]));
+            prop_assert_eq!(f.client, Some(IpAddr::V4(Ipv4Addr::from(client))));
+        }
+
+        #[test]
         fn any_entries_parse_or_fail_without_panic(entries in proptest::collection::vec("[0-9a-f:./*]{0,45}", 0..4)) {
             let _ = TrustedProxies::parse(&entries);
         }

@@ -8,8 +8,8 @@ from pykrozen.http1 import RequestReader
 
 TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
 token = st.text(TOKEN_CHARS, min_size=1, max_size=12)
-# Header values: visible ASCII and inner spaces (the parser strips the ends).
-value = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), max_size=30)
+# Header values: visible ASCII, spaces and tabs anywhere (the parser strips the ends).
+value = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e, include_characters="\t"), max_size=30)
 path_segment = st.text("abcdefghijklmnopqrstuvwxyz0123456789-._~", max_size=8)
 
 

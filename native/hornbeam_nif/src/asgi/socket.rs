@@ -126,12 +126,19 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
             // before it, and once it has read them all (so replied to each), ours goes.
             breaking.store(true, Ordering::Release);
             let frame = CloseFrame { code: CloseCode::from(close_code), reason: reason.clone().into() };
+            let mut delivered = false;
             let told = async {
-                if inbound.send(Inbound::Closed { code, reason }).await.is_ok() {
+                delivered = inbound.send(Inbound::Closed { code, reason: reason.clone() }).await.is_ok();
+                if delivered {
                     let _ = inbound.reserve_many(CHANNEL_MESSAGES).await;
                 }
             };
             let _ = tokio::time::timeout(REPLY_GRACE, told).await;
+            if !delivered {
+                // The app reads too slowly to wait for: its close code still goes in
+                // if there is room, else it sees the channel end (1006).
+                let _ = inbound.try_send(Inbound::Closed { code, reason });
+            }
             let _ = ended_tx.send(ReaderEnd::Answered(frame));
         } else {
             let _ = ended_tx.send(end);

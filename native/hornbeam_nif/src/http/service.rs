@@ -171,7 +171,8 @@ async fn run(
         _ => (None, None),
     };
     let is_head = request.head.method == Method::HEAD;
-    let upgrade = request.websocket.is_some();
+    // Only an HTTP/1.1 handshake answers 101; over HTTP/2 a WebSocket opens with 200.
+    let upgrade = request.websocket.as_ref().is_some_and(|w| w.key.is_some());
     if ctx.app.submit(Job { request, respond, hints, control: control.clone() }).is_err() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the server is stopping", true);
     }
