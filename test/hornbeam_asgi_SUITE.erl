@@ -19,7 +19,7 @@
          lifespan_auto_without_support/1, lifespan_on_without_support/1,
          lifespan_off/1, starlette_app/1, fastapi_app/1,
          websocket_with_the_websockets_library/1, websocket_invalid_utf8_is_1007/1,
-         websocket_answers_before_failing/1, websocket_over_http2/1,
+         websocket_answers_before_failing/1, websocket_over_http2/1, websocket_stop_is_going_away/1,
          websocket_raising_app/1, websocket_raising_app_with_a_full_queue/1]).
 
 -import(hb_http, [serve/4, url/2, request/3, request/5, get/2, raw/2, read_response/1,
@@ -42,7 +42,7 @@ groups() ->
                      lifespan_auto_without_support, lifespan_on_without_support,
                      lifespan_off]},
      {websocket, [], [websocket_with_the_websockets_library, websocket_invalid_utf8_is_1007,
-                      websocket_answers_before_failing, websocket_over_http2,
+                      websocket_answers_before_failing, websocket_over_http2, websocket_stop_is_going_away,
                       websocket_raising_app, websocket_raising_app_with_a_full_queue]},
      {frameworks, [], [starlette_app, fastapi_app]}].
 
@@ -371,6 +371,19 @@ websocket_over_http2(Config) ->
     ?assertEqual([<<"h"/utf8, 16#e9/utf8, "llo">>, [0, 1, 255]], maps:get(<<"echo">>, Result)),
     ?assertEqual([1000], maps:get(<<"close">>, Result)),
     ?assertEqual(403, maps:get(<<"reject_status">>, Result)).
+
+%% stop/1 with a WebSocket open: the client gets 1001 (going away) and the stop does not
+%% wait for the app to end the socket.
+websocket_stop_is_going_away(Config) ->
+    Port = asgi(Config, websocket_stop_is_going_away, "asgi_app:app", #{graceful_timeout => 20000}),
+    {S, _Head, <<>>} = ws_handshake(Port, "/ws"),
+    ok = gen_tcp:send(S, client_frame(1, <<"hi">>)),
+    {ok, <<1:1, 0:3, 1:4, 0:1, 2:7, "hi">>} = gen_tcp:recv(S, 0, 5000),
+    Self = self(),
+    spawn_link(fun() -> Self ! {stopped, hornbeam:stop(websocket_stop_is_going_away)} end),
+    {ok, <<1:1, 0:3, 8:4, 0:1, _:7, 1001:16, _/binary>>} = gen_tcp:recv(S, 0, 5000),
+    ok = gen_tcp:send(S, client_frame(8, <<1001:16>>)),
+    receive {stopped, Stopped} -> ?assertEqual(ok, Stopped) after 10000 -> ct:fail(stop_waited) end.
 
 %% Unmasked server frames with 7-bit lengths, as {Opcode, Payload}.
 server_frames(<<>>) -> [];

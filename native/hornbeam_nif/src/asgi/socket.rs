@@ -7,12 +7,13 @@
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use crate::http::exchange::WebSocketUpgrade;
+use crate::http::server::Phase;
 use hyper_util::rt::TokioIo;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -69,7 +70,7 @@ pub const CHANNEL_MESSAGES: usize = 4;
 /// Runs the socket until it closes. `upgrade` lives as long: over HTTP/2 it keeps the
 /// stream counted as open.
 pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>, end_code: EndCode) {
-    let WebSocketUpgrade { on_upgrade, stream_open: _stream_open, .. } = upgrade;
+    let WebSocketUpgrade { on_upgrade, stream_open: _stream_open, mut server_phase, .. } = upgrade;
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(_) => {
@@ -168,6 +169,14 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                     // still goes out, for a while.
                     other => reader_end = Some(other),
                 },
+                _ = stopping(&mut server_phase), if reader_end.is_none() => {
+                    // The server stops: the client is told it is going away (what the
+                    // app already queued went out before).
+                    let frame = CloseFrame { code: CloseCode::Away, reason: "server shutting down".into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    let _ = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await;
+                    break;
+                }
                 out = next_outbound(&mut outbound, reader_end.is_some()) => match out {
                     Some(Outbound::Message(message)) => {
                         if sink.send(message).await.is_err() {
@@ -225,6 +234,11 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
     if let Some(Ok(mut ws)) = stream.map(|stream| sink.reunite(stream)) {
         linger(ws.get_mut()).await;
     }
+}
+
+/// Resolves once the server leaves `Serving` (or is gone).
+async fn stopping(phase: &mut watch::Receiver<Phase>) {
+    let _ = phase.wait_for(|now| *now != Phase::Serving).await;
 }
 
 /// The app's next message; once the connection is closing, `None` if the app sends

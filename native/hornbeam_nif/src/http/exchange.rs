@@ -35,6 +35,8 @@ pub struct WebSocketUpgrade {
     /// Over HTTP/2: keeps the stream counted as open (so the connection is not idle)
     /// for as long as the WebSocket lives.
     pub stream_open: Option<OpenStream>,
+    /// The server's phase: a stop closes the WebSocket with 1001.
+    pub server_phase: tokio::sync::watch::Receiver<super::server::Phase>,
 }
 
 pub use super::idle::OpenStream;

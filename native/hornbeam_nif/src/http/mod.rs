@@ -24,7 +24,7 @@ mod idle;
 pub mod exchange;
 mod io;
 pub mod log;
-mod server;
+pub mod server;
 mod service;
 mod tls;
 

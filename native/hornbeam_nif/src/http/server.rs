@@ -21,7 +21,7 @@ use tokio::sync::{watch, Notify};
 
 /// Where the server is in its life; connections watch it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
+pub enum Phase {
     Serving,
     /// Finish the request in progress, then close.
     Draining,
@@ -83,7 +83,7 @@ impl Server {
         let (phase, phase_rx) = watch::channel(Phase::Serving);
         let connections = Arc::new(ConnectionCount::default());
         let stats = Arc::new(Stats::default());
-        let ctx = Arc::new(ServiceCtx::new(config, app.clone(), log.clone(), local, stats.clone()));
+        let ctx = Arc::new(ServiceCtx::new(config, app.clone(), log.clone(), local, stats.clone(), phase_rx.clone()));
         runtime.spawn(accept_loop(listener, ctx, phase_rx, connections.clone(), log));
         Ok(Server { runtime, phase, connections, app, local, stats, stopped: Mutex::new(false) })
     }

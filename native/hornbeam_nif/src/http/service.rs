@@ -5,7 +5,7 @@ use super::config::ServerConfig;
 use super::exchange::{App, Job, JobControl, OpenStream, Request, ResponseHead, WebSocketUpgrade};
 use super::io::HintWriter;
 use super::log::Log;
-use super::server::Stats;
+use super::server::{Phase, Stats};
 use hornbeam_wire::{host, proxy};
 use http_body::Body;
 use hyper::body::Incoming;
@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 pub struct ServiceCtx {
     pub config: ServerConfig,
@@ -24,11 +24,13 @@ pub struct ServiceCtx {
     log: Log,
     local: SocketAddr,
     pub stats: Arc<Stats>,
+    /// The server's phase, for what outlives a request (WebSockets).
+    phase: watch::Receiver<Phase>,
 }
 
 impl ServiceCtx {
-    pub fn new(config: ServerConfig, app: Arc<dyn App>, log: Log, local: SocketAddr, stats: Arc<Stats>) -> ServiceCtx {
-        ServiceCtx { config, app, log, local, stats }
+    pub fn new(config: ServerConfig, app: Arc<dyn App>, log: Log, local: SocketAddr, stats: Arc<Stats>, phase: watch::Receiver<Phase>) -> ServiceCtx {
+        ServiceCtx { config, app, log, local, stats, phase }
     }
 }
 
@@ -50,6 +52,7 @@ pub async fn handle(
         key,
         on_upgrade: hyper::upgrade::on(&mut req),
         stream_open: req.extensions_mut().remove::<OpenStream>(),
+        server_phase: ctx.phase.clone(),
     });
     let (mut parts, incoming) = req.into_parts();
     // Counted before a Host is made from :authority: hyper counts HTTP/1.1's itself,
