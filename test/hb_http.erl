@@ -4,7 +4,7 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--export([log/2, capture_logs/1, with_info_logs/1, serve/4, url/2, request/3, request/5, get/2, raw/2,
+-export([log/2, capture_logs/1, begin_case/2, end_case/2, with_info_logs/1, serve/4, url/2, request/3, request/5, get/2, raw/2,
          read_until_closed/2, read_response/1, content_length/1, status_of/1, header/2,
          data_file/3, expect_log/1, wait_until/1, root_dir/1, venv/1, python/0]).
 
@@ -19,6 +19,18 @@ with_info_logs(Fun) ->
 
 capture_logs(Case) ->
     ok = logger:add_handler(Case, ?MODULE, #{config => #{pid => self()}, level => all}).
+
+%% init_per_testcase of the HTTP suites: the case's log events come to the test
+%% process, and its name is in Config (servers are named after it).
+begin_case(Case, Config) ->
+    capture_logs(Case),
+    [{case_name, Case} | Config].
+
+%% end_per_testcase of the HTTP suites: stops capturing and stops `Servers'.
+end_case(Case, Servers) ->
+    logger:remove_handler(Case),
+    [hornbeam:stop(Name) || Name <- Servers],
+    ok.
 
 %% A logger handler that forwards the HTTP servers' log events to the test process.
 log(#{meta := #{hornbeam := _}, msg := Msg} = Event, #{config := #{pid := Pid}}) ->

@@ -48,13 +48,10 @@ end_per_group(_Group, _Config) ->
     ok.
 
 init_per_testcase(Case, Config) ->
-    hb_http:capture_logs(Case),
-    [{case_name, Case} | Config].
+    hb_http:begin_case(Case, Config).
 
 end_per_testcase(Case, _Config) ->
-    logger:remove_handler(Case),
-    [hornbeam:stop(Name) || Name <- [Case, h1_only, h2_only]],
-    ok.
+    hb_http:end_case(Case, [Case, h1_only, h2_only]).
 
 %% A server for this case: the group's app with `Opts'.
 start(Config, Opts) ->
@@ -279,7 +276,8 @@ graceful_stop_under_load(Config) ->
 %% that was cut.
 hammer(Port, Answered, Seen) ->
     case gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]) of
-        {error, econnrefused} -> Seen;
+        %% Reset: accepted into the backlog just as the listening socket closed.
+        {error, Refused} when Refused =:= econnrefused; Refused =:= econnreset -> Seen;
         {ok, S} -> hammer(S, Port, Answered, Seen)
     end.
 

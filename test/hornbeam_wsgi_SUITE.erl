@@ -77,13 +77,10 @@ end_per_group(Group, _Config) ->
     ok.
 
 init_per_testcase(Case, Config) ->
-    hb_http:capture_logs(Case),
-    [{case_name, Case} | Config].
+    hb_http:begin_case(Case, Config).
 
 end_per_testcase(Case, _Config) ->
-    logger:remove_handler(Case),
-    [hornbeam:stop(Name) || Name <- [Case, second(Case), one, two]],
-    ok.
+    hb_http:end_case(Case, [Case, second(Case), one, two]).
 
 second(Case) ->
     list_to_atom(atom_to_list(Case) ++ "_2").

@@ -87,12 +87,11 @@ impl PoolInner {
     /// Puts `fresh` where `old` was. A replaced worker's unstarted requests move to
     /// `fresh` and its thread is let go; a recycled one finishes its requests in flight,
     /// then stops.
-    fn swap_in(&self, old: &Arc<Shared>, fresh: Worker, retire: Retire) {
+    fn swap_in(&self, old: &Arc<Shared>, mut fresh: Worker, retire: Retire) {
         let mut workers = self.lock_workers();
         if self.stopping.load(Ordering::Acquire) {
             drop(workers);
             fresh.stop();
-            let mut fresh = fresh;
             fresh.finish(self.spec.app.shutdown_timeout + STOP_MARGIN);
             return;
         }

@@ -5,7 +5,7 @@
 //! `websocket_max_frame_size`, 1007 for text that is not UTF-8, 1002 for other protocol
 //! errors, 1001 when the client was idle past `websocket_timeout`.
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use crate::http::exchange::WebSocketUpgrade;
 use crate::http::server::Phase;
 use hyper_util::rt::TokioIo;
@@ -173,8 +173,7 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                     // The server stops: the client is told it is going away (what the
                     // app already queued went out before).
                     let frame = CloseFrame { code: CloseCode::Away, reason: "server shutting down".into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    let _ = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await;
+                    close_and_wait(&mut sink, frame, Some(&mut ended_rx)).await;
                     break;
                 }
                 out = next_outbound(&mut outbound, reader_end.is_some()) => match out {
@@ -185,11 +184,7 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                     }
                     Some(Outbound::Close { code, reason }) => {
                         let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                        let _ = sink.send(Message::Close(Some(frame))).await;
-                        if reader_end.is_none() {
-                            // The peer's answer ends the reader.
-                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await;
-                        }
+                        close_and_wait(&mut sink, frame, reader_end.is_none().then_some(&mut ended_rx)).await;
                         break;
                     }
                     None => {
@@ -208,10 +203,7 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                             let code = end_code.load(Ordering::Acquire);
                             let reason = if code == 1011 { "internal error" } else { "" };
                             let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                            let _ = sink.send(Message::Close(Some(frame))).await;
-                            if reader_end.is_none() {
-                                let _ = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await;
-                            }
+                            close_and_wait(&mut sink, frame, reader_end.is_none().then_some(&mut ended_rx)).await;
                         }
                         break;
                     }
@@ -233,6 +225,15 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
     };
     if let Some(Ok(mut ws)) = stream.map(|stream| sink.reunite(stream)) {
         linger(ws.get_mut()).await;
+    }
+}
+
+/// Sends our close frame; while the reader still runs (`ended` is its end), gives the
+/// peer `CLOSE_WAIT` to answer, which ends the reader.
+async fn close_and_wait<S: Sink<Message> + Unpin>(sink: &mut S, frame: CloseFrame, ended: Option<&mut oneshot::Receiver<ReaderEnd>>) {
+    let _ = sink.send(Message::Close(Some(frame))).await;
+    if let Some(ended) = ended {
+        let _ = tokio::time::timeout(CLOSE_WAIT, ended).await;
     }
 }
 

@@ -295,28 +295,26 @@ fn pump_file(file: File, mut offset: u64, mut remaining: u64, tx: mpsc::Sender<S
 
 impl Declared {
     /// What of `chunk` fits in the declared length; logs the first overflow.
-    fn take(&mut self, mut chunk: Bytes) -> Option<StreamItem> {
+    fn take(&mut self, mut chunk: Bytes) -> Bytes {
         let len = chunk.len() as u64;
         if len <= self.left {
             self.left -= len;
-            return Some(Ok(chunk));
+            return chunk;
         }
         if !self.overflowed {
             self.overflowed = true;
-            self.log.error(&format!(
-                "the response body is longer than its Content-Length ({} bytes): the rest was not sent",
-                self.length
-            ));
+            let sent = self.length - self.left + len;
+            self.log.error(&content_length_mismatch(self.length, sent));
         }
         chunk.truncate(self.left as usize);
         self.left = 0;
-        Some(Ok(chunk))
+        chunk
     }
 }
 
 fn content_length_mismatch(declared: u64, sent: u64) -> String {
     if sent > declared {
-        format!("the response body is longer than its Content-Length ({declared} bytes, {sent} given): the rest was not sent")
+        format!("the response body is longer than its Content-Length ({declared} bytes, at least {sent} given): the rest was not sent")
     } else {
         format!("the response body ended after {sent} of the {declared} bytes its Content-Length declared: the connection was closed")
     }
@@ -338,7 +336,7 @@ impl Body for ResponseBody {
                     Poll::Pending => return Poll::Pending,
                 };
                 let item = match (polled, declared.as_deref_mut()) {
-                    (Some(Ok(chunk)), Some(limit)) => limit.take(chunk),
+                    (Some(Ok(chunk)), Some(limit)) => Some(Ok(limit.take(chunk))),
                     (None, Some(limit)) if limit.left > 0 => {
                         let why = content_length_mismatch(limit.length, limit.length - limit.left);
                         limit.log.error(&why);

@@ -64,20 +64,15 @@ impl Drop for StreamGuard {
 }
 
 /// A response body that keeps its stream counted as open until hyper drops it (sent,
-/// failed or reset).
+/// failed or reset). `None` for an extended CONNECT, whose guard the request carries on
+/// to the WebSocket.
 pub struct Tracked<B> {
     body: B,
-    _stream: StreamGuardOrShared,
-}
-
-/// The guard itself, or (for an extended CONNECT) a share of it the request carries on.
-pub enum StreamGuardOrShared {
-    Own(#[allow(dead_code)] StreamGuard),
-    Shared(#[allow(dead_code)] OpenStream),
+    _stream: Option<StreamGuard>,
 }
 
 impl<B> Tracked<B> {
-    pub fn new(body: B, stream: StreamGuardOrShared) -> Tracked<B> {
+    pub fn new(body: B, stream: Option<StreamGuard>) -> Tracked<B> {
         Tracked { body, _stream: stream }
     }
 }

@@ -2,7 +2,7 @@
 //! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
 use super::config::ServerConfig;
 use super::exchange::App;
-use super::idle::{StreamGuardOrShared, Streams, Tracked};
+use super::idle::{Streams, Tracked};
 use super::io::ConnIo;
 use super::log::Log;
 use super::service::{self, ServiceCtx};
@@ -268,16 +268,12 @@ macro_rules! http2_service {
         let ctx = $ctx.clone();
         let peer = $peer;
         service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            let stream = streams.open();
-            let stream = if req.method() == hyper::Method::CONNECT {
-                // A WebSocket (RFC 8441) outlives its response: the request carries a
-                // share of the guard to the socket.
-                let shared = stream.shared();
-                req.extensions_mut().insert(shared.clone());
-                StreamGuardOrShared::Shared(shared)
-            } else {
-                StreamGuardOrShared::Own(stream)
-            };
+            let mut stream = Some(streams.open());
+            if req.method() == hyper::Method::CONNECT {
+                // A WebSocket (RFC 8441) outlives its response: the request carries the
+                // guard to the socket (or drops it with itself).
+                req.extensions_mut().insert(stream.take().expect("just set").shared());
+            }
             let response = service::handle(req, peer, None, $secure, ctx.clone());
             async move { response.await.map(|r| r.map(|body| Tracked::new(body, stream))) }
         })

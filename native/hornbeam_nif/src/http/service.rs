@@ -224,12 +224,11 @@ const STUCK_GRACE: Duration = Duration::from_secs(2);
 fn watch_for_stuck_worker(control: Arc<JobControl>, limit: Duration, log: Log) {
     tokio::spawn(async move {
         tokio::time::sleep(STUCK_GRACE).await;
-        if !control.is_finished() {
+        if control.abandon_if_stuck() {
             log.error(&format!(
                 "a worker is still running a request {} ms after it timed out: replacing it with a fresh interpreter",
                 (limit + STUCK_GRACE).as_millis()
             ));
-            control.abandon_if_stuck();
         }
     });
 }
