@@ -2,15 +2,20 @@
 # Runs the Autobahn|Testsuite fuzzing client against Hornbeam serving bench/ws_echo.py
 # and prints how many cases were OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED or FAILED,
 # and the cases that were not OK.
-# Usage: bench/autobahn.sh [CASES]   CASES: a JSON list, default every case; EXCLUDE (a
-# JSON list) defaults to 9.* (the slow performance cases) and 12.*/13.*
-# (permessage-deflate, which Hornbeam does not offer yet).
+# Usage: [COMPRESSION=true] bench/autobahn.sh [CASES]   CASES: a JSON list, default every
+# case; EXCLUDE (a JSON list) defaults to 9.* (the slow performance cases), and without
+# COMPRESSION (websocket_compression => true) to 12.*/13.* (permessage-deflate) as well.
 # wstest runs on Python 2.7 (pyenv's 2.7.18), in a virtualenv made here once.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${AUTOBAHN_VENV:-$root/_build/autobahn-venv}
 cases=${1:-'["*"]'}
-exclude=${EXCLUDE:-'["9.*", "12.*", "13.*"]'}
+compression=${COMPRESSION:-false}
+if [ "$compression" = true ]; then
+  exclude=${EXCLUDE:-'["9.*"]'}
+else
+  exclude=${EXCLUDE:-'["9.*", "12.*", "13.*"]'}
+fi
 port=${PORT:-9001}
 out=$(mktemp -d)
 if [ ! -x "$venv/bin/wstest" ]; then
@@ -23,6 +28,7 @@ fi
 erl -noshell -pa "$root"/_build/default/lib/*/ebin -eval "
   {ok, _} = application:ensure_all_started(hornbeam),
   ok = hornbeam:start(\"ws_echo:app\", #{bind => \"127.0.0.1:$port\", worker_class => asgi,
+                                        websocket_compression => $compression,
                                         pythonpath => [\"$root/bench\"]}),
   receive after infinity -> ok end." >"$out/server.log" 2>&1 &
 server=$!

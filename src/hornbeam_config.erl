@@ -38,6 +38,7 @@ defaults() ->
       max_concurrent_streams => 100,
       websocket_max_frame_size => 16777216,
       websocket_timeout => infinity,
+      websocket_compression => false,
       ssl => false,
       certfile => undefined,
       keyfile => undefined,
@@ -113,6 +114,7 @@ validate(max_concurrent_streams, V, Acc) when is_integer(V), V > 0, V < 16#80000
 validate(websocket_max_frame_size, V, Acc) when is_integer(V), V > 0 -> Acc#{websocket_max_frame_size => V};
 validate(websocket_timeout, infinity, Acc) -> Acc#{websocket_timeout => infinity};
 validate(websocket_timeout, V, Acc) when is_integer(V), V > 0 -> Acc#{websocket_timeout => V};
+validate(websocket_compression, V, Acc) when is_boolean(V) -> Acc#{websocket_compression => V};
 validate(ssl, V, Acc) when is_boolean(V) -> Acc#{ssl => V};
 validate(K, undefined, Acc) when K =:= certfile; K =:= keyfile; K =:= cacertfile -> Acc#{K => undefined};
 validate(K, V, Acc) when K =:= certfile; K =:= keyfile; K =:= cacertfile ->

@@ -123,7 +123,7 @@ tls_files(Config) ->
 
 server_opts(Config) ->
     Keys = [timeout, body_read_timeout, keepalive, max_request_line_size, max_header_size, max_headers,
-            max_body_size, access_log, max_concurrent_streams, tls],
+            max_body_size, access_log, max_concurrent_streams, websocket_compression, tls],
     Plain = maps:with(Keys, Config),
     Versions = maps:get(http_version, Config),
     Plain#{root_path => bin(maps:get(root_path, Config)),

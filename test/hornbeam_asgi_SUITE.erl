@@ -18,7 +18,8 @@
          lifespan_state_and_shutdown/1, lifespan_startup_failure/1,
          lifespan_auto_without_support/1, lifespan_on_without_support/1,
          lifespan_off/1, starlette_app/1, fastapi_app/1,
-         websocket_with_the_websockets_library/1, websocket_invalid_utf8_is_1007/1,
+         websocket_with_the_websockets_library/1, websocket_compressed_with_the_websockets_library/1,
+         websocket_compression_offers/1, websocket_invalid_utf8_is_1007/1,
          websocket_answers_before_failing/1, websocket_over_http2/1, websocket_stop_is_going_away/1,
          websocket_raising_app/1, websocket_raising_app_with_a_full_queue/1]).
 
@@ -41,7 +42,8 @@ groups() ->
      {lifespan, [], [lifespan_state_and_shutdown, lifespan_startup_failure,
                      lifespan_auto_without_support, lifespan_on_without_support,
                      lifespan_off]},
-     {websocket, [], [websocket_with_the_websockets_library, websocket_invalid_utf8_is_1007,
+     {websocket, [], [websocket_with_the_websockets_library, websocket_compressed_with_the_websockets_library,
+                      websocket_compression_offers, websocket_invalid_utf8_is_1007,
                       websocket_answers_before_failing, websocket_over_http2, websocket_stop_is_going_away,
                       websocket_raising_app, websocket_raising_app_with_a_full_queue]},
      {frameworks, [], [starlette_app, fastapi_app]}].
@@ -284,10 +286,21 @@ several_workers(Config) ->
 
 %%% WebSocket
 
+%% The client offers permessage-deflate; without websocket_compression it is refused
+%% (served by tungstenite).
 websocket_with_the_websockets_library(Config) ->
-    Port = asgi(Config, websocket_with_the_websockets_library, "asgi_app:app",
-                #{websocket_max_frame_size => 2000000}),
-    Mark = mark_path(Config, "ws_disconnect.txt"),
+    Result = ws_check(Config, websocket_with_the_websockets_library, #{}),
+    ?assertEqual([], maps:get(<<"extensions">>, Result)).
+
+%% The same checks over permessage-deflate (served by yawc); the 1009 check is then a
+%% compression bomb (3 KB on the wire, 3 MB inflated, over the 2 MB limit).
+websocket_compressed_with_the_websockets_library(Config) ->
+    Result = ws_check(Config, websocket_compressed_with_the_websockets_library, #{websocket_compression => true}),
+    ?assertEqual([<<"permessage-deflate">>], maps:get(<<"extensions">>, Result)).
+
+ws_check(Config, Name, Opts) ->
+    Port = asgi(Config, Name, "asgi_app:app", Opts#{websocket_max_frame_size => 2000000}),
+    Mark = mark_path(Config, atom_to_list(Name) ++ "_disconnect.txt"),
     Python = filename:join([venv(Config), "bin", "python"]),
     Script = filename:join(?config(data_dir, Config), "ws_check.py"),
     Out = os:cmd(Python ++ " " ++ Script ++ " " ++ integer_to_list(Port) ++ " " ++ Mark ++ " 2>&1"),
@@ -306,7 +319,8 @@ websocket_with_the_websockets_library(Config) ->
     ?assertEqual(false, maps:get(<<"scope_has_method">>, Result)),
     ?assertEqual(50, maps:get(<<"concurrent">>, Result)),
     %% The client vanished without a close frame: the app saw code 1006.
-    wait_until(file_says(Mark, <<"disconnect 1006">>)).
+    wait_until(file_says(Mark, <<"disconnect 1006">>)),
+    Result.
 
 %% A masked client frame (RFC 6455 5.3) from raw bytes.
 client_frame(Opcode, Payload) ->
@@ -315,9 +329,13 @@ client_frame(Opcode, Payload) ->
     <<1:1, 0:3, Opcode:4, 1:1, (byte_size(Payload)):7, Mask/binary, Masked/binary>>.
 
 ws_handshake(Port, Path) ->
+    ws_handshake(Port, Path, []).
+
+ws_handshake(Port, Path, ExtraHeaders) ->
     {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
     ok = gen_tcp:send(S, ["GET ", Path, " HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"]),
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
+                          [[Name, ": ", Value, "\r\n"] || {Name, Value} <- ExtraHeaders], "\r\n"]),
     {ok, Data} = gen_tcp:recv(S, 0, 5000),
     %% The first frame may come in the same segment as the 101.
     [Head, Rest] = binary:split(Data, <<"\r\n\r\n">>),
@@ -326,6 +344,29 @@ ws_handshake(Port, Path) ->
 %% The next bytes from the server: what came with the head first.
 ws_recv(_S, Buffered) when Buffered =/= <<>> -> {ok, Buffered};
 ws_recv(S, <<>>) -> gen_tcp:recv(S, 0, 5000).
+
+%% Offers the websockets library does not make: several, on one line and on two, after
+%% an extension we do not know (Autobahn 13.7). The first deflate offer we can honour is
+%% the one agreed, with its terms.
+websocket_compression_offers(Config) ->
+    Port = asgi(Config, websocket_compression_offers, "asgi_app:app", #{websocket_compression => true}),
+    Agreed = fun(Offers) ->
+                     {S, Head, _} = ws_handshake(Port, "/ws", [{"Sec-WebSocket-Extensions", O} || O <- Offers]),
+                     gen_tcp:close(S),
+                     ?assertMatch({match, _}, re:run(Head, "^HTTP/1.1 101")),
+                     case re:run(Head, "(?i)\r\nsec-websocket-extensions: ([^\r]*)", [{capture, all_but_first, binary}]) of
+                         {match, [Value]} -> Value;
+                         nomatch -> none
+                     end
+             end,
+    ?assertMatch(<<"permessage-deflate", _/binary>>, Agreed(["permessage-deflate"])),
+    Several = Agreed(["x-webkit-deflate-frame, permessage-deflate; client_max_window_bits; server_max_window_bits=10, "
+                      "permessage-deflate"]),
+    ?assertMatch({match, _}, re:run(Several, "^permessage-deflate.*server_max_window_bits=10")),
+    TwoLines = Agreed(["x-webkit-deflate-frame", "permessage-deflate; server_no_context_takeover"]),
+    ?assertMatch({match, _}, re:run(TwoLines, "^permessage-deflate.*server_no_context_takeover")),
+    ?assertEqual(none, Agreed(["x-webkit-deflate-frame"])),
+    ?assertEqual(none, Agreed(["permessage-deflate-nope"])).
 
 websocket_invalid_utf8_is_1007(Config) ->
     Port = asgi(Config, websocket_invalid_utf8_is_1007, "asgi_app:app", #{}),

@@ -485,6 +485,8 @@ start_errors(Config) ->
     ?assertEqual({error, {invalid_option, bogus, 1}}, hornbeam:start("wsgi_app", Opts#{bogus => 1})),
     ?assertEqual({error, {invalid_option, bind, "nowhere"}}, hornbeam:start("wsgi_app", Opts#{bind => "nowhere"})),
     ?assertEqual({error, {invalid_option, timeout, -1}}, hornbeam:start("wsgi_app", Opts#{timeout => -1})),
+    ?assertEqual({error, {invalid_option, websocket_compression, yes}},
+                 hornbeam:start("wsgi_app", Opts#{websocket_compression => yes})),
     ?assertEqual({error, {invalid_app_spec, "not a module"}}, hornbeam:start("not a module", Opts)),
     {error, {app_import_failed, Traceback}} = hornbeam:start("broken_app:application", Opts),
     ?assertNotEqual(nomatch, string:find(Traceback, "this module refuses to import")),

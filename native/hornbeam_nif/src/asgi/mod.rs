@@ -10,6 +10,7 @@
 //! | one request: body in, response out, disconnect  | `conn`    |
 //! | one WebSocket, the app's side                   | `websocket` |
 //! | one WebSocket, the engine's task (frames)       | `socket`  |
+//! | the WebSocket libraries (tungstenite, yawc)     | `ws_library` |
 //! | the HTTP scope                                  | `scope`   |
 //! | the Python objects the glue drives              | `pytypes` |
 mod conn;
@@ -19,7 +20,9 @@ mod pytypes;
 mod scope;
 mod socket;
 mod websocket;
+mod ws_library;
 mod worker;
 
 pub use pool::Pool;
 pub use socket::WsSettings;
+pub use ws_library::agree_deflate;

@@ -10,6 +10,7 @@
 //!   connection.
 //! - `ConnObject.conn` is a `Box<Conn>` the object owns, freed by its dealloc.
 use super::conn::{Conn, Outgoing, Received, SendError, Sent, Shared};
+use super::socket::Data;
 use super::websocket::{WsConn, WsOutgoing, WsReceived};
 use super::inbox::Event;
 use super::scope::ScopeBuilder;
@@ -508,7 +509,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
             let bytes = item(message, c"bytes");
             if !bytes.is_null() && bytes != ffi::Py_None() {
                 return match bytes_like(bytes) {
-                    Some(b) => Some(WsOutgoing::Send(tokio_tungstenite::tungstenite::Message::Binary(b))),
+                    Some(b) => Some(WsOutgoing::Send(Data::Binary(b))),
                     None => {
                         raise(ffi::PyExc_TypeError, "websocket.send 'bytes' must be bytes");
                         None
@@ -516,7 +517,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
                 };
             }
             match optional_str(c"text").ok()? {
-                Some(text) => Some(WsOutgoing::Send(tokio_tungstenite::tungstenite::Message::Text(text.into()))),
+                Some(text) => Some(WsOutgoing::Send(Data::Text(text))),
                 None => {
                     raise(ffi::PyExc_ValueError, "websocket.send needs 'bytes' or 'text'");
                     None

@@ -3,22 +3,21 @@
 //! memory), writes what the app sends, answers pings, and ends with the close
 //! handshake. Protocol limits become close codes: 1009 for a message over
 //! `websocket_max_frame_size`, 1007 for text that is not UTF-8, 1002 for other protocol
-//! errors, 1001 when the client was idle past `websocket_timeout`.
-use bytes::Bytes;
-use futures_util::{Sink, SinkExt, StreamExt};
+//! errors, 1001 when the client was idle past `websocket_timeout`. Which library speaks
+//! the protocol is `ws_library`'s business.
+use super::ws_library::{self, Opened, Read, Write};
 use crate::http::exchange::WebSocketUpgrade;
 use crate::http::server::Phase;
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 /// How long the peer gets to answer our close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -29,14 +28,16 @@ const REPLY_GRACE: Duration = Duration::from_secs(1);
 
 /// How the reader ended.
 enum ReaderEnd {
-    /// The peer sent its close (tungstenite answers it), or vanished.
+    /// The peer sent its close (the library answers it), or vanished.
     PeerClosed,
     /// The app dropped its end: it reads no more.
     AppGone,
     /// The peer broke a rule (or idled past the limit): this close code is ours to send.
     Broken(u16),
     /// ... and the app has read everything before it: send this close now.
-    Answered(CloseFrame),
+    Answered { code: u16, reason: String },
+    /// The peer broke a rule and the library sent its close itself.
+    LibraryClosed,
 }
 
 #[derive(Clone, Copy)]
@@ -45,17 +46,22 @@ pub struct WsSettings {
     pub idle_timeout: Option<Duration>,
 }
 
+/// A message's content, either way.
+pub enum Data {
+    Text(String),
+    Binary(Bytes),
+}
+
 /// What the app's `receive()` gets.
 pub enum Inbound {
-    Text(String),
-    Bytes(Bytes),
+    Data(Data),
     /// The connection ended; the close code and reason (1006: no close frame).
     Closed { code: u16, reason: String },
 }
 
 /// What the app's `send()` puts out.
 pub enum Outbound {
-    Message(Message),
+    Message(Data),
     Close { code: u16, reason: String },
 }
 
@@ -67,10 +73,12 @@ pub type EndCode = Arc<AtomicU16>;
 /// Messages in flight per direction.
 pub const CHANNEL_MESSAGES: usize = 4;
 
+type Writes = Pin<Box<dyn Sink<Write, Error = ()> + Send>>;
+
 /// Runs the socket until it closes. `upgrade` lives as long: over HTTP/2 it keeps the
 /// stream counted as open.
 pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>, end_code: EndCode) {
-    let WebSocketUpgrade { on_upgrade, stream_open: _stream_open, mut server_phase, .. } = upgrade;
+    let WebSocketUpgrade { on_upgrade, stream_open: _stream_open, mut server_phase, deflate, .. } = upgrade;
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(_) => {
@@ -78,11 +86,8 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
             return;
         }
     };
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(settings.max_message_size))
-        .max_frame_size(Some(settings.max_message_size));
-    let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-    let (mut sink, mut stream) = ws.split();
+    let io = Lingering(Some(TokioIo::new(upgraded)));
+    let Opened { mut reads, mut writes, closes_on_error } = ws_library::open(io, &settings, deflate.as_ref()).await;
     // How the reader ended, for the writer: it decides which close frame, if any, is ours
     // to send.
     let (ended_tx, mut ended_rx) = oneshot::channel::<ReaderEnd>();
@@ -98,27 +103,19 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                 break (1001, String::new(), ReaderEnd::AppGone);
             };
             let next = match settings.idle_timeout {
-                Some(limit) => match tokio::time::timeout(limit, stream.next()).await {
+                Some(limit) => match tokio::time::timeout(limit, reads.next()).await {
                     Ok(next) => next,
                     Err(_) => break (1001, "idle timeout".to_string(), ReaderEnd::Broken(1001)),
                 },
-                None => stream.next().await,
+                None => reads.next().await,
             };
-            match next {
-                Some(Ok(Message::Text(text))) => permit.send(Inbound::Text(text.as_str().to_string())),
-                Some(Ok(Message::Binary(bytes))) => permit.send(Inbound::Bytes(bytes)),
-                // tungstenite answers pings itself; pongs and raw frames need nothing.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.as_str().to_string()));
-                    break (code, reason, ReaderEnd::PeerClosed);
-                }
-                Some(Err(WsError::Capacity(_))) => break (1009, "message too big".to_string(), ReaderEnd::Broken(1009)),
-                Some(Err(WsError::Utf8(_))) => break (1007, "invalid UTF-8 in a text message".to_string(), ReaderEnd::Broken(1007)),
-                // The peer vanished without a close frame: nothing to answer.
-                Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break (1006, String::new(), ReaderEnd::PeerClosed),
-                Some(Err(WsError::Protocol(e))) => break (1002, e.to_string(), ReaderEnd::Broken(1002)),
-                Some(Err(_)) | None => break (1006, String::new(), ReaderEnd::PeerClosed),
+            match next.unwrap_or(Read::Vanished) {
+                Read::Data(data) => permit.send(Inbound::Data(data)),
+                Read::Control => {}
+                Read::Closed { code, reason } => break (code, reason, ReaderEnd::PeerClosed),
+                Read::Broken { code, reason } if closes_on_error => break (code, reason, ReaderEnd::LibraryClosed),
+                Read::Broken { code, reason } => break (code, reason, ReaderEnd::Broken(code)),
+                Read::Vanished => break (1006, String::new(), ReaderEnd::PeerClosed),
             }
         };
         if let ReaderEnd::Broken(close_code) = end {
@@ -126,7 +123,6 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
             // app already read go out first: the app gets the close after the messages
             // before it, and once it has read them all (so replied to each), ours goes.
             breaking.store(true, Ordering::Release);
-            let frame = CloseFrame { code: CloseCode::from(close_code), reason: reason.clone().into() };
             let mut delivered = false;
             let told = async {
                 delivered = inbound.send(Inbound::Closed { code, reason: reason.clone() }).await.is_ok();
@@ -135,17 +131,17 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                 }
             };
             let _ = tokio::time::timeout(REPLY_GRACE, told).await;
+            let answer = ReaderEnd::Answered { code: close_code, reason: reason.clone() };
             if !delivered {
                 // The app reads too slowly to wait for: its close code still goes in
                 // if there is room, else it sees the channel end (1006).
                 let _ = inbound.try_send(Inbound::Closed { code, reason });
             }
-            let _ = ended_tx.send(ReaderEnd::Answered(frame));
+            let _ = ended_tx.send(answer);
         } else {
             let _ = ended_tx.send(end);
             let _ = inbound.send(Inbound::Closed { code, reason }).await;
         }
-        stream
     };
 
     let writer = async move {
@@ -154,84 +150,77 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
             tokio::select! {
                 biased;
                 end = &mut ended_rx, if reader_end.is_none() => match end.unwrap_or(ReaderEnd::AppGone) {
-                    ReaderEnd::Answered(frame) => {
+                    ReaderEnd::Answered { code, reason } => {
                         // The peer broke a rule: what the app replied before it learnt
                         // so goes out, then our close.
-                        while let Ok(Outbound::Message(message)) = outbound.try_recv() {
-                            if sink.send(message).await.is_err() {
+                        while let Ok(Outbound::Message(data)) = outbound.try_recv() {
+                            if writes.send(Write::Data(data)).await.is_err() {
                                 break;
                             }
                         }
-                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        let _ = writes.send(Write::Close { code, reason }).await;
                         break;
                     }
-                    // The peer closed, or the app stopped reading: what the app queued
-                    // still goes out, for a while.
+                    // Nothing may follow the library's close (the flush below sends it).
+                    ReaderEnd::PeerClosed | ReaderEnd::LibraryClosed => break,
+                    // The app stopped reading: what it queued still goes out, for a
+                    // while.
                     other => reader_end = Some(other),
                 },
                 _ = stopping(&mut server_phase), if reader_end.is_none() => {
                     // The server stops: the client is told it is going away (what the
                     // app already queued went out before).
-                    let frame = CloseFrame { code: CloseCode::Away, reason: "server shutting down".into() };
-                    close_and_wait(&mut sink, frame, Some(&mut ended_rx)).await;
+                    let close = Write::Close { code: 1001, reason: "server shutting down".into() };
+                    close_and_wait(&mut writes, close, Some(&mut ended_rx)).await;
                     break;
                 }
                 out = next_outbound(&mut outbound, reader_end.is_some()) => match out {
-                    Some(Outbound::Message(message)) => {
-                        if sink.send(message).await.is_err() {
+                    Some(Outbound::Message(data)) => {
+                        if writes.send(Write::Data(data)).await.is_err() {
                             break;
                         }
                     }
                     Some(Outbound::Close { code, reason }) => {
-                        let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                        close_and_wait(&mut sink, frame, reader_end.is_none().then_some(&mut ended_rx)).await;
+                        close_and_wait(&mut writes, Write::Close { code, reason }, reader_end.is_none().then_some(&mut ended_rx)).await;
                         break;
                     }
                     None => {
                         if reader_end.is_none() && breaking.load(Ordering::Acquire) {
                             // The app ended after the peer broke a rule: that close is
                             // the one to send.
-                            if let Ok(Ok(ReaderEnd::Answered(frame))) = tokio::time::timeout(REPLY_GRACE, &mut ended_rx).await {
-                                let _ = sink.send(Message::Close(Some(frame))).await;
+                            if let Ok(Ok(ReaderEnd::Answered { code, reason })) = tokio::time::timeout(REPLY_GRACE, &mut ended_rx).await {
+                                let _ = writes.send(Write::Close { code, reason }).await;
                                 break;
                             }
                         }
-                        if !matches!(reader_end, Some(ReaderEnd::PeerClosed)) {
-                            // The app ended without closing: close normally, or with
-                            // 1011 if it failed. (A peer that closed got tungstenite's
-                            // reply already.)
-                            let code = end_code.load(Ordering::Acquire);
-                            let reason = if code == 1011 { "internal error" } else { "" };
-                            let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                            close_and_wait(&mut sink, frame, reader_end.is_none().then_some(&mut ended_rx)).await;
-                        }
+                        // The app ended without closing: close normally, or with 1011
+                        // if it failed.
+                        let code = end_code.load(Ordering::Acquire);
+                        let reason = if code == 1011 { "internal error" } else { "" };
+                        close_and_wait(&mut writes, Write::Close { code, reason: reason.into() }, reader_end.is_none().then_some(&mut ended_rx)).await;
                         break;
                     }
                 },
             }
         }
-        // Sends a close reply tungstenite queued.
-        let _ = sink.flush().await;
-        sink
+        let _ = writes.flush().await;
     };
 
     tokio::pin!(reader, writer);
-    let (stream, sink) = tokio::select! {
-        stream = &mut reader => (Some(stream), writer.await),
-        sink = &mut writer => {
+    tokio::select! {
+        () = &mut reader => writer.await,
+        () = &mut writer => {
             // The app closed, or the socket broke: give the peer a moment to answer.
-            (tokio::time::timeout(CLOSE_WAIT, reader).await.ok(), sink)
+            let _ = tokio::time::timeout(CLOSE_WAIT, reader).await;
         }
-    };
-    if let Some(Ok(mut ws)) = stream.map(|stream| sink.reunite(stream)) {
-        linger(ws.get_mut()).await;
     }
+    // Dropping both halves drops the connection, which lingers (`Lingering`).
 }
 
 /// Sends our close frame; while the reader still runs (`ended` is its end), gives the
 /// peer `CLOSE_WAIT` to answer, which ends the reader.
-async fn close_and_wait<S: Sink<Message> + Unpin>(sink: &mut S, frame: CloseFrame, ended: Option<&mut oneshot::Receiver<ReaderEnd>>) {
-    let _ = sink.send(Message::Close(Some(frame))).await;
+async fn close_and_wait(writes: &mut Writes, close: Write, ended: Option<&mut oneshot::Receiver<ReaderEnd>>) {
+    let _ = writes.send(close).await;
     if let Some(ended) = ended {
         let _ = tokio::time::timeout(CLOSE_WAIT, ended).await;
     }
@@ -252,11 +241,22 @@ async fn next_outbound(outbound: &mut mpsc::Receiver<Outbound>, closing: bool) -
     }
 }
 
-/// Ends the TCP connection the way RFC 6455 asks of a server: our side first (FIN),
-/// then what the client still sends (the rest of a message we refused, its close
-/// frame) is read and dropped until it closes too. Closing with unread data would reset
-/// the connection, and the client could lose our close frame.
-async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
+/// The upgraded connection, which ends the way RFC 6455 asks of a server when the
+/// library drops it: our side first (FIN), then what the client still sends (the rest of
+/// a message we refused, its close frame) is read and dropped until it closes too.
+/// Closing with unread data would reset the connection, and the client could lose our
+/// close frame. Both libraries own the connection to the end, so this happens on drop,
+/// in a task of its own.
+struct Lingering<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(Option<S>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Lingering<S> {
+    fn drop(&mut self) {
+        let (Some(io), Ok(engine)) = (self.0.take(), tokio::runtime::Handle::try_current()) else { return };
+        engine.spawn(linger(io));
+    }
+}
+
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(mut io: S) {
     let _ = io.shutdown().await;
     let mut scratch = vec![0u8; 16384];
     let _ = tokio::time::timeout(CLOSE_WAIT, async {
@@ -267,4 +267,38 @@ async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
         }
     })
     .await;
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Lingering<S> {
+    fn io(&mut self) -> Pin<&mut S> {
+        Pin::new(self.0.as_mut().expect("the connection is only taken on drop"))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncRead for Lingering<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        self.get_mut().io().poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncWrite for Lingering<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.get_mut().io().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        self.get_mut().io().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.as_ref().is_some_and(|io| io.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.get_mut().io().poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.get_mut().io().poll_shutdown(cx)
+    }
 }

@@ -5,11 +5,11 @@
 use super::conn::{SendError, Sent, Shared};
 use super::inbox::{token, Ready, TokenWaker};
 use super::conn::RequestHandle;
-use super::socket::{self, EndCode, Inbound, Outbound, CHANNEL_MESSAGES};
+use super::socket::{self, Data, EndCode, Inbound, Outbound, CHANNEL_MESSAGES};
 use crate::http::body::ResponseBody;
 use crate::http::exchange::{JobControl, ResponseHead, WebSocketUpgrade};
 use bytes::Bytes;
-use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
 use hyper::{HeaderMap, Method, StatusCode, Uri};
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +19,6 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::mpsc::{self, error::TrySendError, OwnedPermit};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::Message;
 
 pub enum WsReceived {
     Connect,
@@ -30,7 +29,7 @@ pub enum WsReceived {
 
 pub enum WsOutgoing {
     Accept { subprotocol: Option<String>, headers: HeaderMap },
-    Send(Message),
+    Send(Data),
     Close { code: u16, reason: String },
 }
 
@@ -110,8 +109,8 @@ impl WsConn {
             }
             Phase::Open { inbound, .. } => match inbound.poll_recv(&mut cx) {
                 Poll::Pending => None,
-                Poll::Ready(Some(Inbound::Text(text))) => Some(WsReceived::Text(text)),
-                Poll::Ready(Some(Inbound::Bytes(bytes))) => Some(WsReceived::Bytes(bytes)),
+                Poll::Ready(Some(Inbound::Data(Data::Text(text)))) => Some(WsReceived::Text(text)),
+                Poll::Ready(Some(Inbound::Data(Data::Binary(bytes)))) => Some(WsReceived::Bytes(bytes)),
                 Poll::Ready(Some(Inbound::Closed { code, reason })) => {
                     self.phase = Phase::Closed { code, reason };
                     self.receive()
@@ -171,6 +170,9 @@ impl WsConn {
             }
             None => StatusCode::OK,
         };
+        if let Some(agreed) = &upgrade.deflate {
+            headers.insert(SEC_WEBSOCKET_EXTENSIONS, agreed.clone());
+        }
         if let Some(protocol) = subprotocol {
             let value = HeaderValue::from_str(&protocol).map_err(|_| SendError::Protocol(format!("invalid subprotocol {protocol:?}")))?;
             headers.insert(SEC_WEBSOCKET_PROTOCOL, value);

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub http2: bool,
     /// Streams one HTTP/2 connection may have open at once.
     pub max_concurrent_streams: u32,
+    /// Agree to permessage-deflate when a WebSocket client offers it.
+    pub websocket_compression: bool,
     /// The PEM files, when the server speaks TLS.
     pub tls: Option<TlsFiles>,
     /// Made from `tls` by `http_server_start`.
@@ -84,6 +86,7 @@ impl ServerConfig {
             http1: get(map, "http1")?,
             http2: get(map, "http2")?,
             max_concurrent_streams: get::<u32>(map, "max_concurrent_streams")?,
+            websocket_compression: get(map, "websocket_compression")?,
             tls: tls_files(get(map, "tls")?)?,
             tls_config: None,
         })

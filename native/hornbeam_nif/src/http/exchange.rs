@@ -32,6 +32,8 @@ pub struct Request {
 pub struct WebSocketUpgrade {
     pub key: Option<String>,
     pub on_upgrade: hyper::upgrade::OnUpgrade,
+    /// The `Sec-WebSocket-Extensions` answer when permessage-deflate was agreed.
+    pub deflate: Option<hyper::header::HeaderValue>,
     /// Over HTTP/2: keeps the stream counted as open (so the connection is not idle)
     /// for as long as the WebSocket lives.
     pub stream_open: Option<OpenStream>,

@@ -50,6 +50,7 @@ pub async fn handle(
     let mut req = req;
     let websocket = websocket_handshake(&req).map(|key| WebSocketUpgrade {
         key,
+        deflate: ctx.config.websocket_compression.then(|| crate::asgi::agree_deflate(req.headers())).flatten(),
         on_upgrade: hyper::upgrade::on(&mut req),
         stream_open: req.extensions_mut().remove::<OpenStream>(),
         server_phase: ctx.phase.clone(),
