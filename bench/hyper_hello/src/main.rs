@@ -12,7 +12,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let port: u16 = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(8000);
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(2);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_io().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_io()
+        .build()
+        .unwrap();
     runtime.block_on(serve(port));
 }
 

@@ -2,8 +2,8 @@
 //! can fail, and `python_mode => auto`'s fallback to the main interpreter for an app
 //! whose extensions refuse sub-interpreters.
 use crate::http::config::{AppConfig, PythonMode};
-use crate::http::log::Log;
 use crate::http::log::Level;
+use crate::http::log::Log;
 use hornbeam_python::call;
 use hornbeam_python::ffi;
 use hornbeam_python::interp::Mode;
@@ -53,9 +53,11 @@ impl AppRef {
     /// # Safety
     /// GIL held.
     pub unsafe fn load(&self) -> Result<PyOwned, LoadError> {
-        let module = call::import(&self.module).map_err(|e| LoadError::Import(e.traceback_or_message()))?;
+        let module =
+            call::import(&self.module).map_err(|e| LoadError::Import(e.traceback_or_message()))?;
         let spec = format!("{}:{}", self.module, self.callable);
-        let app = call::getattr_path(module, &self.callable).map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
+        let app = call::getattr_path(module, &self.callable)
+            .map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
         if ffi::PyCallable_Check(app.as_ptr()) == 0 {
             return Err(LoadError::CallableNotFound(spec));
         }

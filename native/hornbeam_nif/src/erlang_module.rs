@@ -35,7 +35,8 @@ static mut SLOTS: [ffi::PyModuleDef_Slot; 2] = [
     ffi::PyModuleDef_Slot { slot: 0, value: std::ptr::null_mut() },
 ];
 
-static mut MODULE: ffi::PyModuleDef = module_def!(c"_erlang", c"Native half of the erlang module (Hornbeam).", METHODS, SLOTS);
+static mut MODULE: ffi::PyModuleDef =
+    module_def!(c"_erlang", c"Native half of the erlang module (Hornbeam).", METHODS, SLOTS);
 
 /// `PyInit__erlang`, registered with `PyImport_AppendInittab` before initialisation.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
@@ -69,31 +70,46 @@ pub(crate) unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyOb
     (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect()
 }
 
-unsafe extern "C" fn erlang_call(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn erlang_call(
+    _module: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     with_host("call", |ctx| {
         let items = tuple_items(args);
         let Some((&name, rest)) = items.split_first() else {
             return raise(ffi::PyExc_TypeError, "erlang.call(name, *args) needs a function name");
         };
         let mut len: ffi::Py_ssize_t = 0;
-        let data = if ffi::PyUnicode_Check(name) != 0 { ffi::PyUnicode_AsUTF8AndSize(name, &mut len) } else { std::ptr::null() };
+        let data = if ffi::PyUnicode_Check(name) != 0 {
+            ffi::PyUnicode_AsUTF8AndSize(name, &mut len)
+        } else {
+            std::ptr::null()
+        };
         if data.is_null() {
             ffi::PyErr_Clear();
             return raise(ffi::PyExc_TypeError, "erlang.call: the function name must be a str");
         }
-        let name = String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize)).into_owned();
+        let name =
+            String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize))
+                .into_owned();
         ctx.call_erlang(&name, rest)
     })
 }
 
-unsafe extern "C" fn erlang_send(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn erlang_send(
+    _module: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     with_host("send", |ctx| {
         let items = tuple_items(args);
         let [pid, message] = items.as_slice() else {
             return raise(ffi::PyExc_TypeError, "erlang.send(pid, term) takes two arguments");
         };
         if ffi::PyObject_TypeCheck(*pid, ctx.types().pid.as_ptr() as *mut ffi::PyTypeObject) == 0 {
-            return raise(ffi::PyExc_TypeError, "erlang.send: the first argument must be an erlang.Pid");
+            return raise(
+                ffi::PyExc_TypeError,
+                "erlang.send: the first argument must be an erlang.Pid",
+            );
         }
         let mut env = OwnedEnv::new();
         let converted = env.run(|e| -> Result<_, term::ConvError> {
@@ -119,7 +135,10 @@ unsafe extern "C" fn erlang_send(_module: *mut ffi::PyObject, args: *mut ffi::Py
     })
 }
 
-unsafe extern "C" fn interpreter_id(_module: *mut ffi::PyObject, _args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn interpreter_id(
+    _module: *mut ffi::PyObject,
+    _args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // Needs no worker: any thread of any interpreter may ask.
     ffi::PyLong_FromLongLong(ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()))
 }

@@ -60,7 +60,10 @@ pub unsafe fn callback_result(types: &PyTypes, reply: Term) -> Option<PyOwned> {
     match parts.as_slice() {
         [tag, value] if atoms::ok() == *tag => match term::to_py(types, *value, false, 0) {
             Ok(obj) => Some(obj),
-            Err(c) => raise(ffi::PyExc_TypeError, &format!("the Erlang function's result: {}", c.message())),
+            Err(c) => raise(
+                ffi::PyExc_TypeError,
+                &format!("the Erlang function's result: {}", c.message()),
+            ),
         },
         [tag, kind, message] if atoms::error() == *tag => {
             let class = if atoms::unknown_function() == *kind {
@@ -89,15 +92,24 @@ pub unsafe fn request_callback(
 ) -> Result<(), Option<PyOwned>> {
     let mut env = OwnedEnv::new();
     let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
-        let items = args.iter().map(|&a| term::from_py(types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
+        let items =
+            args.iter().map(|&a| term::from_py(types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
         Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
     });
     let request = match request {
         Ok(request) => request,
-        Err(c) => return Err(raise(ffi::PyExc_TypeError, &format!("erlang.call({name:?}): {}", c.message()))),
+        Err(c) => {
+            return Err(raise(
+                ffi::PyExc_TypeError,
+                &format!("erlang.call({name:?}): {}", c.message()),
+            ))
+        }
     };
     if env.send_and_clear(owner, |e| request.load(e)).is_err() {
-        return Err(raise(ffi::PyExc_RuntimeError, "the Erlang process owning this interpreter is gone"));
+        return Err(raise(
+            ffi::PyExc_RuntimeError,
+            "the Erlang process owning this interpreter is gone",
+        ));
     }
     Ok(())
 }

@@ -115,7 +115,10 @@ unsafe fn id_arg(args: &[*mut ffi::PyObject], what: &str) -> Result<u64, Option<
 
 /// `_erlang.mailbox_new()` -> `(id, fd)`: a new mailbox and the eventfd that becomes
 /// readable when a message arrives.
-pub unsafe extern "C" fn py_mailbox_new(_module: *mut ffi::PyObject, _args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub unsafe extern "C" fn py_mailbox_new(
+    _module: *mut ffi::PyObject,
+    _args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     with_host("mailbox_new", |_host| {
         let eventfd = match EventFd::new() {
             Ok(fd) => fd,
@@ -138,7 +141,10 @@ pub unsafe extern "C" fn py_mailbox_new(_module: *mut ffi::PyObject, _args: *mut
 /// `_erlang.mailbox_get(id, timeout)` -> `(message,)`, or `None` if nothing came
 /// within `timeout` seconds (0: do not wait); `EOFError` once the mailbox is closed
 /// and empty.
-pub unsafe extern "C" fn py_mailbox_get(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub unsafe extern "C" fn py_mailbox_get(
+    _module: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     with_host("mailbox_get", |host| {
         let args = tuple_items(args);
         let id = match id_arg(&args, "mailbox_get") {
@@ -170,7 +176,11 @@ pub unsafe extern "C" fn py_mailbox_get(_module: *mut ffi::PyObject, args: *mut 
                     if now >= deadline || mailbox.closed.load(Ordering::Acquire) {
                         return None;
                     }
-                    queue = mailbox.arrived.wait_timeout(queue, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+                    queue = mailbox
+                        .arrived
+                        .wait_timeout(queue, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             })
         } else {
@@ -181,10 +191,15 @@ pub unsafe extern "C" fn py_mailbox_get(_module: *mut ffi::PyObject, args: *mut 
                 let value = env.run(|e| term::to_py(host.types(), saved.load(e), false, 0));
                 match value {
                     Ok(value) => PyOwned::from_owned(ffi::PyTuple_Pack(1, value.as_ptr())),
-                    Err(c) => raise(ffi::PyExc_TypeError, &format!("a published message: {}", c.message())),
+                    Err(c) => raise(
+                        ffi::PyExc_TypeError,
+                        &format!("a published message: {}", c.message()),
+                    ),
                 }
             }
-            None if mailbox.closed.load(Ordering::Acquire) => raise(ffi::PyExc_EOFError, "the subscription is closed"),
+            None if mailbox.closed.load(Ordering::Acquire) => {
+                raise(ffi::PyExc_EOFError, "the subscription is closed")
+            }
             None => PyOwned::from_borrowed(ffi::Py_None()),
         }
     })
@@ -192,7 +207,10 @@ pub unsafe extern "C" fn py_mailbox_get(_module: *mut ffi::PyObject, args: *mut 
 
 /// `_erlang.mailbox_close(id)`: no more messages; the Erlang subscriber is told to
 /// stop. Closing twice is fine.
-pub unsafe extern "C" fn py_mailbox_close(_module: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub unsafe extern "C" fn py_mailbox_close(
+    _module: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     with_host("mailbox_close", |_host| {
         let id = match id_arg(&tuple_items(args), "mailbox_close") {
             Ok(id) => id,
@@ -203,7 +221,8 @@ pub unsafe extern "C" fn py_mailbox_close(_module: *mut ffi::PyObject, args: *mu
             mailbox.end();
             if let Some(pid) = lock(&mailbox.subscriber).take() {
                 let mut env = OwnedEnv::new();
-                let _ = env.send_and_clear(&pid, |e| (atoms::hornbeam_mailbox_closed(), id).encode(e));
+                let _ =
+                    env.send_and_clear(&pid, |e| (atoms::hornbeam_mailbox_closed(), id).encode(e));
             }
         }
         PyOwned::from_borrowed(ffi::Py_None())

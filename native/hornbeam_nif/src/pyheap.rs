@@ -43,10 +43,16 @@ macro_rules! slot {
         hornbeam_python::ffi::PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() }
     };
     ($slot:ident, doc $text:literal) => {
-        hornbeam_python::ffi::PyType_Slot { slot: hornbeam_python::ffi::$slot, pfunc: $text.as_ptr() as *mut std::ffi::c_void }
+        hornbeam_python::ffi::PyType_Slot {
+            slot: hornbeam_python::ffi::$slot,
+            pfunc: $text.as_ptr() as *mut std::ffi::c_void,
+        }
     };
     ($slot:ident, $f:expr) => {
-        hornbeam_python::ffi::PyType_Slot { slot: hornbeam_python::ffi::$slot, pfunc: $f as *mut std::ffi::c_void }
+        hornbeam_python::ffi::PyType_Slot {
+            slot: hornbeam_python::ffi::$slot,
+            pfunc: $f as *mut std::ffi::c_void,
+        }
     };
 }
 pub(crate) use slot;

@@ -64,7 +64,10 @@ pub unsafe fn bytes_like(obj: *mut ffi::PyObject) -> Option<Bytes> {
         ffi::PyErr_Clear();
         return None;
     }
-    let out = Bytes::copy_from_slice(std::slice::from_raw_parts(view.buf as *const u8, view.len as usize));
+    let out = Bytes::copy_from_slice(std::slice::from_raw_parts(
+        view.buf as *const u8,
+        view.len as usize,
+    ));
     ffi::PyBuffer_Release(&mut view);
     Some(out)
 }
@@ -83,7 +86,10 @@ pub unsafe fn utf8(obj: *mut ffi::PyObject) -> Option<String> {
         ffi::PyErr_Clear();
         return None;
     }
-    Some(String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize)).into_owned())
+    Some(
+        String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize))
+            .into_owned(),
+    )
 }
 
 /// The name of the object's type, for error messages.
@@ -103,7 +109,10 @@ pub unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
 /// GIL held.
 pub unsafe fn append_header(headers: &mut HeaderMap, name: &[u8], value: &[u8]) -> Option<()> {
     let Ok(name) = HeaderName::from_bytes(name) else {
-        raise(ffi::PyExc_ValueError, &format!("invalid response header name {:?}", String::from_utf8_lossy(name)));
+        raise(
+            ffi::PyExc_ValueError,
+            &format!("invalid response header name {:?}", String::from_utf8_lossy(name)),
+        );
         return None;
     };
     let Ok(value) = HeaderValue::from_bytes(value) else {
@@ -130,7 +139,11 @@ impl<K: Hash + Eq + Clone> Interned<K> {
     ///
     /// # Safety
     /// GIL held, on the thread that owns this cache.
-    pub unsafe fn get(&self, key: &K, make: impl FnOnce() -> PyResult<PyOwned>) -> PyResult<PyOwned> {
+    pub unsafe fn get(
+        &self,
+        key: &K,
+        make: impl FnOnce() -> PyResult<PyOwned>,
+    ) -> PyResult<PyOwned> {
         if let Some(object) = self.objects.borrow().get(key) {
             return Ok(object.clone());
         }

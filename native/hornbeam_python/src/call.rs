@@ -81,7 +81,11 @@ pub unsafe fn resolve(module: &str, function: &str) -> PyResult<PyOwned> {
 ///
 /// # Safety
 /// GIL held; `args` is a tuple, `kwargs` a dict.
-pub unsafe fn call(callable: &PyOwned, args: &PyOwned, kwargs: Option<&PyOwned>) -> PyResult<PyOwned> {
+pub unsafe fn call(
+    callable: &PyOwned,
+    args: &PyOwned,
+    kwargs: Option<&PyOwned>,
+) -> PyResult<PyOwned> {
     let kw = kwargs.map_or(std::ptr::null_mut(), PyOwned::as_ptr);
     owned(ffi::PyObject_Call(callable.as_ptr(), args.as_ptr(), kw))
 }

@@ -68,7 +68,10 @@ pub unsafe fn str_of(obj: &PyOwned) -> Option<String> {
 
 unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
     let module = PyOwned::from_owned(ffi::PyImport_ImportModule(c"traceback".as_ptr()))?;
-    let format = PyOwned::from_owned(ffi::PyObject_GetAttrString(module.as_ptr(), c"format_exception".as_ptr()))?;
+    let format = PyOwned::from_owned(ffi::PyObject_GetAttrString(
+        module.as_ptr(),
+        c"format_exception".as_ptr(),
+    ))?;
     let lines = PyOwned::from_owned(ffi::PyObject_CallOneArg(format.as_ptr(), exc.as_ptr()))?;
     let empty = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(c"".as_ptr(), 0))?;
     let joined = PyOwned::from_owned(ffi::PyUnicode_Join(empty.as_ptr(), lines.as_ptr()))?;

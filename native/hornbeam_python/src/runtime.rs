@@ -37,10 +37,7 @@ static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 /// Starts Python the first time it is called; later calls return the same outcome and
 /// ignore `config` (the runtime cannot be re-configured once started).
 pub fn start(config: RuntimeConfig) -> Result<&'static Runtime, String> {
-    RUNTIME
-        .get_or_init(|| initialise(config))
-        .as_ref()
-        .map_err(Clone::clone)
+    RUNTIME.get_or_init(|| initialise(config)).as_ref().map_err(Clone::clone)
 }
 
 /// The running runtime, if `start` succeeded.
@@ -72,15 +69,15 @@ fn initialise(config: RuntimeConfig) -> Result<Runtime, String> {
             }
         })
         .map_err(|e| format!("cannot spawn the Python main thread: {e}"))?;
-    rx.recv()
-        .map_err(|_| "the Python main thread died during initialisation".to_string())?
+    rx.recv().map_err(|_| "the Python main thread died during initialisation".to_string())?
 }
 
 /// The NIF is loaded RTLD_LOCAL, which hides libpython's symbols from the C extension
 /// modules Python later dlopen()s (`math`, `_json`, `_socket`): re-open it globally.
 fn promote_libpython_to_global() -> Result<(), String> {
     let path = std::env::var("HORNBEAM_LIBPYTHON").unwrap_or_else(|_| LIBPYTHON.to_string());
-    let cpath = CString::new(path.clone()).map_err(|_| "libpython path contains NUL".to_string())?;
+    let cpath =
+        CString::new(path.clone()).map_err(|_| "libpython path contains NUL".to_string())?;
     // SAFETY: dlopen with a valid C string; the handle is deliberately leaked so the
     // library stays loaded for the life of the process.
     let handle = unsafe { libc::dlopen(cpath.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };

@@ -13,7 +13,10 @@ fn start() {
 }
 
 /// Runs `f` on a new thread that owns a new interpreter of `mode`.
-fn on_interpreter<R: Send + 'static>(mode: Mode, f: impl FnOnce(&Interpreter) -> R + Send + 'static) -> R {
+fn on_interpreter<R: Send + 'static>(
+    mode: Mode,
+    f: impl FnOnce(&Interpreter) -> R + Send + 'static,
+) -> R {
     start();
     thread::spawn(move || {
         let interp = Interpreter::create(mode).expect("interpreter");
@@ -57,7 +60,11 @@ fn two_live_sub_interpreters_do_not_share_sys_modules() {
         let _interp = Interpreter::create(Mode::Sub).unwrap();
         unsafe {
             let g = call::new_globals("__holder__").unwrap();
-            call::exec("import sys, types\nsys.modules['only_here'] = types.ModuleType('only_here')", &g).unwrap();
+            call::exec(
+                "import sys, types\nsys.modules['only_here'] = types.ModuleType('only_here')",
+                &g,
+            )
+            .unwrap();
         }
         ready_tx.send(()).unwrap();
         go_rx.recv().unwrap();
@@ -104,7 +111,11 @@ fn dotted_names_resolve_to_modules_and_attributes() {
             ffi::PyTuple_SetItem(args.as_ptr(), 1, call::new_str("b")?.into_ptr());
             Ok(str_of(&call::call(&callable, &args, None)?).unwrap())
         };
-        (join("os.path", "join"), join("os", "path.join"), join("no_such_module", "f").map_err(|e| e.type_name))
+        (
+            join("os.path", "join"),
+            join("os", "path.join"),
+            join("no_such_module", "f").map_err(|e| e.type_name),
+        )
     });
     assert_eq!(results.0.unwrap(), "a/b");
     assert_eq!(results.1.unwrap(), "a/b");

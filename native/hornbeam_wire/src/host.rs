@@ -19,7 +19,11 @@ pub fn settle(parts: &mut Parts) -> Result<(), &'static str> {
             return Ok(());
         }
         let value = parts.headers.get(header::HOST).ok_or("Bad Request: no Host header")?;
-        return if valid(value.as_bytes()) { Ok(()) } else { Err("Bad Request: invalid Host header") };
+        return if valid(value.as_bytes()) {
+            Ok(())
+        } else {
+            Err("Bad Request: invalid Host header")
+        };
     }
     if hosts == 0 {
         if let Some(authority) = authority {
@@ -34,7 +38,10 @@ pub fn valid(value: &[u8]) -> bool {
     if value.is_empty() {
         return true;
     }
-    if value.iter().any(|&b| b == b'@' || b == b'/' || b == b'?' || b == b'#' || b <= b' ' || b >= 0x7f) {
+    if value
+        .iter()
+        .any(|&b| b == b'@' || b == b'/' || b == b'?' || b == b'#' || b <= b' ' || b >= 0x7f)
+    {
         return false;
     }
     std::str::from_utf8(value).ok().and_then(|v| v.parse::<http::uri::Authority>().ok()).is_some()
@@ -59,10 +66,20 @@ mod tests {
 
     #[test]
     fn http11_needs_exactly_one_valid_host() {
-        assert_eq!(settle(&mut parts(Version::HTTP_11, "/", &[])), Err("Bad Request: no Host header"));
-        assert_eq!(settle(&mut parts(Version::HTTP_11, "/", &["a", "b"])), Err("Bad Request: more than one Host header"));
+        assert_eq!(
+            settle(&mut parts(Version::HTTP_11, "/", &[])),
+            Err("Bad Request: no Host header")
+        );
+        assert_eq!(
+            settle(&mut parts(Version::HTTP_11, "/", &["a", "b"])),
+            Err("Bad Request: more than one Host header")
+        );
         for bad in ["user@evil", "a/b", "a?b", "a#b", "a b", "a:b:c"] {
-            assert_eq!(settle(&mut parts(Version::HTTP_11, "/", &[bad])), Err("Bad Request: invalid Host header"), "{bad}");
+            assert_eq!(
+                settle(&mut parts(Version::HTTP_11, "/", &[bad])),
+                Err("Bad Request: invalid Host header"),
+                "{bad}"
+            );
         }
         for good in ["example.com", "example.com:8080", "[::1]:80", "127.0.0.1", ""] {
             assert_eq!(settle(&mut parts(Version::HTTP_11, "/", &[good])), Ok(()), "{good}");

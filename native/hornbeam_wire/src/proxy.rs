@@ -23,11 +23,16 @@ impl TrustedProxies {
                 Some((a, p)) => (a, Some(p)),
                 None => (entry.as_str(), None),
             };
-            let addr: IpAddr = addr.parse().map_err(|_| format!("bad address in forwarded_allow_ips: {entry}"))?;
+            let addr: IpAddr =
+                addr.parse().map_err(|_| format!("bad address in forwarded_allow_ips: {entry}"))?;
             let max = if addr.is_ipv4() { 32 } else { 128 };
             let prefix = match prefix {
                 None => max,
-                Some(p) => p.parse::<u8>().ok().filter(|&p| p <= max).ok_or_else(|| format!("bad prefix in forwarded_allow_ips: {entry}"))?,
+                Some(p) => p
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|&p| p <= max)
+                    .ok_or_else(|| format!("bad prefix in forwarded_allow_ips: {entry}"))?,
             };
             networks.push((addr, prefix));
         }
@@ -38,7 +43,9 @@ impl TrustedProxies {
         match self {
             TrustedProxies::Nobody => false,
             TrustedProxies::Everybody => true,
-            TrustedProxies::Networks(nets) => nets.iter().any(|&(net, prefix)| contains(net, prefix, peer)),
+            TrustedProxies::Networks(nets) => {
+                nets.iter().any(|&(net, prefix)| contains(net, prefix, peer))
+            }
         }
     }
 }
@@ -50,7 +57,9 @@ fn contains(net: IpAddr, prefix: u8, addr: IpAddr) -> bool {
         _ => addr,
     };
     match (net, addr) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => masked(u32::from(n) as u128, u32::from(a) as u128, prefix, 32),
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            masked(u32::from(n) as u128, u32::from(a) as u128, prefix, 32)
+        }
         (IpAddr::V6(n), IpAddr::V6(a)) => masked(u128::from(n), u128::from(a), prefix, 128),
         _ => false,
     }
@@ -82,7 +91,8 @@ pub fn forwarded(headers: &http::HeaderMap, trusted: &TrustedProxies) -> Forward
         joined.rsplit(',').map(str::trim).find(|s| !s.is_empty()).map(str::to_string)
     };
     let client = {
-        let all: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let all: Vec<&str> =
+            headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
         let hops: Vec<IpAddr> = all
             .iter()
             .flat_map(|v| v.split(','))
@@ -92,11 +102,12 @@ pub fn forwarded(headers: &http::HeaderMap, trusted: &TrustedProxies) -> Forward
             .collect();
         hops.iter().rev().find(|ip| !trusted.trusts(**ip)).or(hops.first()).copied()
     };
-    let scheme = last_value("x-forwarded-proto").and_then(|p| match p.to_ascii_lowercase().as_str() {
-        "https" | "wss" => Some("https"),
-        "http" | "ws" => Some("http"),
-        _ => None,
-    });
+    let scheme =
+        last_value("x-forwarded-proto").and_then(|p| match p.to_ascii_lowercase().as_str() {
+            "https" | "wss" => Some("https"),
+            "http" | "ws" => Some("http"),
+            _ => None,
+        });
     Forwarded { client, scheme, host: last_value("x-forwarded-host") }
 }
 
@@ -150,15 +161,22 @@ mod tests {
     #[test]
     fn the_client_is_the_rightmost_hop_no_trusted_proxy_vouches_for() {
         let t = trusted(&["10.0.0.0/8"]);
-        let h = headers(&[("x-forwarded-for", "6.6.6.6, 1.2.3.4"), ("x-forwarded-for", "10.0.0.2:99, [::1]:5"),
-                          ("x-forwarded-proto", "http, HTTPS"), ("x-forwarded-host", "a, b.example")]);
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6, 1.2.3.4"),
+            ("x-forwarded-for", "10.0.0.2:99, [::1]:5"),
+            ("x-forwarded-proto", "http, HTTPS"),
+            ("x-forwarded-host", "a, b.example"),
+        ]);
         let f = forwarded(&h, &t);
         assert_eq!(f.client, Some("::1".parse().unwrap()));
         assert_eq!(f.scheme, Some("https"));
         assert_eq!(f.host.as_deref(), Some("b.example"));
         let all_trusted = forwarded(&headers(&[("x-forwarded-for", "10.0.0.1, 10.0.0.2")]), &t);
         assert_eq!(all_trusted.client, Some("10.0.0.1".parse().unwrap()));
-        let junk = forwarded(&headers(&[("x-forwarded-for", "unknown, ,"), ("x-forwarded-proto", "gopher")]), &t);
+        let junk = forwarded(
+            &headers(&[("x-forwarded-for", "unknown, ,"), ("x-forwarded-proto", "gopher")]),
+            &t,
+        );
         assert_eq!((junk.client, junk.scheme), (None, None));
     }
 

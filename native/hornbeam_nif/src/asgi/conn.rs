@@ -67,7 +67,11 @@ pub struct RequestHandle {
 
 impl RequestHandle {
     pub fn new(shared: &Arc<Shared>, token: u64) -> Arc<RequestHandle> {
-        Arc::new(RequestHandle { shared: shared.clone(), token, drains_at_cancel: AtomicU64::new(0) })
+        Arc::new(RequestHandle {
+            shared: shared.clone(),
+            token,
+            drains_at_cancel: AtomicU64::new(0),
+        })
     }
 }
 
@@ -129,7 +133,9 @@ enum Phase {
     Gone,
 }
 
-type Reserve = Pin<Box<dyn Future<Output = Result<OwnedPermit<StreamItem>, mpsc::error::SendError<()>>> + Send>>;
+type Reserve = Pin<
+    Box<dyn Future<Output = Result<OwnedPermit<StreamItem>, mpsc::error::SendError<()>>> + Send>,
+>;
 type Closed = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub struct Conn {
@@ -190,8 +196,10 @@ impl Conn {
     }
 
     fn waker(&mut self, what: Ready) -> Waker {
-        let slot = if what == Ready::Receive { &mut self.receive_waker } else { &mut self.send_waker };
-        slot.get_or_insert_with(|| TokenWaker::waker(&self.shared.inbox, token(self.id, what))).clone()
+        let slot =
+            if what == Ready::Receive { &mut self.receive_waker } else { &mut self.send_waker };
+        slot.get_or_insert_with(|| TokenWaker::waker(&self.shared.inbox, token(self.id, what)))
+            .clone()
     }
 
     /// The next `receive()` event, or `None` after registering the receive token.
@@ -250,9 +258,13 @@ impl Conn {
                 self.body = None;
                 if matches!(self.phase, Phase::Waiting | Phase::Started) {
                     match e {
-                        BodyError::TooLarge(_) => self.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
-                        BodyError::Client(_) => self.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body"),
-                        BodyError::Stalled(_) => self.respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out"),
+                        BodyError::TooLarge(_) => self
+                            .respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
+                        BodyError::Client(_) => {
+                            self.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body")
+                        }
+                        BodyError::Stalled(_) => self
+                            .respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out"),
                         // The engine answered already (504).
                         BodyError::Cancelled => {}
                     }
@@ -291,7 +303,9 @@ impl Conn {
 
     pub fn send(&mut self, message: Outgoing) -> Result<Sent, SendError> {
         if self.pending.is_some() {
-            return Err(SendError::Protocol("send() called again before the previous send() finished".into()));
+            return Err(SendError::Protocol(
+                "send() called again before the previous send() finished".into(),
+            ));
         }
         if self.phase == Phase::Gone || self.control.is_cancelled() {
             return Err(SendError::Disconnected);
@@ -324,8 +338,10 @@ impl Conn {
             }
             (Outgoing::Body { body, more }, Phase::Streaming) => self.push(body, !more),
             (Outgoing::PathSend(path), Phase::Started) => {
-                let file = std::fs::File::open(&path).map_err(|e| SendError::File(format!("{path}: {e}")))?;
-                let len = file.metadata().map_err(|e| SendError::File(format!("{path}: {e}")))?.len();
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| SendError::File(format!("{path}: {e}")))?;
+                let len =
+                    file.metadata().map_err(|e| SendError::File(format!("{path}: {e}")))?.len();
                 if let Some((_, headers)) = self.head.as_mut() {
                     headers.entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(len));
                 }
@@ -339,7 +355,8 @@ impl Conn {
     }
 
     fn send_head(&mut self, body: ResponseBody) -> Result<(), SendError> {
-        let (status, headers) = self.head.take().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
+        let (status, headers) =
+            self.head.take().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
         self.hints = None;
         let respond = self.respond.take().ok_or(SendError::Disconnected)?;
         if respond.send(ResponseHead { status, headers, body }).is_err() {
@@ -423,7 +440,12 @@ impl Conn {
         if matches!(self.phase, Phase::Gone) || self.control.is_cancelled() {
             return; // the client left or the engine answered (504): nobody to tell
         }
-        self.log_error(&format!("Error handling request {} {}\n{}", self.method, self.uri, traceback.trim_end()));
+        self.log_error(&format!(
+            "Error handling request {} {}\n{}",
+            self.method,
+            self.uri,
+            traceback.trim_end()
+        ));
         match self.phase {
             Phase::Waiting | Phase::Started => self.respond_500(),
             Phase::Streaming => self.abort("the application raised"),
@@ -450,11 +472,17 @@ impl Conn {
 
     fn respond_plain(&mut self, status: StatusCode, text: &'static str) {
         let mut headers = HeaderMap::new();
-        headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         // A body the client failed to send (413, 400, 408) leaves the connection in an
         // unknown state: it closes after the answer.
         if status.is_client_error() {
-            headers.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            headers.insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
         }
         self.head = Some((status, headers));
         self.phase = Phase::Done;

@@ -56,7 +56,11 @@ struct Queue {
 
 impl Inbox {
     pub fn new() -> io::Result<Inbox> {
-        Ok(Inbox { queue: Mutex::new(Queue::default()), eventfd: EventFd::new()?, drains: AtomicU64::new(0) })
+        Ok(Inbox {
+            queue: Mutex::new(Queue::default()),
+            eventfd: EventFd::new()?,
+            drains: AtomicU64::new(0),
+        })
     }
 
     pub fn fd(&self) -> RawFd {
@@ -162,4 +166,3 @@ impl Wake for TokenWaker {
         self.inbox.push(Event::Wake(self.token));
     }
 }
-

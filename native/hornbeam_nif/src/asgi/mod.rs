@@ -20,8 +20,8 @@ mod pytypes;
 mod scope;
 mod socket;
 mod websocket;
-mod ws_library;
 mod worker;
+mod ws_library;
 
 pub use pool::Pool;
 pub use socket::WsSettings;

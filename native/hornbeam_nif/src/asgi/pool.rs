@@ -128,14 +128,17 @@ impl PoolInner {
     fn succeed(&self, old: &Arc<Shared>, retire: Retire) {
         let Some(pool) = self.me.upgrade() else { return };
         let old = old.clone();
-        let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || match pool.spawn() {
-            Ok(fresh) => pool.swap_in(&old, fresh, retire),
-            Err(e) => {
-                pool.spec.log.error(&format!("cannot start a new ASGI worker: {e:?}"));
-                // max_requests: this one keeps serving and tries again later.
-                old.served.store(0, Ordering::Release);
-            }
-        });
+        let started =
+            std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || {
+                match pool.spawn() {
+                    Ok(fresh) => pool.swap_in(&old, fresh, retire),
+                    Err(e) => {
+                        pool.spec.log.error(&format!("cannot start a new ASGI worker: {e:?}"));
+                        // max_requests: this one keeps serving and tries again later.
+                        old.served.store(0, Ordering::Release);
+                    }
+                }
+            });
         if let Err(e) = started {
             self.spec.log.error(&format!("cannot start a new ASGI worker: {e}"));
         }
@@ -157,7 +160,12 @@ impl PoolInner {
 
 impl Supervisor for PoolInner {
     fn replace(&self, worker: &Arc<Shared>, why: &str) {
-        let known = self.targets.read().unwrap_or_else(|p| p.into_inner()).iter().any(|t| Arc::ptr_eq(t, worker));
+        let known = self
+            .targets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|t| Arc::ptr_eq(t, worker));
         if !known || self.stopping.load(Ordering::Acquire) {
             return; // a worker that never started, or the pool is stopping anyway
         }
@@ -185,7 +193,10 @@ impl App for Pool {
                 return Err(Box::new(job));
             }
             let targets = self.inner.targets.read().unwrap_or_else(|p| p.into_inner());
-            let target = targets.iter().min_by_key(|w| w.load.load(Ordering::Relaxed)).expect("a pool has at least one worker");
+            let target = targets
+                .iter()
+                .min_by_key(|w| w.load.load(Ordering::Relaxed))
+                .expect("a pool has at least one worker");
             target.load.fetch_add(1, Ordering::AcqRel);
             match target.inbox.push_job(job) {
                 Ok(()) => {

@@ -10,10 +10,10 @@
 //!   connection.
 //! - `ConnObject.conn` is a `Box<Conn>` the object owns, freed by its dealloc.
 use super::conn::{Conn, Outgoing, Received, SendError, Sent, Shared};
-use super::socket::Data;
-use super::websocket::{WsConn, WsOutgoing, WsReceived};
 use super::inbox::Event;
 use super::scope::ScopeBuilder;
+use super::socket::Data;
+use super::websocket::{WsConn, WsOutgoing, WsReceived};
 use crate::app::LoadError;
 use crate::http::log::Level;
 use crate::pyheap::{free_instance, method, sealed_spec, slot};
@@ -164,17 +164,25 @@ unsafe fn none() -> *mut ffi::PyObject {
 }
 
 /// `fileno()`: the eventfd the loop watches.
-unsafe extern "C" fn native_fileno(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn native_fileno(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     ffi::PyLong_FromLong(native_inner(obj).shared.inbox.fd() as std::ffi::c_long)
 }
 
 /// `ready(error)`: start-up is over; `None`, or why it failed (lifespan).
-unsafe extern "C" fn native_ready(obj: *mut ffi::PyObject, error: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn native_ready(
+    obj: *mut ffi::PyObject,
+    error: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let inner = native_inner(obj);
     let outcome = if error == ffi::Py_None() {
         Ok(())
     } else {
-        let text = PyOwned::from_borrowed(error).and_then(|e| hornbeam_python::error::str_of(&e)).unwrap_or_default();
+        let text = PyOwned::from_borrowed(error)
+            .and_then(|e| hornbeam_python::error::str_of(&e))
+            .unwrap_or_default();
         Err(LoadError::LifespanFailed(text))
     };
     if let Some(ready) = inner.ready.take() {
@@ -185,7 +193,11 @@ unsafe extern "C" fn native_ready(obj: *mut ffi::PyObject, error: *mut ffi::PyOb
 
 /// `log(level, text)`: a line for Erlang's logger; level is "error", "warning" or
 /// "info".
-unsafe extern "C" fn native_log(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn native_log(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     if nargs != 2 {
         raise(ffi::PyExc_TypeError, "log(level, text)");
         return ptr::null_mut();
@@ -205,7 +217,10 @@ unsafe extern "C" fn native_log(obj: *mut ffi::PyObject, args: *mut *mut ffi::Py
 
 /// `drain()`: what the engine queued since the last call, as a list: `(scope, conn)`
 /// for a new request, an `int` wake token, `None` for stop.
-unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn native_drain(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let inner = native_inner(obj);
     let events = inner.shared.inbox.drain();
     let list = ffi::PyList_New(0);
@@ -222,7 +237,10 @@ unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
                 Err(e) => {
                     // The request's response sender is dropped with it: the engine
                     // answers 500.
-                    inner.shared.log.error(&format!("cannot build an ASGI scope: {}", e.traceback_or_message()));
+                    inner.shared.log.error(&format!(
+                        "cannot build an ASGI scope: {}",
+                        e.traceback_or_message()
+                    ));
                     continue;
                 }
             },
@@ -237,7 +255,11 @@ unsafe extern "C" fn native_drain(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
     list
 }
 
-unsafe fn new_request(native: *mut ffi::PyObject, inner: &mut NativeInner, job: crate::http::exchange::Job) -> PyResult<PyOwned> {
+unsafe fn new_request(
+    native: *mut ffi::PyObject,
+    inner: &mut NativeInner,
+    job: crate::http::exchange::Job,
+) -> PyResult<PyOwned> {
     let id = inner.next_id;
     inner.next_id += 1;
     let (conn, scope) = if job.request.websocket.is_some() {
@@ -281,7 +303,10 @@ unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut AnyConn, &'static mut 
 
 /// `receive()`: the next event dict, or `None` when the caller must wait for its
 /// receive token.
-unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn conn_receive(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let (conn, native) = parts(obj);
     let s = &native.strings;
     match conn {
@@ -291,15 +316,21 @@ unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
             Some(Received::Body { body, more }) => {
                 let Some(bytes) = new_bytes(&body).ok() else { return ptr::null_mut() };
                 let more = if more { ffi::Py_True() } else { ffi::Py_False() };
-                event(&[(&s.type_, s.http_request.as_ptr()), (&s.body, bytes.as_ptr()), (&s.more_body, more)])
+                event(&[
+                    (&s.type_, s.http_request.as_ptr()),
+                    (&s.body, bytes.as_ptr()),
+                    (&s.more_body, more),
+                ])
             }
         },
         AnyConn::Ws(ws) => match ws.receive() {
             None => none(),
             Some(WsReceived::Connect) => event(&[(&s.type_, s.ws_connect.as_ptr())]),
             Some(WsReceived::Text(text)) => {
-                let Some(text) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as ffi::Py_ssize_t))
-                else {
+                let Some(text) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(
+                    text.as_ptr().cast(),
+                    text.len() as ffi::Py_ssize_t,
+                )) else {
                     return ptr::null_mut();
                 };
                 event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.text, text.as_ptr())])
@@ -309,12 +340,22 @@ unsafe extern "C" fn conn_receive(obj: *mut ffi::PyObject, _: *mut ffi::PyObject
                 event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.bytes, bytes.as_ptr())])
             }
             Some(WsReceived::Disconnect { code, reason }) => {
-                let Some(code) = PyOwned::from_owned(ffi::PyLong_FromLong(code as std::ffi::c_long)) else { return ptr::null_mut() };
-                let Some(reason) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(reason.as_ptr().cast(), reason.len() as ffi::Py_ssize_t))
+                let Some(code) =
+                    PyOwned::from_owned(ffi::PyLong_FromLong(code as std::ffi::c_long))
                 else {
                     return ptr::null_mut();
                 };
-                event(&[(&s.type_, s.ws_disconnect.as_ptr()), (&s.code, code.as_ptr()), (&s.reason, reason.as_ptr())])
+                let Some(reason) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(
+                    reason.as_ptr().cast(),
+                    reason.len() as ffi::Py_ssize_t,
+                )) else {
+                    return ptr::null_mut();
+                };
+                event(&[
+                    (&s.type_, s.ws_disconnect.as_ptr()),
+                    (&s.code, code.as_ptr()),
+                    (&s.reason, reason.as_ptr()),
+                ])
             }
         },
     }
@@ -357,7 +398,10 @@ unsafe fn sent(native: &NativeInner, outcome: Result<Sent, SendError>) -> *mut f
 
 /// `send(message)` -> `True` if the caller must wait for its send token and call
 /// `flush()`.
-unsafe extern "C" fn conn_send(obj: *mut ffi::PyObject, message: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn conn_send(
+    obj: *mut ffi::PyObject,
+    message: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let (conn, native) = parts(obj);
     match conn {
         AnyConn::Http(conn) => {
@@ -372,7 +416,10 @@ unsafe extern "C" fn conn_send(obj: *mut ffi::PyObject, message: *mut ffi::PyObj
 }
 
 /// `flush()` -> `True` while the held chunk still waits for room.
-unsafe extern "C" fn conn_flush(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn conn_flush(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let (conn, native) = parts(obj);
     let outcome = match conn {
         AnyConn::Http(conn) => conn.flush(),
@@ -382,7 +429,10 @@ unsafe extern "C" fn conn_flush(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) 
 }
 
 /// `finish()`: the application returned.
-unsafe extern "C" fn conn_finish(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn conn_finish(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     match parts(obj).0 {
         AnyConn::Http(conn) => conn.finish(),
         AnyConn::Ws(ws) => ws.finish(),
@@ -391,7 +441,10 @@ unsafe extern "C" fn conn_finish(obj: *mut ffi::PyObject, _: *mut ffi::PyObject)
 }
 
 /// `fail(traceback)`: the application raised.
-unsafe extern "C" fn conn_fail(obj: *mut ffi::PyObject, traceback: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn conn_fail(
+    obj: *mut ffi::PyObject,
+    traceback: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let text = utf8(traceback).unwrap_or_default();
     match parts(obj).0 {
         AnyConn::Http(conn) => conn.fail(&text),
@@ -401,7 +454,10 @@ unsafe extern "C" fn conn_fail(obj: *mut ffi::PyObject, traceback: *mut ffi::PyO
 }
 
 /// `cancel()`: the task was cancelled (timeout or stop): end quietly.
-unsafe extern "C" fn conn_cancel(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn conn_cancel(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     match parts(obj).0 {
         AnyConn::Http(conn) => conn.cancel(),
         AnyConn::Ws(ws) => ws.cancel(),
@@ -435,12 +491,19 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
     match kind.as_str() {
         "http.response.start" => {
             let status = item(message, c"status");
-            let code = if status.is_null() || ffi::PyLong_Check(status) == 0 { -1 } else { ffi::PyLong_AsLong(status) };
+            let code = if status.is_null() || ffi::PyLong_Check(status) == 0 {
+                -1
+            } else {
+                ffi::PyLong_AsLong(status)
+            };
             let status = match u16::try_from(code).ok().and_then(|c| StatusCode::from_u16(c).ok()) {
                 Some(s) if code >= 100 => s,
                 _ => {
                     ffi::PyErr_Clear();
-                    raise(ffi::PyExc_ValueError, "http.response.start needs an int 'status' from 100 to 999");
+                    raise(
+                        ffi::PyExc_ValueError,
+                        "http.response.start needs an int 'status' from 100 to 999",
+                    );
                     return None;
                 }
             };
@@ -458,8 +521,13 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
             let mut map = HeaderMap::new();
             if !links.is_null() {
                 for link in iterate(links)? {
-                    let Some(value) = bytes_like(link.as_ptr()).and_then(|b| HeaderValue::from_bytes(&b).ok()) else {
-                        raise(ffi::PyExc_ValueError, "http.response.early_hint 'links' must be bytes header values");
+                    let Some(value) =
+                        bytes_like(link.as_ptr()).and_then(|b| HeaderValue::from_bytes(&b).ok())
+                    else {
+                        raise(
+                            ffi::PyExc_ValueError,
+                            "http.response.early_hint 'links' must be bytes header values",
+                        );
                         return None;
                     };
                     map.append(LINK, value);
@@ -478,7 +546,10 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
             }
         }
         other => {
-            raise(ffi::PyExc_RuntimeError, &format!("Unexpected ASGI message type '{other}' for an http scope"));
+            raise(
+                ffi::PyExc_RuntimeError,
+                &format!("Unexpected ASGI message type '{other}' for an http scope"),
+            );
             None
         }
     }
@@ -494,7 +565,10 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
         match utf8(obj) {
             Some(s) => Ok(Some(s)),
             None => {
-                raise(ffi::PyExc_TypeError, &format!("{kind} '{}' must be a str", key.to_string_lossy()));
+                raise(
+                    ffi::PyExc_TypeError,
+                    &format!("{kind} '{}' must be a str", key.to_string_lossy()),
+                );
                 Err(())
             }
         }
@@ -526,17 +600,27 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
         }
         "websocket.close" => {
             let code = item(message, c"code");
-            let code = if code.is_null() || code == ffi::Py_None() { 1000 } else { ffi::PyLong_AsLong(code) };
+            let code = if code.is_null() || code == ffi::Py_None() {
+                1000
+            } else {
+                ffi::PyLong_AsLong(code)
+            };
             let Ok(code) = u16::try_from(code) else {
                 ffi::PyErr_Clear();
-                raise(ffi::PyExc_ValueError, "websocket.close 'code' must be an int from 1000 to 4999");
+                raise(
+                    ffi::PyExc_ValueError,
+                    "websocket.close 'code' must be an int from 1000 to 4999",
+                );
                 return None;
             };
             let reason = optional_str(c"reason").ok()?.unwrap_or_default();
             Some(WsOutgoing::Close { code, reason })
         }
         other => {
-            raise(ffi::PyExc_RuntimeError, &format!("Unexpected ASGI message type '{other}' for a websocket scope"));
+            raise(
+                ffi::PyExc_RuntimeError,
+                &format!("Unexpected ASGI message type '{other}' for a websocket scope"),
+            );
             None
         }
     }
@@ -563,7 +647,9 @@ unsafe fn headers(obj: *mut ffi::PyObject) -> Option<HeaderMap> {
     }
     for pair in iterate(obj)? {
         let two = iterate(pair.as_ptr()).filter(|p| p.len() == 2);
-        let parsed = two.as_ref().and_then(|p| Some((bytes_like(p[0].as_ptr())?, bytes_like(p[1].as_ptr())?)));
+        let parsed = two
+            .as_ref()
+            .and_then(|p| Some((bytes_like(p[0].as_ptr())?, bytes_like(p[1].as_ptr())?)));
         let Some((name, value)) = parsed else {
             ffi::PyErr_Clear();
             raise(ffi::PyExc_TypeError, "response headers must be [name, value] pairs of bytes");
@@ -583,7 +669,10 @@ unsafe fn bytes_item(message: *mut ffi::PyObject, key: &CStr, kind: &str) -> Opt
     match bytes_like(obj) {
         Some(b) => Some(b),
         None => {
-            raise(ffi::PyExc_TypeError, &format!("{kind} '{}' must be bytes", key.to_string_lossy()));
+            raise(
+                ffi::PyExc_TypeError,
+                &format!("{kind} '{}' must be bytes", key.to_string_lossy()),
+            );
             None
         }
     }
@@ -608,7 +697,8 @@ static mut NATIVE_SLOTS: [ffi::PyType_Slot; 4] = [
     slot!(end),
 ];
 
-static mut NATIVE_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.AsgiNative", NativeObject, NATIVE_SLOTS);
+static mut NATIVE_SPEC: ffi::PyType_Spec =
+    sealed_spec!(c"hornbeam.AsgiNative", NativeObject, NATIVE_SLOTS);
 
 static mut CONN_METHODS: [ffi::PyMethodDef; 7] = [
     method!(c"receive", PyCFunction: conn_receive, ffi::METH_NOARGS, c"receive() -> event dict, or None: wait"),

@@ -3,14 +3,14 @@
 //! a template dict copied per request; strings and header names that repeat are made
 //! once per worker.
 use crate::http::exchange::Request;
-use hornbeam_wire::path::percent_decode;
+use crate::pyvalue::{dict_set as set, new_bytes, Interned};
 use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use hornbeam_wire::path::percent_decode;
 use hyper::header::HeaderName;
 use hyper::{Method, Version};
-use crate::pyvalue::{dict_set as set, new_bytes, Interned};
 use std::net::SocketAddr;
 
 /// Header names cached per worker, bounded so random names cannot grow memory.
@@ -141,7 +141,13 @@ impl ScopeBuilder {
         }
         let offered = owned(ffi::PyList_New(0))?;
         for value in req.head.headers.get_all(hyper::header::SEC_WEBSOCKET_PROTOCOL) {
-            for protocol in value.to_str().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            for protocol in value
+                .to_str()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
                 if ffi::PyList_Append(offered.as_ptr(), new_str(protocol)?.as_ptr()) != 0 {
                     return Err(PyErrInfo::fetch());
                 }
@@ -158,13 +164,18 @@ impl ScopeBuilder {
     unsafe fn path(&self, raw: &[u8]) -> PyResult<PyOwned> {
         let mut decoded = percent_decode(raw);
         let root = self.root_path.as_bytes();
-        let has_root = decoded.starts_with(root) && (decoded.len() == root.len() || decoded[root.len()] == b'/');
+        let has_root = decoded.starts_with(root)
+            && (decoded.len() == root.len() || decoded[root.len()] == b'/');
         if !root.is_empty() && !has_root {
             let mut full = root.to_vec();
             full.extend_from_slice(&decoded);
             decoded = full;
         }
-        owned(ffi::PyUnicode_DecodeUTF8(decoded.as_ptr().cast(), decoded.len() as ffi::Py_ssize_t, c"replace".as_ptr()))
+        owned(ffi::PyUnicode_DecodeUTF8(
+            decoded.as_ptr().cast(),
+            decoded.len() as ffi::Py_ssize_t,
+            c"replace".as_ptr(),
+        ))
     }
 
     /// `[(name, value), ...]` as bytes, names lower-case (hyper keeps them so). A

@@ -56,7 +56,10 @@ pub enum Data {
 pub enum Inbound {
     Data(Data),
     /// The connection ended; the close code and reason (1006: no close frame).
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
 }
 
 /// What the app's `send()` puts out.
@@ -77,8 +80,16 @@ type Writes = Pin<Box<dyn Sink<Write, Error = ()> + Send>>;
 
 /// Runs the socket until it closes. `upgrade` lives as long: over HTTP/2 it keeps the
 /// stream counted as open.
-pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc::Sender<Inbound>, mut outbound: mpsc::Receiver<Outbound>, end_code: EndCode) {
-    let WebSocketUpgrade { on_upgrade, stream_open: _stream_open, mut server_phase, deflate, .. } = upgrade;
+pub async fn run(
+    upgrade: WebSocketUpgrade,
+    settings: WsSettings,
+    inbound: mpsc::Sender<Inbound>,
+    mut outbound: mpsc::Receiver<Outbound>,
+    end_code: EndCode,
+) {
+    let WebSocketUpgrade {
+        on_upgrade, stream_open: _stream_open, mut server_phase, deflate, ..
+    } = upgrade;
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(_) => {
@@ -87,7 +98,8 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
         }
     };
     let io = Lingering(Some(TokioIo::new(upgraded)));
-    let Opened { mut reads, mut writes, closes_on_error } = ws_library::open(io, &settings, deflate.as_ref()).await;
+    let Opened { mut reads, mut writes, closes_on_error } =
+        ws_library::open(io, &settings, deflate.as_ref()).await;
     // How the reader ended, for the writer: it decides which close frame, if any, is ours
     // to send.
     let (ended_tx, mut ended_rx) = oneshot::channel::<ReaderEnd>();
@@ -113,7 +125,9 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
                 Read::Data(data) => permit.send(Inbound::Data(data)),
                 Read::Control => {}
                 Read::Closed { code, reason } => break (code, reason, ReaderEnd::PeerClosed),
-                Read::Broken { code, reason } if closes_on_error => break (code, reason, ReaderEnd::LibraryClosed),
+                Read::Broken { code, reason } if closes_on_error => {
+                    break (code, reason, ReaderEnd::LibraryClosed)
+                }
                 Read::Broken { code, reason } => break (code, reason, ReaderEnd::Broken(code)),
                 Read::Vanished => break (1006, String::new(), ReaderEnd::PeerClosed),
             }
@@ -125,7 +139,8 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
             breaking.store(true, Ordering::Release);
             let mut delivered = false;
             let told = async {
-                delivered = inbound.send(Inbound::Closed { code, reason: reason.clone() }).await.is_ok();
+                delivered =
+                    inbound.send(Inbound::Closed { code, reason: reason.clone() }).await.is_ok();
                 if delivered {
                     let _ = inbound.reserve_many(CHANNEL_MESSAGES).await;
                 }
@@ -219,7 +234,11 @@ pub async fn run(upgrade: WebSocketUpgrade, settings: WsSettings, inbound: mpsc:
 
 /// Sends our close frame; while the reader still runs (`ended` is its end), gives the
 /// peer `CLOSE_WAIT` to answer, which ends the reader.
-async fn close_and_wait(writes: &mut Writes, close: Write, ended: Option<&mut oneshot::Receiver<ReaderEnd>>) {
+async fn close_and_wait(
+    writes: &mut Writes,
+    close: Write,
+    ended: Option<&mut oneshot::Receiver<ReaderEnd>>,
+) {
     let _ = writes.send(close).await;
     if let Some(ended) = ended {
         let _ = tokio::time::timeout(CLOSE_WAIT, ended).await;
@@ -251,7 +270,9 @@ struct Lingering<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(Option<S>);
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Lingering<S> {
     fn drop(&mut self) {
-        let (Some(io), Ok(engine)) = (self.0.take(), tokio::runtime::Handle::try_current()) else { return };
+        let (Some(io), Ok(engine)) = (self.0.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
         engine.spawn(linger(io));
     }
 }
@@ -276,17 +297,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Lingering<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncRead for Lingering<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         self.get_mut().io().poll_read(cx, buf)
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncWrite for Lingering<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.get_mut().io().poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         self.get_mut().io().poll_write_vectored(cx, bufs)
     }
 

@@ -2,14 +2,17 @@
 //! accepting (101) or refusing (403) the handshake, then messages both ways through the
 //! engine task in `socket`. Like `conn`, nothing here blocks: an operation completes or
 //! registers a waker that queues the request's token.
+use super::conn::RequestHandle;
 use super::conn::{SendError, Sent, Shared};
 use super::inbox::{token, Ready, TokenWaker};
-use super::conn::RequestHandle;
 use super::socket::{self, Data, EndCode, Inbound, Outbound, CHANNEL_MESSAGES};
 use crate::http::body::ResponseBody;
 use crate::http::exchange::{JobControl, ResponseHead, WebSocketUpgrade};
 use bytes::Bytes;
-use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use hyper::header::{
+    HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
+    SEC_WEBSOCKET_PROTOCOL, UPGRADE,
+};
 use hyper::{HeaderMap, Method, StatusCode, Uri};
 use std::future::Future;
 use std::pin::Pin;
@@ -35,13 +38,24 @@ pub enum WsOutgoing {
 
 enum Phase {
     /// The handshake waits for the app's accept or close.
-    Handshake { respond: oneshot::Sender<ResponseHead>, upgrade: WebSocketUpgrade },
-    Open { inbound: mpsc::Receiver<Inbound>, outbound: mpsc::Sender<Outbound>, end_code: EndCode },
+    Handshake {
+        respond: oneshot::Sender<ResponseHead>,
+        upgrade: WebSocketUpgrade,
+    },
+    Open {
+        inbound: mpsc::Receiver<Inbound>,
+        outbound: mpsc::Sender<Outbound>,
+        end_code: EndCode,
+    },
     /// Over; the code `receive()` reports.
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
 }
 
-type Reserve = Pin<Box<dyn Future<Output = Result<OwnedPermit<Outbound>, mpsc::error::SendError<()>>> + Send>>;
+type Reserve =
+    Pin<Box<dyn Future<Output = Result<OwnedPermit<Outbound>, mpsc::error::SendError<()>>> + Send>>;
 
 pub struct WsConn {
     pub id: u64,
@@ -87,8 +101,10 @@ impl WsConn {
     }
 
     fn waker(&mut self, what: Ready) -> Waker {
-        let slot = if what == Ready::Receive { &mut self.receive_waker } else { &mut self.send_waker };
-        slot.get_or_insert_with(|| TokenWaker::waker(&self.shared.inbox, token(self.id, what))).clone()
+        let slot =
+            if what == Ready::Receive { &mut self.receive_waker } else { &mut self.send_waker };
+        slot.get_or_insert_with(|| TokenWaker::waker(&self.shared.inbox, token(self.id, what)))
+            .clone()
     }
 
     pub fn receive(&mut self) -> Option<WsReceived> {
@@ -110,7 +126,9 @@ impl WsConn {
             Phase::Open { inbound, .. } => match inbound.poll_recv(&mut cx) {
                 Poll::Pending => None,
                 Poll::Ready(Some(Inbound::Data(Data::Text(text)))) => Some(WsReceived::Text(text)),
-                Poll::Ready(Some(Inbound::Data(Data::Binary(bytes)))) => Some(WsReceived::Bytes(bytes)),
+                Poll::Ready(Some(Inbound::Data(Data::Binary(bytes)))) => {
+                    Some(WsReceived::Bytes(bytes))
+                }
                 Poll::Ready(Some(Inbound::Closed { code, reason })) => {
                     self.phase = Phase::Closed { code, reason };
                     self.receive()
@@ -120,30 +138,39 @@ impl WsConn {
                     self.receive()
                 }
             },
-            Phase::Closed { code, reason } => Some(WsReceived::Disconnect { code: *code, reason: reason.clone() }),
+            Phase::Closed { code, reason } => {
+                Some(WsReceived::Disconnect { code: *code, reason: reason.clone() })
+            }
         }
     }
 
     pub fn send(&mut self, message: WsOutgoing) -> Result<Sent, SendError> {
         if self.pending.is_some() {
-            return Err(SendError::Protocol("send() called again before the previous send() finished".into()));
+            return Err(SendError::Protocol(
+                "send() called again before the previous send() finished".into(),
+            ));
         }
         match (message, &mut self.phase) {
-            (WsOutgoing::Accept { subprotocol, headers }, Phase::Handshake { .. }) => self.accept(subprotocol, headers),
+            (WsOutgoing::Accept { subprotocol, headers }, Phase::Handshake { .. }) => {
+                self.accept(subprotocol, headers)
+            }
             (WsOutgoing::Close { .. }, Phase::Handshake { .. }) => {
                 self.refuse(StatusCode::FORBIDDEN, "WebSocket connection refused");
                 Ok(Sent::Done)
             }
-            (WsOutgoing::Send(_), Phase::Handshake { .. }) => {
-                Err(SendError::Protocol("Unexpected ASGI message 'websocket.send', before 'websocket.accept'".into()))
-            }
-            (WsOutgoing::Accept { .. }, Phase::Open { .. }) => {
-                Err(SendError::Protocol("Unexpected ASGI message 'websocket.accept', after the connection was accepted".into()))
-            }
+            (WsOutgoing::Send(_), Phase::Handshake { .. }) => Err(SendError::Protocol(
+                "Unexpected ASGI message 'websocket.send', before 'websocket.accept'".into(),
+            )),
+            (WsOutgoing::Accept { .. }, Phase::Open { .. }) => Err(SendError::Protocol(
+                "Unexpected ASGI message 'websocket.accept', after the connection was accepted"
+                    .into(),
+            )),
             (_, Phase::Open { .. }) if self.closing => {
                 Err(SendError::Protocol("Unexpected ASGI message after 'websocket.close'".into()))
             }
-            (WsOutgoing::Send(message), Phase::Open { .. }) => self.push(Outbound::Message(message)),
+            (WsOutgoing::Send(message), Phase::Open { .. }) => {
+                self.push(Outbound::Message(message))
+            }
             (WsOutgoing::Close { code, reason }, Phase::Open { .. }) => {
                 self.closing = true;
                 self.push(Outbound::Close { code, reason })
@@ -153,7 +180,8 @@ impl WsConn {
     }
 
     fn accept(&mut self, subprotocol: Option<String>, extra: HeaderMap) -> Result<Sent, SendError> {
-        let Phase::Handshake { respond, upgrade } = std::mem::replace(&mut self.phase, Phase::Closed { code: 1006, reason: String::new() })
+        let Phase::Handshake { respond, upgrade } =
+            std::mem::replace(&mut self.phase, Phase::Closed { code: 1006, reason: String::new() })
         else {
             unreachable!("accept is only called during the handshake")
         };
@@ -165,7 +193,10 @@ impl WsConn {
                 headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
                 headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
                 let accept_key = derive_accept_key(key.as_bytes());
-                headers.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&accept_key).expect("base64 is a valid header value"));
+                headers.insert(
+                    SEC_WEBSOCKET_ACCEPT,
+                    HeaderValue::from_str(&accept_key).expect("base64 is a valid header value"),
+                );
                 StatusCode::SWITCHING_PROTOCOLS
             }
             None => StatusCode::OK,
@@ -174,7 +205,8 @@ impl WsConn {
             headers.insert(SEC_WEBSOCKET_EXTENSIONS, agreed.clone());
         }
         if let Some(protocol) = subprotocol {
-            let value = HeaderValue::from_str(&protocol).map_err(|_| SendError::Protocol(format!("invalid subprotocol {protocol:?}")))?;
+            let value = HeaderValue::from_str(&protocol)
+                .map_err(|_| SendError::Protocol(format!("invalid subprotocol {protocol:?}")))?;
             headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
         }
         let head = ResponseHead { status, headers, body: ResponseBody::empty() };
@@ -184,7 +216,13 @@ impl WsConn {
         let (inbound_tx, inbound) = mpsc::channel(CHANNEL_MESSAGES);
         let (outbound, outbound_rx) = mpsc::channel(CHANNEL_MESSAGES);
         let end_code = Arc::new(AtomicU16::new(1000));
-        self.shared.engine.spawn(socket::run(upgrade, self.shared.websocket, inbound_tx, outbound_rx, end_code.clone()));
+        self.shared.engine.spawn(socket::run(
+            upgrade,
+            self.shared.websocket,
+            inbound_tx,
+            outbound_rx,
+            end_code.clone(),
+        ));
         self.phase = Phase::Open { inbound, outbound, end_code };
         Ok(Sent::Done)
     }
@@ -193,7 +231,9 @@ impl WsConn {
         if !matches!(self.phase, Phase::Handshake { .. }) {
             return;
         }
-        if let Phase::Handshake { respond, .. } = std::mem::replace(&mut self.phase, Phase::Closed { code: 1006, reason: String::new() }) {
+        if let Phase::Handshake { respond, .. } =
+            std::mem::replace(&mut self.phase, Phase::Closed { code: 1006, reason: String::new() })
+        {
             let mut headers = HeaderMap::new();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
             let _ = respond.send(ResponseHead { status, headers, body: ResponseBody::full(text) });
@@ -244,7 +284,12 @@ impl WsConn {
 
     pub fn fail(&mut self, traceback: &str) {
         if !self.control.is_cancelled() {
-            self.shared.log.error(&format!("Error handling WebSocket {} {}\n{}", self.method, self.uri, traceback.trim_end()));
+            self.shared.log.error(&format!(
+                "Error handling WebSocket {} {}\n{}",
+                self.method,
+                self.uri,
+                traceback.trim_end()
+            ));
         }
         self.refuse(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
         if let Phase::Open { end_code, .. } = &self.phase {

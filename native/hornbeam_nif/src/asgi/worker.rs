@@ -32,7 +32,11 @@ pub(super) struct Worker {
 impl Worker {
     /// Starts a worker and waits until its application loaded and lifespan startup
     /// finished.
-    pub fn spawn(spec: Arc<PoolSpec>, mode: Mode, supervisor: Weak<dyn Supervisor>) -> Result<Worker, LoadError> {
+    pub fn spawn(
+        spec: Arc<PoolSpec>,
+        mode: Mode,
+        supervisor: Weak<dyn Supervisor>,
+    ) -> Result<Worker, LoadError> {
         let inbox = Inbox::new().map_err(|e| LoadError::Init(format!("eventfd: {e}")))?;
         let shared = Arc::new(Shared {
             inbox: Arc::new(inbox),
@@ -91,7 +95,9 @@ impl Worker {
     pub fn finish(&mut self, limit: Duration) {
         if self.done.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
             if let Some(handle) = self.interrupt.get() {
-                self.shared.log.error("an ASGI worker did not stop in time; interrupting its Python code");
+                self.shared
+                    .log
+                    .error("an ASGI worker did not stop in time; interrupting its Python code");
                 handle.raise_keyboard_interrupt(|| true);
             }
         }
@@ -130,7 +136,11 @@ fn run(
 ///
 /// # Safety
 /// GIL held, on the worker's thread.
-unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
+unsafe fn serve(
+    spec: &PoolSpec,
+    shared: Arc<Shared>,
+    ready: mpsc::SyncSender<Result<(), LoadError>>,
+) {
     let init = |e: hornbeam_python::error::PyErrInfo| LoadError::Init(e.traceback_or_message());
     let prepared = (|| {
         call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(init)?;
@@ -167,7 +177,11 @@ unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: mpsc::SyncSender<Re
         ffi::PyTuple_SetItem(args.as_ptr(), 0, native.clone().into_ptr());
         ffi::PyTuple_SetItem(args.as_ptr(), 1, app.into_ptr());
         ffi::PyTuple_SetItem(args.as_ptr(), 2, call::new_str(lifespan)?.into_ptr());
-        ffi::PyTuple_SetItem(args.as_ptr(), 3, owned(ffi::PyFloat_FromDouble(spec.app.shutdown_timeout.as_secs_f64()))?.into_ptr());
+        ffi::PyTuple_SetItem(
+            args.as_ptr(),
+            3,
+            owned(ffi::PyFloat_FromDouble(spec.app.shutdown_timeout.as_secs_f64()))?.into_ptr(),
+        );
         call::call(&serve, &args, None)
     })();
     if let Err(e) = outcome {

@@ -9,7 +9,9 @@
 //! frame at once (`closes_on_error`), so nothing else may be sent after it.
 use super::socket::{Data, WsSettings};
 use futures_util::{future, Sink, SinkExt, Stream, StreamExt};
-use hyper::header::{HeaderMap, HeaderValue, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION};
+use hyper::header::{
+    HeaderMap, HeaderValue, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -26,9 +28,15 @@ pub enum Read {
     /// A ping (the library answers it) or a pong.
     Control,
     /// The peer's close frame (the library answers it); 1005 when it had no code.
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
     /// The peer broke a rule: the close code and reason to fail the connection with.
-    Broken { code: u16, reason: String },
+    Broken {
+        code: u16,
+        reason: String,
+    },
     /// The connection ended without a close frame.
     Vanished,
 }
@@ -70,7 +78,8 @@ fn agree_to_offer(offer: &str) -> Option<HeaderValue> {
         .header(SEC_WEBSOCKET_EXTENSIONS, offer)
         .body(())
         .ok()?;
-    let (answer, _unused_upgrade) = yawc::WebSocket::upgrade_with_options(&mut probe, deflate_options()).ok()?;
+    let (answer, _unused_upgrade) =
+        yawc::WebSocket::upgrade_with_options(&mut probe, deflate_options()).ok()?;
     answer.headers().get(SEC_WEBSOCKET_EXTENSIONS).cloned()
 }
 
@@ -81,12 +90,21 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if let Some(agreed) = deflate.and_then(|value| value.to_str().ok()) {
-        match yawc::WebSocket::from_stream_with_extensions(io, yawc::Role::Server, Some(agreed), yawc_options(settings)) {
+        match yawc::WebSocket::from_stream_with_extensions(
+            io,
+            yawc::Role::Server,
+            Some(agreed),
+            yawc_options(settings),
+        ) {
             Ok(ws) => {
                 let (writes, reads) = YawcFrames(ws).split();
                 return Opened {
                     reads: Box::pin(reads.map(read_yawc)),
-                    writes: Box::pin(writes.sink_map_err(drop).with(|write| future::ready(Ok(yawc_frame(write))))),
+                    writes: Box::pin(
+                        writes
+                            .sink_map_err(drop)
+                            .with(|write| future::ready(Ok(yawc_frame(write)))),
+                    ),
                     closes_on_error: true,
                 };
             }
@@ -101,7 +119,9 @@ where
     let (writes, reads) = ws.split();
     Opened {
         reads: Box::pin(reads.map(read_tungstenite)),
-        writes: Box::pin(writes.sink_map_err(drop).with(|write| future::ready(Ok(tungstenite_message(write))))),
+        writes: Box::pin(
+            writes.sink_map_err(drop).with(|write| future::ready(Ok(tungstenite_message(write)))),
+        ),
         closes_on_error: false,
     }
 }
@@ -133,7 +153,9 @@ fn read_tungstenite(next: Result<Message, WsError>) -> Read {
         Ok(Message::Binary(bytes)) => Read::Data(Data::Binary(bytes)),
         Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => Read::Control,
         Ok(Message::Close(frame)) => {
-            let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.as_str().to_string()));
+            let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                (u16::from(f.code), f.reason.as_str().to_string())
+            });
             Read::Closed { code, reason }
         }
         Err(WsError::Capacity(_)) => broken(1009, "message too big"),
@@ -148,7 +170,9 @@ fn tungstenite_message(write: Write) -> Message {
     match write {
         Write::Data(Data::Text(text)) => Message::Text(text.into()),
         Write::Data(Data::Binary(bytes)) => Message::Binary(bytes),
-        Write::Close { code, reason } => Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() })),
+        Write::Close { code, reason } => {
+            Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
+        }
     }
 }
 
@@ -156,7 +180,9 @@ fn read_yawc(next: Result<Frame, WebSocketError>) -> Read {
     match next {
         Ok(frame) => match frame.opcode() {
             // yawc checked the text (`with_utf8`).
-            OpCode::Text => Read::Data(Data::Text(String::from_utf8_lossy(frame.payload()).into_owned())),
+            OpCode::Text => {
+                Read::Data(Data::Text(String::from_utf8_lossy(frame.payload()).into_owned()))
+            }
             OpCode::Binary => Read::Data(Data::Binary(frame.into_payload())),
             OpCode::Close => {
                 let code = frame.close_code().map_or(1005, u16::from);

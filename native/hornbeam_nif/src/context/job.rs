@@ -5,7 +5,11 @@ use rustler::{LocalPid, OwnedEnv};
 pub enum Msg {
     Job(Job),
     /// The answer of an Erlang function that Python called with `erlang.call`.
-    CallbackReply { id: u64, env: OwnedEnv, reply: SavedTerm },
+    CallbackReply {
+        id: u64,
+        env: OwnedEnv,
+        reply: SavedTerm,
+    },
     /// Something was cancelled: a job waiting on a callback re-checks its own state.
     Wake,
     Stop,

@@ -99,7 +99,11 @@ fn submit<'a>(
 }
 
 fn bad_arg<'a>(env: Env<'a>, what: &str) -> Term<'a> {
-    (atoms::error(), (atoms::badarg(), Atom::from_str(env, what).unwrap_or_else(|_| atoms::badarg()))).encode(env)
+    (
+        atoms::error(),
+        (atoms::badarg(), Atom::from_str(env, what).unwrap_or_else(|_| atoms::badarg())),
+    )
+        .encode(env)
 }
 
 #[rustler::nif]
@@ -129,7 +133,13 @@ fn context_call<'a>(
 }
 
 #[rustler::nif]
-fn context_eval<'a>(env: Env<'a>, ctx: ResourceArc<ContextResource>, reply_ref: Term<'a>, code: String, locals: Term<'a>) -> Term<'a> {
+fn context_eval<'a>(
+    env: Env<'a>,
+    ctx: ResourceArc<ContextResource>,
+    reply_ref: Term<'a>,
+    code: String,
+    locals: Term<'a>,
+) -> Term<'a> {
     guarded(env, || {
         if !locals.is_map() {
             return bad_arg(env, "locals");
@@ -139,7 +149,12 @@ fn context_eval<'a>(env: Env<'a>, ctx: ResourceArc<ContextResource>, reply_ref: 
 }
 
 #[rustler::nif]
-fn context_exec<'a>(env: Env<'a>, ctx: ResourceArc<ContextResource>, reply_ref: Term<'a>, code: String) -> Term<'a> {
+fn context_exec<'a>(
+    env: Env<'a>,
+    ctx: ResourceArc<ContextResource>,
+    reply_ref: Term<'a>,
+    code: String,
+) -> Term<'a> {
     guarded(env, || submit(env, &ctx, reply_ref, |_| JobKind::Exec { code }))
 }
 
@@ -170,7 +185,10 @@ fn context_info(env: Env<'_>, ctx: ResourceArc<ContextResource>) -> Term<'_> {
             &[
                 (atoms::mode().encode(env), mode.encode(env)),
                 (atoms::interp_id().encode(env), ctx.interp_id.encode(env)),
-                (atoms::calls().encode(env), ctx.shared.calls_run.load(Ordering::Relaxed).encode(env)),
+                (
+                    atoms::calls().encode(env),
+                    ctx.shared.calls_run.load(Ordering::Relaxed).encode(env),
+                ),
             ],
         )
         .unwrap_or_else(|_| atoms::error().encode(env))
@@ -179,7 +197,12 @@ fn context_info(env: Env<'_>, ctx: ResourceArc<ContextResource>) -> Term<'_> {
 
 /// The answer to an `erlang.call` the worker is waiting for.
 #[rustler::nif]
-fn context_callback_reply<'a>(env: Env<'a>, ctx: ResourceArc<ContextResource>, id: u64, reply: Term<'a>) -> Term<'a> {
+fn context_callback_reply<'a>(
+    env: Env<'a>,
+    ctx: ResourceArc<ContextResource>,
+    id: u64,
+    reply: Term<'a>,
+) -> Term<'a> {
     guarded(env, || {
         let reply_env = OwnedEnv::new();
         let saved = reply_env.save(reply);

@@ -118,13 +118,15 @@ impl Shared {
             if let Some(handle) = self.interrupt.get().cloned() {
                 let shared = self.clone();
                 // Taking the GIL may wait a switch interval: never on a scheduler.
-                let _ = std::thread::Builder::new().name("hornbeam-interrupt".into()).spawn(move || {
-                    handle.raise_keyboard_interrupt(|| {
-                        let jobs = shared.jobs();
-                        // Only the innermost job is in bytecode right now.
-                        jobs.running.last() == Some(&id) && jobs.cancelled.contains(&id)
-                    });
-                });
+                let _ = std::thread::Builder::new().name("hornbeam-interrupt".into()).spawn(
+                    move || {
+                        handle.raise_keyboard_interrupt(|| {
+                            let jobs = shared.jobs();
+                            // Only the innermost job is in bytecode right now.
+                            jobs.running.last() == Some(&id) && jobs.cancelled.contains(&id)
+                        });
+                    },
+                );
             }
         }
     }

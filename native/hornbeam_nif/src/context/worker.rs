@@ -67,11 +67,17 @@ pub fn spawn(config: WorkerConfig) -> Result<(Arc<Shared>, i64), String> {
         .stack_size(WORKER_STACK_BYTES)
         .spawn(move || run(config, thread_shared, rx, ready_tx))
         .map_err(|e| format!("cannot spawn a context thread: {e}"))?;
-    let interp_id = ready_rx.recv().map_err(|_| "the context thread died while starting".to_string())??;
+    let interp_id =
+        ready_rx.recv().map_err(|_| "the context thread died while starting".to_string())??;
     Ok((shared, interp_id))
 }
 
-fn run(config: WorkerConfig, shared: Arc<Shared>, rx: Receiver<Msg>, ready: mpsc::SyncSender<Result<i64, String>>) {
+fn run(
+    config: WorkerConfig,
+    shared: Arc<Shared>,
+    rx: Receiver<Msg>,
+    ready: mpsc::SyncSender<Result<i64, String>>,
+) {
     let interp = match Interpreter::create(config.mode) {
         Ok(interp) => interp,
         Err(e) => {
@@ -139,7 +145,8 @@ impl Failure {
     fn to_term<'a>(&self, env: Env<'a>) -> Term<'a> {
         let reason = match self {
             Failure::Python(e) => {
-                let type_atom = Atom::from_str(env, &e.type_name).unwrap_or_else(|_| atoms::python());
+                let type_atom =
+                    Atom::from_str(env, &e.type_name).unwrap_or_else(|_| atoms::python());
                 (atoms::python(), type_atom, e.message.as_str(), e.traceback.as_str()).encode(env)
             }
             Failure::BadArg(c) => (atoms::badarg(), c.reason(env)).encode(env),
@@ -169,7 +176,9 @@ impl WorkerCtx {
                 match self.rx.try_recv() {
                     Ok(msg) => return Ok(msg),
                     Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
-                    Err(mpsc::TryRecvError::Empty) if Instant::now() < deadline => std::hint::spin_loop(),
+                    Err(mpsc::TryRecvError::Empty) if Instant::now() < deadline => {
+                        std::hint::spin_loop()
+                    }
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
@@ -208,8 +217,10 @@ impl WorkerCtx {
         match kind {
             JobKind::Call { module, function, args, kwargs } => {
                 let callable = call::resolve(&module, &function)?;
-                let py_args = term::to_py_args(&self.types, args.load(e)).map_err(Failure::BadArg)?;
-                let py_kwargs = term::to_py_kwargs(&self.types, kwargs.load(e)).map_err(Failure::BadArg)?;
+                let py_args =
+                    term::to_py_args(&self.types, args.load(e)).map_err(Failure::BadArg)?;
+                let py_kwargs =
+                    term::to_py_kwargs(&self.types, kwargs.load(e)).map_err(Failure::BadArg)?;
                 let result = call::call(&callable, &py_args, py_kwargs.as_ref())?;
                 self.ok_value(e, &result)
             }
@@ -218,7 +229,8 @@ impl WorkerCtx {
                 let value = if locals.map_size().unwrap_or(0) == 0 {
                     call::eval(&code, &self.globals, &self.globals)?
                 } else {
-                    let dict = term::to_py(&self.types, locals, false, 0).map_err(Failure::BadArg)?;
+                    let dict =
+                        term::to_py(&self.types, locals, false, 0).map_err(Failure::BadArg)?;
                     call::eval(&code, &self.globals, &dict)?
                 };
                 self.ok_value(e, &value)
@@ -263,7 +275,6 @@ impl WorkerCtx {
             }
         }
     }
-
 
     /// Jobs still queued when the context stops get `{error, context_stopped}` at once
     /// instead of waiting for their timeout.

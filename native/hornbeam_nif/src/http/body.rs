@@ -10,13 +10,13 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use std::fmt;
+use std::fs::File;
+use std::future::Future;
+use std::os::unix::fs::FileExt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use tokio::runtime::Handle;
-use std::future::Future;
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 /// Bytes per read when a file is sent from the engine's blocking pool.
@@ -42,9 +42,13 @@ pub enum BodyError {
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BodyError::TooLarge(limit) => write!(f, "request body larger than max_body_size ({limit} bytes)"),
+            BodyError::TooLarge(limit) => {
+                write!(f, "request body larger than max_body_size ({limit} bytes)")
+            }
             BodyError::Client(why) => write!(f, "request body aborted: {why}"),
-            BodyError::Stalled(ms) => write!(f, "request body: no data from the client for {ms} ms (body_read_timeout)"),
+            BodyError::Stalled(ms) => {
+                write!(f, "request body: no data from the client for {ms} ms (body_read_timeout)")
+            }
             BodyError::Cancelled => write!(f, "request body: the request timed out (timeout)"),
         }
     }
@@ -62,7 +66,11 @@ impl RequestBody {
     /// Starts pumping `incoming` on the engine, at the first `next_chunk`. The pump
     /// ends with an error when the client sends nothing for `limits.stall`, or when
     /// `cancel` resolves (the request timed out), so a read blocked on it always wakes.
-    pub fn pump(incoming: Incoming, limits: BodyLimits, cancel: impl Future<Output = ()> + Send + 'static) -> RequestBody {
+    pub fn pump(
+        incoming: Incoming,
+        limits: BodyLimits,
+        cancel: impl Future<Output = ()> + Send + 'static,
+    ) -> RequestBody {
         let (start_tx, start_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         tokio::spawn(pump(incoming, limits, start_rx, cancel, tx));
@@ -258,7 +266,12 @@ impl ResponseBody {
             ResponseBody::Stream { chunks, held, declared: _ } => ResponseBody::Stream {
                 chunks,
                 held,
-                declared: Some(Box::new(Declared { left: length, length, overflowed: false, log: log.clone() })),
+                declared: Some(Box::new(Declared {
+                    left: length,
+                    length,
+                    overflowed: false,
+                    log: log.clone(),
+                })),
             },
         }
     }
@@ -324,7 +337,10 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = Aborted;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             ResponseBody::Stream { chunks, held, declared } => {
@@ -371,7 +387,9 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ResponseBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            ResponseBody::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             ResponseBody::Stream { .. } => SizeHint::default(),
         }
     }

@@ -1,6 +1,6 @@
 //! The server's settings, decoded from the map `hornbeam_config` validated.
-use hornbeam_wire::proxy::TrustedProxies;
 use super::tls::TlsFiles;
+use hornbeam_wire::proxy::TrustedProxies;
 use rustler::{Atom, Decoder, Term};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +75,9 @@ impl ServerConfig {
         Ok(ServerConfig {
             timeout: limit(map, "timeout")?.map(Duration::from_millis),
             body_read_timeout: limit(map, "body_read_timeout")?.map(Duration::from_millis),
-            keepalive: Some(get::<u64>(map, "keepalive")?).filter(|&s| s > 0).map(Duration::from_secs),
+            keepalive: Some(get::<u64>(map, "keepalive")?)
+                .filter(|&s| s > 0)
+                .map(Duration::from_secs),
             max_request_line_size: get::<u64>(map, "max_request_line_size")? as usize,
             max_header_size: get::<u64>(map, "max_header_size")? as usize,
             max_headers: get::<u64>(map, "max_headers")? as usize,
@@ -153,7 +155,8 @@ impl AppConfig {
         };
         let home_term: Term = get(map, "python_home")?;
         let class: Atom = get(map, "worker_class")?;
-        let interface = if class == crate::atoms::asgi() { Interface::Asgi } else { Interface::Wsgi };
+        let interface =
+            if class == crate::atoms::asgi() { Interface::Asgi } else { Interface::Wsgi };
         let lifespan: Atom = get(map, "lifespan")?;
         let lifespan = if lifespan == crate::atoms::on() {
             Lifespan::On

@@ -41,7 +41,10 @@ impl Streams {
             }
             let opened = self.opened.load(Ordering::Acquire);
             let quiet = tokio::time::timeout(limit, changed).await.is_err();
-            if quiet && self.open.load(Ordering::Acquire) == 0 && self.opened.load(Ordering::Acquire) == opened {
+            if quiet
+                && self.open.load(Ordering::Acquire) == 0
+                && self.opened.load(Ordering::Acquire) == opened
+            {
                 return;
             }
         }
@@ -87,7 +90,10 @@ impl<B: Body<Data = Bytes> + Unpin> Body for Tracked<B> {
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         Pin::new(&mut self.get_mut().body).poll_frame(cx)
     }
 

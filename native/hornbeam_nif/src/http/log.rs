@@ -31,7 +31,8 @@ impl Log {
         let text = text.to_string();
         let send = move || {
             let mut env = OwnedEnv::new();
-            let _ = env.send_and_clear(&owner, |e| (atoms::hornbeam_log(), level_atom, text).encode(e));
+            let _ =
+                env.send_and_clear(&owner, |e| (atoms::hornbeam_log(), level_atom, text).encode(e));
         };
         // The BEAM forbids sending from its own threads without a process env; the
         // few lines logged while a NIF runs (start-up) go through a helper thread.

@@ -20,17 +20,17 @@
 pub mod body;
 pub mod config;
 mod engine;
-mod idle;
 pub mod exchange;
+mod idle;
 mod io;
 pub mod log;
 pub mod server;
 mod service;
 mod tls;
 
+use crate::app::{LoadError, PoolSpec};
 use crate::atoms;
 use crate::guard::guarded;
-use crate::app::{LoadError, PoolSpec};
 use crate::wsgi::Pool;
 use config::{AppConfig, Interface, ServerConfig};
 use hornbeam_python::interp::Mode;
@@ -82,10 +82,17 @@ fn load_error_term<'a>(env: Env<'a>, e: &LoadError) -> Term<'a> {
 /// `{ok, Resource, Mode}` | `{error, Reason}`. Loads the application in every worker
 /// first (seconds for a big app): a dirty scheduler. The caller owns the server.
 #[rustler::nif(schedule = "DirtyIo")]
-fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, server_opts: Term<'a>, io_threads: u64) -> Term<'a> {
+fn http_server_start<'a>(
+    env: Env<'a>,
+    listen_fd: i32,
+    app_opts: Term<'a>,
+    server_opts: Term<'a>,
+    io_threads: u64,
+) -> Term<'a> {
     guarded(env, || {
         let owner = env.pid();
-        let parsed = AppConfig::decode(app_opts).and_then(|a| ServerConfig::decode(server_opts).map(|s| (a, s)));
+        let parsed = AppConfig::decode(app_opts)
+            .and_then(|a| ServerConfig::decode(server_opts).map(|s| (a, s)));
         let (app_config, mut server_config) = match parsed {
             Ok(both) => both,
             Err(why) => return (atoms::error(), (atoms::badarg(), why)).encode(env),
@@ -94,7 +101,8 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
             match tls::server_config(files, server_config.http1, server_config.http2) {
                 Ok(config) => server_config.tls_config = Some(config),
                 Err((option, why)) => {
-                    let option = rustler::Atom::from_str(env, option).unwrap_or_else(|_| atoms::error());
+                    let option =
+                        rustler::Atom::from_str(env, option).unwrap_or_else(|_| atoms::error());
                     return (atoms::error(), (invalid_ssl_file(), option, why)).encode(env);
                 }
             }
@@ -115,10 +123,12 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
             engine: runtime.handle().clone(),
         };
         let started = match spec.app.interface {
-            Interface::Wsgi => Pool::start(spec).map(|(pool, mode)| (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)),
-            Interface::Asgi => {
-                crate::asgi::Pool::start(spec).map(|(pool, mode)| (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode))
-            }
+            Interface::Wsgi => Pool::start(spec).map(|(pool, mode)| {
+                (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)
+            }),
+            Interface::Asgi => crate::asgi::Pool::start(spec).map(|(pool, mode)| {
+                (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)
+            }),
         };
         let (workers, app, mode) = match started {
             Ok(started) => started,
@@ -126,7 +136,12 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
         };
         match Server::start(runtime, listen_fd, server_config, app.clone(), log) {
             Ok(server) => {
-                let resource = ResourceArc::new(HttpServerResource { server: Arc::new(server), agents, mode, workers });
+                let resource = ResourceArc::new(HttpServerResource {
+                    server: Arc::new(server),
+                    agents,
+                    mode,
+                    workers,
+                });
                 resource.monitor(Some(env), &owner);
                 let mode_atom = if mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
                 (atoms::ok(), resource, mode_atom).encode(env)
@@ -143,7 +158,12 @@ fn http_server_start<'a>(env: Env<'a>, listen_fd: i32, app_opts: Term<'a>, serve
 /// `http_server_replace_agent(Resource, Old, New)` -> `ok`: `New` serves `erlang.call`
 /// for the workers in place of `Old`, which died.
 #[rustler::nif]
-fn http_server_replace_agent<'a>(env: Env<'a>, resource: ResourceArc<HttpServerResource>, old: LocalPid, new: LocalPid) -> Term<'a> {
+fn http_server_replace_agent<'a>(
+    env: Env<'a>,
+    resource: ResourceArc<HttpServerResource>,
+    old: LocalPid,
+    new: LocalPid,
+) -> Term<'a> {
     guarded(env, || {
         resource.agents.replace(&old, new);
         atoms::ok().encode(env)
@@ -153,7 +173,11 @@ fn http_server_replace_agent<'a>(env: Env<'a>, resource: ResourceArc<HttpServerR
 /// `http_server_stop(Resource, GracefulMs)` -> `ok`: stops accepting, drains, closes,
 /// ends the workers. Blocks until done: a dirty scheduler.
 #[rustler::nif(schedule = "DirtyIo")]
-fn http_server_stop(env: Env<'_>, server: ResourceArc<HttpServerResource>, graceful_ms: u64) -> Term<'_> {
+fn http_server_stop(
+    env: Env<'_>,
+    server: ResourceArc<HttpServerResource>,
+    graceful_ms: u64,
+) -> Term<'_> {
     guarded(env, || {
         server.server.stop(Duration::from_millis(graceful_ms));
         atoms::ok().encode(env)

@@ -9,7 +9,6 @@ use super::service::{self, ServiceCtx};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio_rustls::TlsAcceptor;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,6 +17,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify};
+use tokio_rustls::TlsAcceptor;
 
 /// Where the server is in its life; connections watch it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -71,7 +71,8 @@ impl Server {
         app: Arc<dyn App>,
         log: Log,
     ) -> Result<Server, String> {
-        let fd = crate::fd::dup_raw(listen_fd).map_err(|e| format!("cannot use the listening socket: {e}"))?;
+        let fd = crate::fd::dup_raw(listen_fd)
+            .map_err(|e| format!("cannot use the listening socket: {e}"))?;
         // SAFETY: `fd` is a fresh duplicate this function owns; the listener takes it.
         let std_listener = unsafe { StdListener::from_raw_fd(fd) };
         std_listener.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -83,7 +84,14 @@ impl Server {
         let (phase, phase_rx) = watch::channel(Phase::Serving);
         let connections = Arc::new(ConnectionCount::default());
         let stats = Arc::new(Stats::default());
-        let ctx = Arc::new(ServiceCtx::new(config, app.clone(), log.clone(), local, stats.clone(), phase_rx.clone()));
+        let ctx = Arc::new(ServiceCtx::new(
+            config,
+            app.clone(),
+            log.clone(),
+            local,
+            stats.clone(),
+            phase_rx.clone(),
+        ));
         runtime.spawn(accept_loop(listener, ctx, phase_rx, connections.clone(), log));
         Ok(Server { runtime, phase, connections, app, local, stats, stopped: Mutex::new(false) })
     }
@@ -104,7 +112,8 @@ impl Server {
         if !drained {
             let _ = self.phase.send(Phase::Aborting);
             self.runtime.block_on(async {
-                let _ = tokio::time::timeout(Duration::from_secs(5), wait_all_closed(&connections)).await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), wait_all_closed(&connections))
+                    .await;
             });
         }
         self.app.shutdown();
@@ -115,7 +124,9 @@ impl Server {
     pub fn abort(self: &Arc<Self>) {
         let _ = self.phase.send(Phase::Aborting);
         let me = self.clone();
-        let _ = std::thread::Builder::new().name("hornbeam-stop".into()).spawn(move || me.stop(Duration::ZERO));
+        let _ = std::thread::Builder::new()
+            .name("hornbeam-stop".into())
+            .spawn(move || me.stop(Duration::ZERO));
     }
 
     pub fn replaced_workers(&self) -> u64 {
@@ -303,11 +314,17 @@ async fn serve_connection(
             (true, _, Some(h2)) => {
                 let streams = Arc::new(Streams::default());
                 let service = http2_service!(streams, peer, true, ctx);
-                drive!(h2.serve_connection(TokioIo::new(tls), service), phase, streams.idle_for(protocols.header_timeout))
+                drive!(
+                    h2.serve_connection(TokioIo::new(tls), service),
+                    phase,
+                    streams.idle_for(protocols.header_timeout)
+                )
             }
             (_, Some(h1), _) => {
                 let service_ctx = ctx.clone();
-                let service = service_fn(move |req| service::handle(req, peer, None, true, service_ctx.clone()));
+                let service = service_fn(move |req| {
+                    service::handle(req, peer, None, true, service_ctx.clone())
+                });
                 drive!(h1.serve_connection(TokioIo::new(tls), service).with_upgrades(), phase)
             }
             _ => {}
@@ -336,12 +353,18 @@ async fn serve_connection(
         (true, _, Some(h2)) => {
             let streams = Arc::new(Streams::default());
             let service = http2_service!(streams, peer, false, ctx);
-            drive!(h2.serve_connection(TokioIo::new(stream), service), phase, streams.idle_for(protocols.header_timeout))
+            drive!(
+                h2.serve_connection(TokioIo::new(stream), service),
+                phase,
+                streams.idle_for(protocols.header_timeout)
+            )
         }
         (_, Some(h1), _) => {
             let (io, hints) = ConnIo::new(stream);
             let service_ctx = ctx.clone();
-            let service = service_fn(move |req| service::handle(req, peer, Some(hints.clone()), false, service_ctx.clone()));
+            let service = service_fn(move |req| {
+                service::handle(req, peer, Some(hints.clone()), false, service_ctx.clone())
+            });
             drive!(h1.serve_connection(TokioIo::new(io), service).with_upgrades(), phase)
         }
         _ => {}

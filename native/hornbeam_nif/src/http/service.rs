@@ -29,7 +29,14 @@ pub struct ServiceCtx {
 }
 
 impl ServiceCtx {
-    pub fn new(config: ServerConfig, app: Arc<dyn App>, log: Log, local: SocketAddr, stats: Arc<Stats>, phase: watch::Receiver<Phase>) -> ServiceCtx {
+    pub fn new(
+        config: ServerConfig,
+        app: Arc<dyn App>,
+        log: Log,
+        local: SocketAddr,
+        stats: Arc<Stats>,
+        phase: watch::Receiver<Phase>,
+    ) -> ServiceCtx {
         ServiceCtx { config, app, log, local, stats, phase }
     }
 }
@@ -50,7 +57,11 @@ pub async fn handle(
     let mut req = req;
     let websocket = websocket_handshake(&req).map(|key| WebSocketUpgrade {
         key,
-        deflate: ctx.config.websocket_compression.then(|| crate::asgi::agree_deflate(req.headers())).flatten(),
+        deflate: ctx
+            .config
+            .websocket_compression
+            .then(|| crate::asgi::agree_deflate(req.headers()))
+            .flatten(),
         on_upgrade: hyper::upgrade::on(&mut req),
         stream_open: req.extensions_mut().remove::<OpenStream>(),
         server_phase: ctx.phase.clone(),
@@ -60,12 +71,15 @@ pub async fn handle(
     // HTTP/2's only here.
     let too_many_headers = parts.headers.len() > ctx.config.max_headers;
     let host = host::settle(&mut parts);
-    let request_line = ctx.config.access_log.then(|| {
-        format!("{} {} {:?}", parts.method, parts.uri, parts.version)
-    });
+    let request_line = ctx
+        .config
+        .access_log
+        .then(|| format!("{} {} {:?}", parts.method, parts.uri, parts.version));
     let checked = match (host, too_many_headers) {
         (Err(why), _) => Err((StatusCode::BAD_REQUEST, why)),
-        (Ok(()), true) => Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many header fields")),
+        (Ok(()), true) => {
+            Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many header fields"))
+        }
         (Ok(()), false) => check_limits(&ctx.config, &parts),
     };
     let mut response = match checked {
@@ -97,11 +111,14 @@ fn websocket_handshake<B>(req: &hyper::Request<B>) -> Option<Option<String>> {
     }
     if req.version() == Version::HTTP_2 {
         let protocol = req.extensions().get::<hyper::ext::Protocol>();
-        let ok = req.method() == Method::CONNECT && protocol.is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"));
+        let ok = req.method() == Method::CONNECT
+            && protocol.is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"));
         return ok.then_some(None);
     }
     let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
+        headers.get_all(name).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
     };
     let ok = req.method() == Method::GET
         && req.version() == Version::HTTP_11
@@ -110,11 +127,17 @@ fn websocket_handshake<B>(req: &hyper::Request<B>) -> Option<Option<String>> {
     if !ok {
         return None;
     }
-    headers.get(header::SEC_WEBSOCKET_KEY).and_then(|k| k.to_str().ok()).map(|k| Some(k.to_string()))
+    headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+        .map(|k| Some(k.to_string()))
 }
 
 /// 414, 431 or 413 for a request over the configured limits.
-fn check_limits(config: &ServerConfig, parts: &hyper::http::request::Parts) -> Result<(), (StatusCode, &'static str)> {
+fn check_limits(
+    config: &ServerConfig,
+    parts: &hyper::http::request::Parts,
+) -> Result<(), (StatusCode, &'static str)> {
     let target_len = match parts.uri.path_and_query() {
         Some(pq) if parts.uri.scheme().is_none() => pq.as_str().len(),
         _ => parts.uri.to_string().len(),
@@ -123,11 +146,17 @@ fn check_limits(config: &ServerConfig, parts: &hyper::http::request::Parts) -> R
     if parts.method.as_str().len() + target_len + 10 > config.max_request_line_size {
         return Err((StatusCode::URI_TOO_LONG, "Request line too long"));
     }
-    let header_bytes: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    let header_bytes: usize =
+        parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
     if header_bytes > config.max_header_size {
-        return Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Request header fields too large"));
+        return Err((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request header fields too large",
+        ));
     }
-    if let (Some(max), Some(length)) = (config.max_body_size, parts.headers.get(header::CONTENT_LENGTH)) {
+    if let (Some(max), Some(length)) =
+        (config.max_body_size, parts.headers.get(header::CONTENT_LENGTH))
+    {
         if length.to_str().ok().and_then(|l| l.parse::<u64>().ok()).is_some_and(|n| n > max) {
             return Err((StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"));
         }
@@ -145,18 +174,25 @@ async fn run(
     ctx: &ServiceCtx,
 ) -> Response<ResponseBody> {
     let control = JobControl::new();
-    let limits = BodyLimits { max_size: ctx.config.max_body_size, stall: ctx.config.body_read_timeout };
+    let limits =
+        BodyLimits { max_size: ctx.config.max_body_size, stall: ctx.config.body_read_timeout };
     let mut request = Request {
         client: peer,
         local: ctx.local,
         scheme: if secure { "https" } else { "http" },
         forwarded_host: None,
-        body: if incoming.is_end_stream() { None } else { Some(RequestBody::pump(incoming, limits, control.clone().cancelled())) },
+        body: if incoming.is_end_stream() {
+            None
+        } else {
+            Some(RequestBody::pump(incoming, limits, control.clone().cancelled()))
+        },
         websocket,
         head,
     };
     let forwarded = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"];
-    if forwarded.iter().any(|h| request.head.headers.contains_key(*h)) && ctx.config.trusted_proxies.trusts(peer.ip()) {
+    if forwarded.iter().any(|h| request.head.headers.contains_key(*h))
+        && ctx.config.trusted_proxies.trusts(peer.ip())
+    {
         let fwd = proxy::forwarded(&request.head.headers, &ctx.config.trusted_proxies);
         if let Some(ip) = fwd.client {
             request.client = SocketAddr::new(ip, 0);
@@ -178,7 +214,11 @@ async fn run(
     // Only an HTTP/1.1 handshake answers 101; over HTTP/2 a WebSocket opens with 200.
     let upgrade = request.websocket.as_ref().is_some_and(|w| w.key.is_some());
     if ctx.app.submit(Job { request, respond, hints, control: control.clone() }).is_err() {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: the server is stopping", true);
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable: the server is stopping",
+            true,
+        );
     }
     let response = with_hints(response, hints_rx);
     let outcome = match ctx.config.timeout {
@@ -187,10 +227,16 @@ async fn run(
             Err(_) => {
                 control.cancel();
                 if control.is_started() {
-                    ctx.log.error(&format!("request timed out after {} ms; cancelling its Python code", limit.as_millis()));
+                    ctx.log.error(&format!(
+                        "request timed out after {} ms; cancelling its Python code",
+                        limit.as_millis()
+                    ));
                     watch_for_stuck_worker(control, limit, ctx.log.clone());
                 } else {
-                    ctx.log.error(&format!("request timed out after {} ms waiting for a free worker", limit.as_millis()));
+                    ctx.log.error(&format!(
+                        "request timed out after {} ms waiting for a free worker",
+                        limit.as_millis()
+                    ));
                 }
                 return plain(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", true);
             }
@@ -203,7 +249,8 @@ async fn run(
                 ctx.log.error(&format!("the application answered with status {}, which is not a final response status (200-599); sent a 500", status.as_u16()));
                 return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", false);
             }
-            let declared = if is_head || !status_has_body(status) { None } else { content_length(&headers) };
+            let declared =
+                if is_head || !status_has_body(status) { None } else { content_length(&headers) };
             let mut response = Response::new(body.hold_to(declared, &ctx.log));
             *response.status_mut() = status;
             *response.headers_mut() = headers;
@@ -243,14 +290,18 @@ fn valid_final_status(status: StatusCode, upgrade: bool) -> bool {
 
 /// RFC 9110 6.4.1: 204 and 304 responses carry no content whatever their headers say.
 fn status_has_body(status: StatusCode) -> bool {
-    status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED && !status.is_informational()
+    status != StatusCode::NO_CONTENT
+        && status != StatusCode::NOT_MODIFIED
+        && !status.is_informational()
 }
 
 /// The Content-Length the application declared, if it is one number.
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
     let first = values.next()?.to_str().ok()?.trim().parse::<u64>().ok()?;
-    values.all(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) == Some(first)).then_some(first)
+    values
+        .all(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) == Some(first))
+        .then_some(first)
 }
 
 /// Waits for the response head, sending each early hint the application gives

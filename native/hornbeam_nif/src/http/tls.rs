@@ -18,14 +18,19 @@ pub struct TlsFiles {
 /// Which option's file is wrong, and why.
 pub type TlsError = (&'static str, String);
 
-pub fn server_config(files: &TlsFiles, http1: bool, http2: bool) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(
+    files: &TlsFiles,
+    http1: bool,
+    http2: bool,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&files.cert)
         .collect::<Result<_, _>>()
         .map_err(|e| ("certfile", format!("not a PEM certificate chain: {e}")))?;
     if certs.is_empty() {
         return Err(("certfile", "no certificate in the file".into()));
     }
-    let key = PrivateKeyDer::from_pem_slice(&files.key).map_err(|e| ("keyfile", format!("no PEM private key: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(&files.key)
+        .map_err(|e| ("keyfile", format!("no PEM private key: {e}")))?;
     let provider = Arc::new(ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -64,7 +64,11 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
     crate::pyheap::free_instance(obj);
 }
 
-unsafe extern "C" fn getbuffer(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, flags: c_int) -> c_int {
+unsafe extern "C" fn getbuffer(
+    obj: *mut ffi::PyObject,
+    view: *mut ffi::Py_buffer,
+    flags: c_int,
+) -> c_int {
     let b = obj.cast::<BufferObject>();
     // Read-only: PyBuffer_FillInfo refuses PyBUF_WRITABLE requests with a BufferError.
     ffi::PyBuffer_FillInfo(view, obj, (*b).data.cast(), (*b).len as ffi::Py_ssize_t, 1, flags)
@@ -120,7 +124,10 @@ impl Needle {
                 return None;
             }
             if !(0..=255).contains(&value) {
-                ffi::PyErr_SetString(ffi::PyExc_ValueError, c"byte must be in range(0, 256)".as_ptr());
+                ffi::PyErr_SetString(
+                    ffi::PyExc_ValueError,
+                    c"byte must be in range(0, 256)".as_ptr(),
+                );
                 return None;
             }
             return Some(Needle::Byte([value as u8]));
@@ -163,7 +170,10 @@ unsafe fn bounds(args: &[*mut ffi::PyObject], len: usize) -> Option<(usize, usiz
     Some((start as usize, end.min(len) as usize))
 }
 
-unsafe fn fast_args<'a>(args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> &'a [*mut ffi::PyObject] {
+unsafe fn fast_args<'a>(
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> &'a [*mut ffi::PyObject] {
     if nargs <= 0 {
         return &[];
     }
@@ -172,7 +182,10 @@ unsafe fn fast_args<'a>(args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t)
 
 unsafe fn arity(name: &str, args: &[*mut ffi::PyObject], min: usize, max: usize) -> bool {
     if args.len() < min || args.len() > max {
-        let msg = format!("{name}() takes from {min} to {max} positional arguments ({} given)", args.len());
+        let msg = format!(
+            "{name}() takes from {min} to {max} positional arguments ({} given)",
+            args.len()
+        );
         set_error(ffi::PyExc_TypeError, &msg);
         return false;
     }
@@ -201,7 +214,11 @@ unsafe fn search_args<'a>(
     Some((hay, needle, start, end))
 }
 
-unsafe extern "C" fn find(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn find(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     let Some((hay, needle, start, end)) = search_args("find", obj, args, nargs) else {
         return ptr::null_mut();
     };
@@ -214,7 +231,11 @@ unsafe extern "C" fn find(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject
     ffi::PyLong_FromSsize_t(found.map_or(-1, |i| i as ffi::Py_ssize_t))
 }
 
-unsafe extern "C" fn count(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn count(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     let Some((hay, needle, start, end)) = search_args("count", obj, args, nargs) else {
         return ptr::null_mut();
     };
@@ -274,11 +295,19 @@ unsafe fn affix_match(
     ffi::PyBool_FromLong(0)
 }
 
-unsafe extern "C" fn startswith(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn startswith(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     affix_match("startswith", obj, args, nargs, false)
 }
 
-unsafe extern "C" fn endswith(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn endswith(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     affix_match("endswith", obj, args, nargs, true)
 }
 
@@ -334,16 +363,25 @@ unsafe extern "C" fn decode(
     ffi::PyUnicode_Decode(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t, encoding, errors)
 }
 
-unsafe extern "C" fn to_bytes(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn to_bytes(
+    obj: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let data = bytes_of(obj);
     ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t)
 }
 
-unsafe extern "C" fn memoryview(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn memoryview(
+    obj: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     ffi::PyMemoryView_FromObject(obj)
 }
 
-unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn subscript(
+    obj: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let data = bytes_of(obj);
     if ffi::PyIndex_Check(key) != 0 {
         let i = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
@@ -357,7 +395,8 @@ unsafe extern "C" fn subscript(obj: *mut ffi::PyObject, key: *mut ffi::PyObject)
         if ffi::PySlice_Unpack(key, &mut start, &mut stop, &mut step) < 0 {
             return ptr::null_mut();
         }
-        let n = ffi::PySlice_AdjustIndices(data.len() as ffi::Py_ssize_t, &mut start, &mut stop, step);
+        let n =
+            ffi::PySlice_AdjustIndices(data.len() as ffi::Py_ssize_t, &mut start, &mut stop, step);
         if step == 1 {
             let slice = &data[start as usize..(start + n) as usize];
             return ffi::PyBytes_FromStringAndSize(slice.as_ptr().cast(), n);
@@ -389,7 +428,10 @@ unsafe extern "C" fn contains(obj: *mut ffi::PyObject, value: *mut ffi::PyObject
     memchr::memmem::find(bytes_of(obj), needle.bytes()).is_some() as c_int
 }
 
-unsafe extern "C" fn concat(obj: *mut ffi::PyObject, other: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn concat(
+    obj: *mut ffi::PyObject,
+    other: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let Some(other) = Borrowed::of(other) else {
         return ptr::null_mut();
     };
@@ -400,7 +442,11 @@ unsafe extern "C" fn concat(obj: *mut ffi::PyObject, other: *mut ffi::PyObject) 
 }
 
 /// Compares with any bytes-like object, as `bytes` does.
-unsafe extern "C" fn richcompare(obj: *mut ffi::PyObject, other: *mut ffi::PyObject, op: c_int) -> *mut ffi::PyObject {
+unsafe extern "C" fn richcompare(
+    obj: *mut ffi::PyObject,
+    other: *mut ffi::PyObject,
+    op: c_int,
+) -> *mut ffi::PyObject {
     if ffi::PyObject_CheckBuffer(other) == 0 || ffi::PyUnicode_Check(other) != 0 {
         return ffi::Py_NewRef(ffi::Py_NotImplemented());
     }
@@ -478,7 +524,8 @@ static mut SLOTS: [ffi::PyType_Slot; 14] = [
     slot!(end),
 ];
 
-static mut SPEC: ffi::PyType_Spec = sealed_spec!(c"erlang.reactor.ReactorBuffer", BufferObject, SLOTS);
+static mut SPEC: ffi::PyType_Spec =
+    sealed_spec!(c"erlang.reactor.ReactorBuffer", BufferObject, SLOTS);
 
 /// Makes this interpreter's `ReactorBuffer` type and adds it to `module`.
 ///

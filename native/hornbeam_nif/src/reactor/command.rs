@@ -13,13 +13,29 @@ use std::sync::{Arc, RwLock};
 
 pub enum Command {
     /// A new connection. The fd closes by itself if the command is dropped unserved.
-    Handoff { fd: OwnedFd, env: OwnedEnv, client_info: SavedTerm },
-    Exec { code: String, reply: Reply },
-    Eval { code: String, reply: Reply },
+    Handoff {
+        fd: OwnedFd,
+        env: OwnedEnv,
+        client_info: SavedTerm,
+    },
+    Exec {
+        code: String,
+        reply: Reply,
+    },
+    Eval {
+        code: String,
+        reply: Reply,
+    },
     /// The answer of an Erlang function that Python called with `erlang.call`.
-    CallbackReply { id: u64, env: OwnedEnv, reply: SavedTerm },
+    CallbackReply {
+        id: u64,
+        env: OwnedEnv,
+        reply: SavedTerm,
+    },
     /// Close every connection and end; `done` is told `{Ref, stopped}` afterwards.
-    Stop { done: Option<Reply> },
+    Stop {
+        done: Option<Reply>,
+    },
 }
 
 /// Where an answer goes: `{Ref, Result}` to `to`.
@@ -39,7 +55,13 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(tx: Sender<Command>, poller: Arc<Poller>, max_connections: u64) -> Shared {
-        Shared { tx, open: RwLock::new(true), poller, stats: Arc::new(Stats::default()), max_connections }
+        Shared {
+            tx,
+            open: RwLock::new(true),
+            poller,
+            stats: Arc::new(Stats::default()),
+            max_connections,
+        }
     }
 
     /// Queues a command and wakes the loop; gives it back if the reactor stopped.

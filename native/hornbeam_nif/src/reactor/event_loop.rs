@@ -98,7 +98,8 @@ struct Reactor {
 
 /// Starts the loop thread and waits until its interpreter ran the setup code.
 pub fn spawn(config: LoopConfig, max_connections: u64) -> Result<(Arc<Shared>, i64), String> {
-    let poller = Arc::new(polling::Poller::new().map_err(|e| format!("cannot create a poller: {e}"))?);
+    let poller =
+        Arc::new(polling::Poller::new().map_err(|e| format!("cannot create a poller: {e}"))?);
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared::new(tx, poller, max_connections));
     let (ready_tx, ready_rx) = mpsc::sync_channel(1);
@@ -108,11 +109,17 @@ pub fn spawn(config: LoopConfig, max_connections: u64) -> Result<(Arc<Shared>, i
         .stack_size(LOOP_STACK_BYTES)
         .spawn(move || run(config, thread_shared, rx, ready_tx))
         .map_err(|e| format!("cannot spawn a reactor thread: {e}"))?;
-    let interp_id = ready_rx.recv().map_err(|_| "the reactor thread died while starting".to_string())??;
+    let interp_id =
+        ready_rx.recv().map_err(|_| "the reactor thread died while starting".to_string())??;
     Ok((shared, interp_id))
 }
 
-fn run(config: LoopConfig, shared: Arc<Shared>, rx: Receiver<Command>, ready: mpsc::SyncSender<Result<i64, String>>) {
+fn run(
+    config: LoopConfig,
+    shared: Arc<Shared>,
+    rx: Receiver<Command>,
+    ready: mpsc::SyncSender<Result<i64, String>>,
+) {
     let interp = match Interpreter::create(config.mode) {
         Ok(interp) => interp,
         Err(e) => {
@@ -149,7 +156,10 @@ fn run(config: LoopConfig, shared: Arc<Shared>, rx: Receiver<Command>, ready: mp
         None => Ok(()),
     };
     if let Err(e) = setup {
-        let _ = ready.send(Err(format!("setup_code raised {}: {}\n{}", e.type_name, e.message, e.traceback)));
+        let _ = ready.send(Err(format!(
+            "setup_code raised {}: {}\n{}",
+            e.type_name, e.message, e.traceback
+        )));
         drop(host);
         return;
     }
@@ -269,7 +279,8 @@ impl Reactor {
             let raised = fetch_raised();
             return self.failed(fd, "data_received", raised);
         }
-        let result = ffi::PyObject_CallMethodOneArg(proto.as_ptr(), self.py.data_received.as_ptr(), data);
+        let result =
+            ffi::PyObject_CallMethodOneArg(proto.as_ptr(), self.py.data_received.as_ptr(), data);
         ffi::Py_DecRef(data);
         self.after_callback(fd, "data_received", Want::Read, result);
     }
@@ -281,7 +292,13 @@ impl Reactor {
     }
 
     /// Applies what a callback returned (a new reference or NULL with an exception).
-    unsafe fn after_callback(&self, fd: RawFd, callback: &str, from: Want, result: *mut ffi::PyObject) {
+    unsafe fn after_callback(
+        &self,
+        fd: RawFd,
+        callback: &str,
+        from: Want,
+        result: *mut ffi::PyObject,
+    ) {
         Stats::add(&self.shared.stats.callbacks, 1);
         let Some(result) = PyOwned::from_owned(result) else {
             let raised = fetch_raised();
@@ -318,11 +335,20 @@ impl Reactor {
         let class = self.proto_class(fd);
         let Raised { info, peer_gone } = raised;
         if peer_gone {
-            self.log(atoms::info(), &format!("{}: peer gone in {class}.{callback}: {}", self.label(fd), info.message));
+            self.log(
+                atoms::info(),
+                &format!("{}: peer gone in {class}.{callback}: {}", self.label(fd), info.message),
+            );
         } else {
             self.log(
                 atoms::error(),
-                &format!("{}: {class}.{callback} raised {}: {}; closing\n{}", self.label(fd), info.type_name, info.message, info.traceback),
+                &format!(
+                    "{}: {class}.{callback} raised {}: {}; closing\n{}",
+                    self.label(fd),
+                    info.type_name,
+                    info.message,
+                    info.traceback
+                ),
             );
         }
         self.close(fd);
@@ -341,7 +367,10 @@ impl Reactor {
         let modified = self.shared.poller.modify(unsafe { BorrowedFd::borrow_raw(fd) }, event);
         drop(conns);
         if let Err(e) = modified {
-            self.log(atoms::error(), &format!("{}: cannot watch the fd: {e}; closing", self.label(fd)));
+            self.log(
+                atoms::error(),
+                &format!("{}: cannot watch the fd: {e}; closing", self.label(fd)),
+            );
             // SAFETY: callers are attached, on the loop thread.
             unsafe { self.close(fd) };
         }
@@ -355,12 +384,20 @@ impl Reactor {
         let Some(conn) = self.conns.borrow_mut().remove(&fd) else { return };
         let _ = self.shared.poller.delete(BorrowedFd::borrow_raw(fd));
         let fd_obj = PyOwned::from_owned(ffi::PyLong_FromLong(fd as std::ffi::c_long));
-        let lost = fd_obj.and_then(|n| PyOwned::from_owned(ffi::PyObject_CallOneArg(self.py.close_connection.as_ptr(), n.as_ptr())));
+        let lost = fd_obj.and_then(|n| {
+            PyOwned::from_owned(ffi::PyObject_CallOneArg(
+                self.py.close_connection.as_ptr(),
+                n.as_ptr(),
+            ))
+        });
         if lost.is_none() {
             let info = PyErrInfo::fetch();
             self.log(
                 atoms::error(),
-                &format!("{}: connection_lost raised {}: {}\n{}", conn.label, info.type_name, info.message, info.traceback),
+                &format!(
+                    "{}: connection_lost raised {}: {}\n{}",
+                    conn.label, info.type_name, info.message, info.traceback
+                ),
             );
         }
         drop(conn);
@@ -388,7 +425,8 @@ impl Reactor {
     /// already waiting to write, or closed since, needs nothing.
     fn serve_write_requests(&self) {
         for fd in write_requests::take() {
-            let reading = self.conns.borrow().get(&fd).is_some_and(|c| c.want == Want::Read && !c.eof);
+            let reading =
+                self.conns.borrow().get(&fd).is_some_and(|c| c.want == Want::Read && !c.eof);
             if reading {
                 self.arm(fd, Want::Write);
             }
@@ -452,26 +490,38 @@ impl Reactor {
         });
         let Some(info) = info else {
             // The same fd handed over twice: it belongs to the connection already here.
-            self.log(atoms::error(), &format!("{label}: this fd is already served by this reactor; hand-off ignored"));
+            self.log(
+                atoms::error(),
+                &format!("{label}: this fd is already served by this reactor; hand-off ignored"),
+            );
             let _ = fd.into_raw_fd();
             self.shared.stats.release();
             return;
         };
         let raw = fd.into_raw_fd();
         Stats::add(&self.shared.stats.accepted, 1);
-        let made = info.map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message()))).and_then(|info| {
-            let args = call::owned(ffi::PyTuple_New(2))?;
-            ffi::PyTuple_SetItem(args.as_ptr(), 0, call::owned(ffi::PyLong_FromLong(raw as std::ffi::c_long))?.into_ptr());
-            ffi::PyTuple_SetItem(args.as_ptr(), 1, info.into_ptr());
-            call::call(&self.py.init_connection, &args, None)
-        });
+        let made = info
+            .map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message())))
+            .and_then(|info| {
+                let args = call::owned(ffi::PyTuple_New(2))?;
+                ffi::PyTuple_SetItem(
+                    args.as_ptr(),
+                    0,
+                    call::owned(ffi::PyLong_FromLong(raw as std::ffi::c_long))?.into_ptr(),
+                );
+                ffi::PyTuple_SetItem(args.as_ptr(), 1, info.into_ptr());
+                call::call(&self.py.init_connection, &args, None)
+            });
         Stats::add(&self.shared.stats.callbacks, 1);
         let (proto, action) = match made.and_then(|pair| split_pair(&pair)) {
             Ok(parts) => parts,
             Err(info) => {
                 self.log(
                     atoms::error(),
-                    &format!("{label}: connection_made raised {}: {}; closing\n{}", info.type_name, info.message, info.traceback),
+                    &format!(
+                        "{label}: connection_made raised {}: {}; closing\n{}",
+                        info.type_name, info.message, info.traceback
+                    ),
                 );
                 self.shared.stats.connection_closed();
                 libc::close(raw);
@@ -496,7 +546,8 @@ impl Reactor {
             // SAFETY: attached, on the loop thread.
             unsafe { self.close(fd) };
         }
-        let queued: Vec<Command> = self.deferred.borrow_mut().drain(..).chain(self.rx.try_iter()).collect();
+        let queued: Vec<Command> =
+            self.deferred.borrow_mut().drain(..).chain(self.rx.try_iter()).collect();
         for cmd in queued {
             match cmd {
                 // Dropping the command closes its fd.
@@ -512,7 +563,8 @@ impl Reactor {
     /// Sends `{py_reactor_log, Level, Text}` to the owner, which logs it.
     fn log(&self, level: Atom, text: &str) {
         let mut env = OwnedEnv::new();
-        let _ = env.send_and_clear(&self.owner, |e| (atoms::py_reactor_log(), level, text).encode(e));
+        let _ =
+            env.send_and_clear(&self.owner, |e| (atoms::py_reactor_log(), level, text).encode(e));
     }
 }
 
@@ -570,7 +622,8 @@ unsafe fn parse_action(result: &PyOwned) -> Option<Action> {
 }
 
 unsafe fn repr_of(obj: &PyOwned) -> String {
-    let text = PyOwned::from_owned(ffi::PyObject_Repr(obj.as_ptr())).and_then(|r| hornbeam_python::error::str_of(&r));
+    let text = PyOwned::from_owned(ffi::PyObject_Repr(obj.as_ptr()))
+        .and_then(|r| hornbeam_python::error::str_of(&r));
     ffi::PyErr_Clear();
     let mut text = text.unwrap_or_else(|| "an unprintable object".into());
     if text.len() > 200 {
@@ -583,7 +636,10 @@ unsafe fn repr_of(obj: &PyOwned) -> String {
 /// `init_connection` returns `(protocol, action or None)`.
 unsafe fn split_pair(pair: &PyOwned) -> PyResult<(PyOwned, PyOwned)> {
     if ffi::PyTuple_Check(pair.as_ptr()) == 0 || ffi::PyTuple_Size(pair.as_ptr()) != 2 {
-        return Err(PyErrInfo::new("TypeError", "erlang.reactor.init_connection must return (protocol, action)"));
+        return Err(PyErrInfo::new(
+            "TypeError",
+            "erlang.reactor.init_connection must return (protocol, action)",
+        ));
     }
     let proto = PyOwned::from_borrowed(ffi::PyTuple_GetItem(pair.as_ptr(), 0));
     let action = PyOwned::from_borrowed(ffi::PyTuple_GetItem(pair.as_ptr(), 1));
@@ -604,7 +660,8 @@ fn label_of(fd: RawFd, info: Term) -> String {
 
 fn python_error<'a>(e: rustler::Env<'a>, info: &PyErrInfo) -> Term<'a> {
     let type_atom = Atom::from_str(e, &info.type_name).unwrap_or_else(|_| atoms::python());
-    (atoms::error(), (atoms::python(), type_atom, info.message.as_str(), info.traceback.as_str())).encode(e)
+    (atoms::error(), (atoms::python(), type_atom, info.message.as_str(), info.traceback.as_str()))
+        .encode(e)
 }
 
 /// Sends `{Ref, Value}` to the waiting process.

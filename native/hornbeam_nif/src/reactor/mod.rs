@@ -89,14 +89,23 @@ fn reactor_new<'a>(
 /// `reactor_handoff(Resource, Fd, ClientInfo)` -> `ok` | `{error, Reason}`. From here
 /// on the fd belongs to the reactor: on any error it is closed, never leaked.
 #[rustler::nif]
-fn reactor_handoff<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, fd: i32, client_info: Term<'a>) -> Term<'a> {
+fn reactor_handoff<'a>(
+    env: Env<'a>,
+    reactor: ResourceArc<ReactorResource>,
+    fd: i32,
+    client_info: Term<'a>,
+) -> Term<'a> {
     guarded(env, || {
         if fd < 0 {
             return (atoms::error(), atoms::ebadf()).encode(env);
         }
         if let Err(e) = fd_io::prepare(fd) {
             // Not an open fd: there is nothing to close.
-            let reason = if e.raw_os_error() == Some(libc::EBADF) { atoms::ebadf() } else { atoms::einval() };
+            let reason = if e.raw_os_error() == Some(libc::EBADF) {
+                atoms::ebadf()
+            } else {
+                atoms::einval()
+            };
             return (atoms::error(), reason).encode(env);
         }
         // SAFETY: the caller gives the open fd `fd` to the reactor; it is owned here.
@@ -132,20 +141,34 @@ fn queued<'a>(env: Env<'a>, reactor: &ReactorResource, cmd: Command) -> Term<'a>
 
 /// `reactor_exec(Resource, Ref, Code)`: the caller later gets `{Ref, ok | {error, _}}`.
 #[rustler::nif]
-fn reactor_exec<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, reference: Term<'a>, code: String) -> Term<'a> {
+fn reactor_exec<'a>(
+    env: Env<'a>,
+    reactor: ResourceArc<ReactorResource>,
+    reference: Term<'a>,
+    code: String,
+) -> Term<'a> {
     guarded(env, || queued(env, &reactor, Command::Exec { code, reply: reply_to(env, reference) }))
 }
 
 /// `reactor_eval(Resource, Ref, Expr)`: the caller later gets `{Ref, {ok, V} | {error, _}}`.
 #[rustler::nif]
-fn reactor_eval<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, reference: Term<'a>, code: String) -> Term<'a> {
+fn reactor_eval<'a>(
+    env: Env<'a>,
+    reactor: ResourceArc<ReactorResource>,
+    reference: Term<'a>,
+    code: String,
+) -> Term<'a> {
     guarded(env, || queued(env, &reactor, Command::Eval { code, reply: reply_to(env, reference) }))
 }
 
 /// `reactor_stop(Resource, Ref)`: closes every connection and ends the interpreter;
 /// the caller gets `{Ref, stopped}` when that is done.
 #[rustler::nif]
-fn reactor_stop<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, reference: Term<'a>) -> Term<'a> {
+fn reactor_stop<'a>(
+    env: Env<'a>,
+    reactor: ResourceArc<ReactorResource>,
+    reference: Term<'a>,
+) -> Term<'a> {
     guarded(env, || {
         if reactor.shared.stop(Some(reply_to(env, reference))) {
             atoms::ok().encode(env)
@@ -172,14 +195,20 @@ fn reactor_stats(env: Env<'_>, reactor: ResourceArc<ReactorResource>) -> Term<'_
             (atoms::mode(), mode.encode(env)),
             (atoms::interp_id(), reactor.interp_id.encode(env)),
         ];
-        let (keys, values): (Vec<Term>, Vec<Term>) = pairs.iter().map(|(k, v)| (k.encode(env), *v)).unzip();
+        let (keys, values): (Vec<Term>, Vec<Term>) =
+            pairs.iter().map(|(k, v)| (k.encode(env), *v)).unzip();
         Term::map_from_arrays(env, &keys, &values).unwrap_or_else(|_| atoms::error().encode(env))
     })
 }
 
 /// The answer to an `erlang.call` the loop is waiting for.
 #[rustler::nif]
-fn reactor_callback_reply<'a>(env: Env<'a>, reactor: ResourceArc<ReactorResource>, id: u64, reply: Term<'a>) -> Term<'a> {
+fn reactor_callback_reply<'a>(
+    env: Env<'a>,
+    reactor: ResourceArc<ReactorResource>,
+    id: u64,
+    reply: Term<'a>,
+) -> Term<'a> {
     guarded(env, || {
         let reply_env = OwnedEnv::new();
         let saved = reply_env.save(reply);

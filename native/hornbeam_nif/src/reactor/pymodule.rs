@@ -10,7 +10,11 @@ use std::ptr;
 
 /// `write(fd, data) -> int`: writes what the descriptor takes now (0 if it would block).
 /// A closed peer raises `BrokenPipeError`/`ConnectionResetError`.
-unsafe extern "C" fn write(_m: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn write(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     if nargs != 2 {
         raise(ffi::PyExc_TypeError, "write(fd, data) takes two arguments");
         return ptr::null_mut();
@@ -24,7 +28,11 @@ unsafe extern "C" fn write(_m: *mut ffi::PyObject, args: *mut *mut ffi::PyObject
         return ptr::null_mut();
     }
     let mut view = view.assume_init();
-    let data: &[u8] = if view.len > 0 { std::slice::from_raw_parts(view.buf as *const u8, view.len as usize) } else { &[] };
+    let data: &[u8] = if view.len > 0 {
+        std::slice::from_raw_parts(view.buf as *const u8, view.len as usize)
+    } else {
+        &[]
+    };
     let outcome = fd_io::write(fd as i32, data);
     ffi::PyBuffer_Release(&mut view);
     match outcome {
@@ -38,7 +46,11 @@ unsafe extern "C" fn write(_m: *mut ffi::PyObject, args: *mut *mut ffi::PyObject
 
 /// `read(fd, size) -> bytes | None`: `b""` at end of stream, `None` if nothing is
 /// available now.
-unsafe extern "C" fn read(_m: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn read(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     if nargs != 2 {
         raise(ffi::PyExc_TypeError, "read(fd, size) takes two arguments");
         return ptr::null_mut();
@@ -71,7 +83,10 @@ unsafe fn raise_os_error(e: std::io::Error) -> *mut ffi::PyObject {
 
 /// `want_write(fd)`: after this turn's callbacks, arm `fd` for writing so its
 /// protocol's `write_ready` runs. Raises RuntimeError off a reactor thread.
-unsafe extern "C" fn want_write(_m: *mut ffi::PyObject, fd: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn want_write(
+    _m: *mut ffi::PyObject,
+    fd: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let fd = ffi::PyLong_AsLong(fd);
     if fd == -1 && !ffi::PyErr_Occurred().is_null() {
         return ptr::null_mut();
@@ -85,7 +100,10 @@ unsafe extern "C" fn want_write(_m: *mut ffi::PyObject, fd: *mut ffi::PyObject) 
 
 /// `_buffer_address(obj) -> int`: where `obj`'s exported buffer lives. For tests that
 /// show `memoryview(data)` shares the `ReactorBuffer`'s memory.
-unsafe extern "C" fn buffer_address(_m: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn buffer_address(
+    _m: *mut ffi::PyObject,
+    obj: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     match buffer::export_address(obj) {
         Some(addr) => ffi::PyLong_FromSize_t(addr),
         None => ptr::null_mut(),
@@ -115,7 +133,8 @@ static mut SLOTS: [ffi::PyModuleDef_Slot; 3] = [
     ffi::PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
 ];
 
-static mut MODULE: ffi::PyModuleDef = module_def!(c"_hornbeam_reactor", c"Native half of erlang.reactor (Hornbeam).", METHODS, SLOTS);
+static mut MODULE: ffi::PyModuleDef =
+    module_def!(c"_hornbeam_reactor", c"Native half of erlang.reactor (Hornbeam).", METHODS, SLOTS);
 
 /// `PyInit__hornbeam_reactor`, registered with `PyImport_AppendInittab`.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {

@@ -14,7 +14,12 @@ type Conv<T> = Result<T, ConvError>;
 ///
 /// # Safety
 /// GIL of the interpreter that owns `types` and `obj` held.
-pub unsafe fn from_py<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, depth: usize) -> Conv<Term<'a>> {
+pub unsafe fn from_py<'a>(
+    types: &PyTypes,
+    env: Env<'a>,
+    obj: *mut ffi::PyObject,
+    depth: usize,
+) -> Conv<Term<'a>> {
     if depth > MAX_DEPTH {
         return Err(ConvError::TooDeep);
     }
@@ -37,11 +42,17 @@ pub unsafe fn from_py<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject
         return if is_instance(obj, &types.atom) { atom(env, obj) } else { text(env, obj) };
     }
     if ffi::PyBytes_Check(obj) != 0 {
-        let data = std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, ffi::PyBytes_Size(obj) as usize);
+        let data = std::slice::from_raw_parts(
+            ffi::PyBytes_AsString(obj) as *const u8,
+            ffi::PyBytes_Size(obj) as usize,
+        );
         return Ok(tagged_bytes(env, data));
     }
     if ffi::PyByteArray_Check(obj) != 0 {
-        let data = std::slice::from_raw_parts(ffi::PyByteArray_AsString(obj) as *const u8, ffi::PyByteArray_Size(obj) as usize);
+        let data = std::slice::from_raw_parts(
+            ffi::PyByteArray_AsString(obj) as *const u8,
+            ffi::PyByteArray_Size(obj) as usize,
+        );
         return Ok(tagged_bytes(env, data));
     }
     if ffi::PyList_Check(obj) != 0 {
@@ -140,7 +151,12 @@ fn tagged_bytes<'a>(env: Env<'a>, data: &[u8]) -> Term<'a> {
     (atoms::bytes(), bin).encode(env)
 }
 
-unsafe fn items<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, depth: usize) -> Conv<Vec<Term<'a>>> {
+unsafe fn items<'a>(
+    types: &PyTypes,
+    env: Env<'a>,
+    obj: *mut ffi::PyObject,
+    depth: usize,
+) -> Conv<Vec<Term<'a>>> {
     // PySequence_Fast items are borrowed from `seq`, which stays alive for the loop.
     let seq = PyOwned::from_owned(ffi::PySequence_Fast(obj, c"not a sequence".as_ptr()))
         .ok_or_else(|| ConvError::Unconvertible(type_name(obj)))?;
@@ -152,11 +168,21 @@ unsafe fn items<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, dept
     Ok(out)
 }
 
-unsafe fn list<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, depth: usize) -> Conv<Term<'a>> {
+unsafe fn list<'a>(
+    types: &PyTypes,
+    env: Env<'a>,
+    obj: *mut ffi::PyObject,
+    depth: usize,
+) -> Conv<Term<'a>> {
     Ok(items(types, env, obj, depth)?.encode(env))
 }
 
-unsafe fn tuple<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, depth: usize) -> Conv<Term<'a>> {
+unsafe fn tuple<'a>(
+    types: &PyTypes,
+    env: Env<'a>,
+    obj: *mut ffi::PyObject,
+    depth: usize,
+) -> Conv<Term<'a>> {
     let elements = items(types, env, obj, depth)?;
     if is_instance(obj, &types.list_key) {
         return Ok(elements.encode(env));
@@ -164,18 +190,25 @@ unsafe fn tuple<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, dept
     if is_instance(obj, &types.map_key) {
         let mut map = Term::map_new(env);
         for pair in elements {
-            let kv = rustler::types::tuple::get_tuple(pair).map_err(|_| ConvError::Unconvertible("MapKey item".into()))?;
+            let kv = rustler::types::tuple::get_tuple(pair)
+                .map_err(|_| ConvError::Unconvertible("MapKey item".into()))?;
             let [k, v] = kv.as_slice() else {
                 return Err(ConvError::Unconvertible("MapKey item".into()));
             };
-            map = map.map_put(*k, *v).map_err(|_| ConvError::Unconvertible("MapKey item".into()))?;
+            map =
+                map.map_put(*k, *v).map_err(|_| ConvError::Unconvertible("MapKey item".into()))?;
         }
         return Ok(map);
     }
     Ok(make_tuple(env, &elements))
 }
 
-unsafe fn dict<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, depth: usize) -> Conv<Term<'a>> {
+unsafe fn dict<'a>(
+    types: &PyTypes,
+    env: Env<'a>,
+    obj: *mut ffi::PyObject,
+    depth: usize,
+) -> Conv<Term<'a>> {
     let mut keys = Vec::new();
     let mut values = Vec::new();
     let mut pos: ffi::Py_ssize_t = 0;
@@ -191,10 +224,12 @@ unsafe fn dict<'a>(types: &PyTypes, env: Env<'a>, obj: *mut ffi::PyObject, depth
 
 unsafe fn opaque<'a>(env: Env<'a>, obj: *mut ffi::PyObject) -> Conv<Term<'a>> {
     let bad = || ConvError::Unconvertible(type_name(obj));
-    let etf = PyOwned::from_owned(ffi::PyObject_GetAttrString(obj, c"_etf".as_ptr())).ok_or_else(|| {
-        ffi::PyErr_Clear();
-        bad()
-    })?;
+    let etf = PyOwned::from_owned(ffi::PyObject_GetAttrString(obj, c"_etf".as_ptr())).ok_or_else(
+        || {
+            ffi::PyErr_Clear();
+            bad()
+        },
+    )?;
     if ffi::PyBytes_Check(etf.as_ptr()) == 0 {
         return Err(bad());
     }

@@ -64,7 +64,9 @@ pub fn atom_name(term: Term) -> Option<String> {
     // length), or their Latin-1 forms SMALL_ATOM_EXT (115) and ATOM_EXT (100).
     let (tag, len, body) = match bytes {
         [131, tag @ (119 | 115), len, body @ ..] => (*tag, *len as usize, body),
-        [131, tag @ (118 | 100), hi, lo, body @ ..] => (*tag, u16::from_be_bytes([*hi, *lo]) as usize, body),
+        [131, tag @ (118 | 100), hi, lo, body @ ..] => {
+            (*tag, u16::from_be_bytes([*hi, *lo]) as usize, body)
+        }
         _ => return None,
     };
     let name = body.get(..len)?;

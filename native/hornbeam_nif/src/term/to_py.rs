@@ -4,7 +4,7 @@ use crate::atoms;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use rustler::types::tuple::get_tuple;
-use rustler::{Binary, BigInt, MapIterator, Term, TermType};
+use rustler::{BigInt, Binary, MapIterator, Term, TermType};
 
 type Conv<T> = Result<T, ConvError>;
 
@@ -19,7 +19,9 @@ pub unsafe fn to_py(types: &PyTypes, term: Term, as_key: bool, depth: usize) -> 
     }
     match term.get_type() {
         TermType::Integer => integer(term),
-        TermType::Float => new(ffi::PyFloat_FromDouble(term.decode::<f64>().map_err(|_| unconvertible("float"))?)),
+        TermType::Float => {
+            new(ffi::PyFloat_FromDouble(term.decode::<f64>().map_err(|_| unconvertible("float"))?))
+        }
         TermType::Atom => atom(types, term),
         TermType::Binary => binary(term),
         TermType::List => list(types, term, as_key, depth),
@@ -41,7 +43,11 @@ pub unsafe fn to_py_args(types: &PyTypes, args: Term) -> Conv<PyOwned> {
     let len = args.list_length().map_err(|_| ConvError::ImproperList)?;
     let tuple = new(ffi::PyTuple_New(len as ffi::Py_ssize_t))?;
     for (i, item) in args.into_list_iterator().map_err(|_| ConvError::ImproperList)?.enumerate() {
-        ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, to_py(types, item, false, 1)?.into_ptr());
+        ffi::PyTuple_SetItem(
+            tuple.as_ptr(),
+            i as ffi::Py_ssize_t,
+            to_py(types, item, false, 1)?.into_ptr(),
+        );
     }
     Ok(tuple)
 }
@@ -55,14 +61,21 @@ pub unsafe fn to_py_kwargs(types: &PyTypes, kwargs: Term) -> Conv<Option<PyOwned
         return Ok(None);
     }
     let dict = new(ffi::PyDict_New())?;
-    for (key, value) in MapIterator::new(kwargs).ok_or_else(|| unconvertible("keyword arguments that are not a map"))? {
+    for (key, value) in MapIterator::new(kwargs)
+        .ok_or_else(|| unconvertible("keyword arguments that are not a map"))?
+    {
         let name = match key.get_type() {
             TermType::Atom => atom_name(key).ok_or_else(|| unconvertible("keyword"))?,
-            TermType::Binary => String::from_utf8(key.decode::<Binary>().map_err(|_| unconvertible("keyword"))?.as_slice().to_vec())
-                .map_err(|_| unconvertible("a keyword that is not UTF-8"))?,
+            TermType::Binary => String::from_utf8(
+                key.decode::<Binary>().map_err(|_| unconvertible("keyword"))?.as_slice().to_vec(),
+            )
+            .map_err(|_| unconvertible("a keyword that is not UTF-8"))?,
             _ => return Err(unconvertible("a keyword that is not an atom or a binary")),
         };
-        let py_key = new(ffi::PyUnicode_FromStringAndSize(name.as_ptr().cast(), name.len() as ffi::Py_ssize_t))?;
+        let py_key = new(ffi::PyUnicode_FromStringAndSize(
+            name.as_ptr().cast(),
+            name.len() as ffi::Py_ssize_t,
+        ))?;
         let py_value = to_py(types, value, false, 1)?;
         if ffi::PyDict_SetItem(dict.as_ptr(), py_key.as_ptr(), py_value.as_ptr()) != 0 {
             ffi::PyErr_Clear();
@@ -113,7 +126,8 @@ unsafe fn atom(types: &PyTypes, term: Term) -> Conv<PyOwned> {
         return new(ffi::PyFloat_FromDouble(f64::NAN));
     }
     let name = atom_name(term).ok_or_else(|| unconvertible("atom"))?;
-    let text = new(ffi::PyUnicode_FromStringAndSize(name.as_ptr().cast(), name.len() as ffi::Py_ssize_t))?;
+    let text =
+        new(ffi::PyUnicode_FromStringAndSize(name.as_ptr().cast(), name.len() as ffi::Py_ssize_t))?;
     new(ffi::PyObject_CallOneArg(types.atom.as_ptr(), text.as_ptr()))
 }
 
@@ -121,7 +135,11 @@ unsafe fn atom(types: &PyTypes, term: Term) -> Conv<PyOwned> {
 unsafe fn binary(term: Term) -> Conv<PyOwned> {
     let bin: Binary = term.decode().map_err(|_| unconvertible("bitstring"))?;
     let data = bin.as_slice();
-    let text = ffi::PyUnicode_DecodeUTF8(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t, c"strict".as_ptr());
+    let text = ffi::PyUnicode_DecodeUTF8(
+        data.as_ptr().cast(),
+        data.len() as ffi::Py_ssize_t,
+        c"strict".as_ptr(),
+    );
     if !text.is_null() {
         return new(text);
     }
@@ -139,13 +157,21 @@ unsafe fn list(types: &PyTypes, term: Term, as_key: bool, depth: usize) -> Conv<
     if as_key {
         let items = new(ffi::PyTuple_New(len as ffi::Py_ssize_t))?;
         for (i, item) in iter.enumerate() {
-            ffi::PyTuple_SetItem(items.as_ptr(), i as ffi::Py_ssize_t, to_py(types, item, true, depth + 1)?.into_ptr());
+            ffi::PyTuple_SetItem(
+                items.as_ptr(),
+                i as ffi::Py_ssize_t,
+                to_py(types, item, true, depth + 1)?.into_ptr(),
+            );
         }
         return new(ffi::PyObject_CallOneArg(types.list_key.as_ptr(), items.as_ptr()));
     }
     let out = new(ffi::PyList_New(len as ffi::Py_ssize_t))?;
     for (i, item) in iter.enumerate() {
-        ffi::PyList_SetItem(out.as_ptr(), i as ffi::Py_ssize_t, to_py(types, item, false, depth + 1)?.into_ptr());
+        ffi::PyList_SetItem(
+            out.as_ptr(),
+            i as ffi::Py_ssize_t,
+            to_py(types, item, false, depth + 1)?.into_ptr(),
+        );
     }
     Ok(out)
 }
@@ -160,7 +186,11 @@ unsafe fn tuple(types: &PyTypes, term: Term, as_key: bool, depth: usize) -> Conv
     }
     let out = new(ffi::PyTuple_New(elements.len() as ffi::Py_ssize_t))?;
     for (i, item) in elements.into_iter().enumerate() {
-        ffi::PyTuple_SetItem(out.as_ptr(), i as ffi::Py_ssize_t, to_py(types, item, as_key, depth + 1)?.into_ptr());
+        ffi::PyTuple_SetItem(
+            out.as_ptr(),
+            i as ffi::Py_ssize_t,
+            to_py(types, item, as_key, depth + 1)?.into_ptr(),
+        );
     }
     Ok(out)
 }

@@ -4,13 +4,13 @@
 //! the `wsgi.multi*` flags) live in a template dict copied per request; strings that
 //! repeat (methods, header keys, protocol names) are made once and reused.
 use crate::http::exchange::Request;
-use hornbeam_wire::path::percent_decode;
+use crate::pyvalue::{dict_set as set, Interned};
 use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use hornbeam_wire::path::percent_decode;
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Version};
-use crate::pyvalue::{dict_set as set, Interned};
 
 /// Header keys cached per worker: enough for every common header, bounded so a client
 /// sending random header names cannot grow memory.
@@ -56,11 +56,16 @@ pub struct Fixed<'a> {
 
 /// A `str` of the bytes, each byte one code point (latin-1), as PEP 3333 wants.
 unsafe fn latin1(bytes: &[u8]) -> PyResult<PyOwned> {
-    owned(ffi::PyUnicode_DecodeLatin1(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t, std::ptr::null()))
+    owned(ffi::PyUnicode_DecodeLatin1(
+        bytes.as_ptr().cast(),
+        bytes.len() as ffi::Py_ssize_t,
+        std::ptr::null(),
+    ))
 }
 
 unsafe fn py_bool(value: bool) -> PyOwned {
-    PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() }).expect("bool singletons exist")
+    PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() })
+        .expect("bool singletons exist")
 }
 
 impl EnvironBuilder {
@@ -68,7 +73,11 @@ impl EnvironBuilder {
     /// GIL held.
     pub unsafe fn new(fixed: Fixed<'_>) -> PyResult<EnvironBuilder> {
         let template = owned(ffi::PyDict_New())?;
-        let version = owned(ffi::Py_BuildValue(c"(ii)".as_ptr(), 1 as std::ffi::c_int, 0 as std::ffi::c_int))?;
+        let version = owned(ffi::Py_BuildValue(
+            c"(ii)".as_ptr(),
+            1 as std::ffi::c_int,
+            0 as std::ffi::c_int,
+        ))?;
         let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
         put("wsgi.version", &version)?;
         put("wsgi.errors", fixed.errors)?;
@@ -117,7 +126,9 @@ impl EnvironBuilder {
 
         let path = percent_decode(req.head.uri.path().as_bytes());
         let path_info = match path.strip_prefix(self.root_path.as_slice()) {
-            Some(rest) if !self.root_path.is_empty() && (rest.is_empty() || rest[0] == b'/') => rest,
+            Some(rest) if !self.root_path.is_empty() && (rest.is_empty() || rest[0] == b'/') => {
+                rest
+            }
             _ => &path[..],
         };
         set(&env, &k.path_info, &latin1(path_info)?)?;
@@ -163,7 +174,14 @@ impl EnvironBuilder {
             let value = match (values.next(), values.next()) {
                 (Some(only), None) => latin1(only.as_bytes())?,
                 _ => {
-                    let joined = req.head.headers.get_all(name).iter().map(|v| v.as_bytes()).collect::<Vec<_>>().join(separator);
+                    let joined = req
+                        .head
+                        .headers
+                        .get_all(name)
+                        .iter()
+                        .map(|v| v.as_bytes())
+                        .collect::<Vec<_>>()
+                        .join(separator);
                     latin1(&joined)?
                 }
             };
@@ -181,7 +199,13 @@ impl EnvironBuilder {
         self.header_keys.get(name, || {
             let mut text = String::with_capacity(5 + name.as_str().len());
             text.push_str("HTTP_");
-            text.extend(name.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
+            text.extend(name.as_str().chars().map(|c| {
+                if c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            }));
             new_str(&text)
         })
     }
@@ -194,7 +218,9 @@ fn server_name_port(req: &Request) -> (String, u16) {
     let host = req
         .forwarded_host
         .clone()
-        .or_else(|| req.head.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+        .or_else(|| {
+            req.head.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string)
+        })
         .or_else(|| req.head.uri.authority().map(|a| a.to_string()));
     match host {
         Some(host) if !host.is_empty() => split_host(&host, default_port),
@@ -211,7 +237,9 @@ fn split_host(host: &str, default_port: u16) -> (String, u16) {
         }
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') => (name.to_string(), port.parse().unwrap_or(default_port)),
+        Some((name, port)) if !name.contains(':') => {
+            (name.to_string(), port.parse().unwrap_or(default_port))
+        }
         _ => (host.to_string(), default_port),
     }
 }

@@ -29,8 +29,18 @@ pub struct Exchange {
 pub struct Gone;
 
 impl Exchange {
-    pub fn new(respond: oneshot::Sender<ResponseHead>, hints: Option<mpsc::UnboundedSender<HeaderMap>>) -> Exchange {
-        Exchange { respond: Some(respond), hints, status: None, stream: None, headers_sent: false, gone: false }
+    pub fn new(
+        respond: oneshot::Sender<ResponseHead>,
+        hints: Option<mpsc::UnboundedSender<HeaderMap>>,
+    ) -> Exchange {
+        Exchange {
+            respond: Some(respond),
+            hints,
+            status: None,
+            stream: None,
+            headers_sent: false,
+            gone: false,
+        }
     }
 
     /// Early hints (103) before the response; ignored once it started, and where the
@@ -61,7 +71,8 @@ impl Exchange {
     }
 
     fn send_head(&mut self, body: ResponseBody) -> Result<(), Gone> {
-        let (status, headers) = self.status.take().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
+        let (status, headers) =
+            self.status.take().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
         self.headers_sent = true;
         self.hints = None;
         let respond = self.respond.take().ok_or(Gone)?;
@@ -100,10 +111,20 @@ impl Exchange {
     /// head now, the bytes from the engine's blocking pool with `pread`, so the file's
     /// own offset is untouched and no byte passes through Python. A Content-Length the
     /// application set caps what is sent; otherwise it is set to `len`.
-    pub fn send_file(&mut self, file: File, offset: u64, len: u64, engine: &Handle) -> Result<(), Gone> {
+    pub fn send_file(
+        &mut self,
+        file: File,
+        offset: u64,
+        len: u64,
+        engine: &Handle,
+    ) -> Result<(), Gone> {
         let mut len = len;
         if let Some((_, headers)) = self.status.as_mut() {
-            match headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+            match headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+            {
                 Some(declared) => len = len.min(declared),
                 None => {
                     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
@@ -134,11 +155,17 @@ impl Exchange {
     /// A response the server makes (500, 413) when nothing was sent yet.
     pub fn respond_plain(&mut self, status: StatusCode, text: &'static str) {
         let mut headers = HeaderMap::new();
-        headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         // A body the client failed to send (413, 400, 408) leaves the connection in an
         // unknown state: it closes after the answer.
         if status.is_client_error() {
-            headers.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            headers.insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
         }
         self.status = Some((status, headers));
         let _ = self.send_head(ResponseBody::full(text));

@@ -84,7 +84,6 @@ impl InputReader {
             || memchr::memchr(b'\n', &self.buffered).is_some()
             || limit.is_some_and(|l| self.buffered.len() >= l)
     }
-
 }
 
 impl InputReader {

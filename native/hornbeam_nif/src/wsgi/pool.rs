@@ -1,6 +1,6 @@
 //! The WSGI application: `workers` interpreters sharing one queue of requests.
-use crate::app::{self, LoadError, PoolSpec};
 use super::worker::{self, Running};
+use crate::app::{self, LoadError, PoolSpec};
 use crate::http::exchange::{App, Job};
 use crossbeam_channel::{Receiver, Sender};
 use hornbeam_python::interp::Mode;
@@ -58,14 +58,18 @@ impl PoolInner {
         self.spec.log.error(&format!("a WSGI worker is replaced by a fresh interpreter: {why}"));
         // Dropping the handle detaches the old thread; untracked, `stop` no longer
         // tries to interrupt it (which could wait forever on a GIL held in C code).
-        self.threads.lock().unwrap_or_else(|p| p.into_inner()).retain(|t| t.thread().id() != thread);
+        self.threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|t| t.thread().id() != thread);
         self.running.lock().unwrap_or_else(|p| p.into_inner()).retain(|w| w.thread != thread);
         let pool = self.clone();
-        let started = std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || {
-            if let Err(e) = pool.spawn_worker() {
-                pool.spec.log.error(&format!("cannot start a replacement WSGI worker: {e:?}"));
-            }
-        });
+        let started =
+            std::thread::Builder::new().name("hornbeam-respawn".into()).spawn(move || {
+                if let Err(e) = pool.spawn_worker() {
+                    pool.spec.log.error(&format!("cannot start a replacement WSGI worker: {e:?}"));
+                }
+            });
         if let Err(e) = started {
             self.spec.log.error(&format!("cannot start a replacement WSGI worker: {e}"));
         }
@@ -76,7 +80,8 @@ impl PoolInner {
         // Queued jobs are dropped and running ones interrupted: the engine has drained
         // or closed their connections already, so nobody waits for them.
         while self.jobs.try_recv().is_ok() {}
-        let running: Vec<Arc<Running>> = self.running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let running: Vec<Arc<Running>> =
+            self.running.lock().unwrap_or_else(|p| p.into_inner()).clone();
         for worker in running {
             worker.interrupt_current();
         }

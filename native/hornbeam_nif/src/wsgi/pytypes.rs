@@ -109,7 +109,11 @@ impl WsgiTypes {
     /// # Safety
     /// GIL held; `start_response` came from `WsgiTypes::start_response`.
     pub unsafe fn early_hints(&self, start_response: &PyOwned) -> PyResult<PyOwned> {
-        owned(ffi::PyCFunction_NewEx(&raw mut EARLY_HINTS_DEF, start_response.as_ptr(), ptr::null_mut()))
+        owned(ffi::PyCFunction_NewEx(
+            &raw mut EARLY_HINTS_DEF,
+            start_response.as_ptr(),
+            ptr::null_mut(),
+        ))
     }
 
     /// A `wsgi.input` bound to `reader` until `detach_input`.
@@ -207,7 +211,8 @@ unsafe extern "C" fn start_response_call(
         }
     }
     let Some(state) = response_state(obj) else { return ptr::null_mut() };
-    let has_exc_info = !exc_info.is_null() && exc_info != ffi::Py_None() && ffi::PyObject_IsTrue(exc_info) == 1;
+    let has_exc_info =
+        !exc_info.is_null() && exc_info != ffi::Py_None() && ffi::PyObject_IsTrue(exc_info) == 1;
     if has_exc_info {
         if state.exchange.headers_sent() {
             // PEP 3333: too late to change the response; re-raise the application's error.
@@ -247,7 +252,10 @@ unsafe fn parse_status(status: *mut ffi::PyObject) -> Option<StatusCode> {
     match code.and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok()) {
         Some(code) if (100..=999).contains(&code) => StatusCode::from_u16(code).ok(),
         _ => {
-            raise(ffi::PyExc_ValueError, "status must start with a three-digit code, as in '200 OK'");
+            raise(
+                ffi::PyExc_ValueError,
+                "status must start with a three-digit code, as in '200 OK'",
+            );
             None
         }
     }
@@ -267,7 +275,9 @@ unsafe fn parse_headers(list: *mut ffi::PyObject) -> Option<HeaderMap> {
             raise(ffi::PyExc_TypeError, "each response header must be a (name, value) tuple");
             return None;
         }
-        let (Some(name), Some(value)) = (str_bytes(ffi::PyTuple_GetItem(item, 0)), str_bytes(ffi::PyTuple_GetItem(item, 1))) else {
+        let (Some(name), Some(value)) =
+            (str_bytes(ffi::PyTuple_GetItem(item, 0)), str_bytes(ffi::PyTuple_GetItem(item, 1)))
+        else {
             raise(ffi::PyExc_TypeError, "response header names and values must be str");
             return None;
         };
@@ -321,7 +331,10 @@ pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> Result<(), 
 }
 
 /// The legacy `write(data)` callable `start_response` returns.
-unsafe extern "C" fn write(obj: *mut ffi::PyObject, data: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn write(
+    obj: *mut ffi::PyObject,
+    data: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let Some(state) = response_state(obj) else { return ptr::null_mut() };
     if !state.exchange.has_status() && !state.exchange.headers_sent() {
         raise(ffi::PyExc_AssertionError, "write() called before start_response");
@@ -337,7 +350,10 @@ unsafe extern "C" fn write(obj: *mut ffi::PyObject, data: *mut ffi::PyObject) ->
 
 /// `wsgi.early_hints(headers)`: sends a 103 response with these `(name, value)`
 /// headers (typically `Link`) before the final one.
-unsafe extern "C" fn early_hints(obj: *mut ffi::PyObject, headers: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn early_hints(
+    obj: *mut ffi::PyObject,
+    headers: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let Some(state) = response_state(obj) else { return ptr::null_mut() };
     let Some(headers) = parse_headers(headers) else { return ptr::null_mut() };
     state.exchange.send_hints(headers);
@@ -360,7 +376,11 @@ unsafe fn input_reader(obj: *mut ffi::PyObject) -> Option<&'static mut InputRead
 }
 
 /// An optional size argument: absent, `None` or negative mean "no limit".
-unsafe fn optional_size(args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t, what: &str) -> Result<Option<usize>, ()> {
+unsafe fn optional_size(
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    what: &str,
+) -> Result<Option<usize>, ()> {
     if nargs > 1 {
         raise(ffi::PyExc_TypeError, &format!("{what} takes at most one argument"));
         return Err(());
@@ -392,7 +412,9 @@ unsafe fn blocking_read(
         read(reader)
     };
     match outcome {
-        Ok(bytes) => ffi::PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t),
+        Ok(bytes) => {
+            ffi::PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t)
+        }
         Err(e) => {
             raise(ffi::PyExc_OSError, &e.to_string());
             ptr::null_mut()
@@ -400,7 +422,11 @@ unsafe fn blocking_read(
     }
 }
 
-unsafe extern "C" fn input_read(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn input_read(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     let Ok(size) = optional_size(args, nargs, "read()") else { return ptr::null_mut() };
     let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
     let blocks = reader.would_block(size);
@@ -413,14 +439,22 @@ unsafe fn readline_limited(obj: *mut ffi::PyObject, limit: Option<usize>) -> *mu
     blocking_read(obj, reader, blocks, |r| r.readline(limit))
 }
 
-unsafe extern "C" fn input_readline(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn input_readline(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     match optional_size(args, nargs, "readline()") {
         Ok(limit) => readline_limited(obj, limit),
         Err(()) => ptr::null_mut(),
     }
 }
 
-unsafe extern "C" fn input_readlines(obj: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+unsafe extern "C" fn input_readlines(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     let Ok(hint) = optional_size(args, nargs, "readlines()") else { return ptr::null_mut() };
     let lines = ffi::PyList_New(0);
     if lines.is_null() {
@@ -469,7 +503,11 @@ unsafe fn error_sink(obj: *mut ffi::PyObject) -> &'static mut ErrorSink {
 
 unsafe fn write_text(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> bool {
     let mut len: ffi::Py_ssize_t = 0;
-    let data = if ffi::PyUnicode_Check(text) != 0 { ffi::PyUnicode_AsUTF8AndSize(text, &mut len) } else { ptr::null() };
+    let data = if ffi::PyUnicode_Check(text) != 0 {
+        ffi::PyUnicode_AsUTF8AndSize(text, &mut len)
+    } else {
+        ptr::null()
+    };
     if data.is_null() {
         if ffi::PyErr_Occurred().is_null() {
             raise(ffi::PyExc_TypeError, "wsgi.errors.write() takes a str");
@@ -481,14 +519,20 @@ unsafe fn write_text(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> bool 
     true
 }
 
-unsafe extern "C" fn errors_write(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn errors_write(
+    obj: *mut ffi::PyObject,
+    text: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     if !write_text(obj, text) {
         return ptr::null_mut();
     }
     ffi::PyLong_FromSsize_t(ffi::PyUnicode_GetLength(text))
 }
 
-unsafe extern "C" fn errors_writelines(obj: *mut ffi::PyObject, lines: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn errors_writelines(
+    obj: *mut ffi::PyObject,
+    lines: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let iter = ffi::PyObject_GetIter(lines);
     if iter.is_null() {
         return ptr::null_mut();
@@ -511,7 +555,10 @@ unsafe extern "C" fn errors_writelines(obj: *mut ffi::PyObject, lines: *mut ffi:
     }
 }
 
-unsafe extern "C" fn errors_flush(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn errors_flush(
+    obj: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     error_sink(obj).flush();
     ffi::Py_NewRef(ffi::Py_None())
 }
@@ -520,8 +567,7 @@ unsafe extern "C" fn errors_flush(obj: *mut ffi::PyObject, _unused: *mut ffi::Py
 // SAFETY (the statics below): CPython reads these tables when it makes a type or a
 // builtin function; nothing writes them afterwards.
 
-static mut WRITE_DEF: ffi::PyMethodDef =
-    method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI).");
+static mut WRITE_DEF: ffi::PyMethodDef = method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI).");
 
 static mut EARLY_HINTS_DEF: ffi::PyMethodDef = method!(
     c"early_hints",
@@ -572,4 +618,5 @@ static mut ERRORS_SLOTS: [ffi::PyType_Slot; 4] = [
     slot!(end),
 ];
 
-static mut ERRORS_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.ErrorStream", ErrorsObject, ERRORS_SLOTS);
+static mut ERRORS_SPEC: ffi::PyType_Spec =
+    sealed_spec!(c"hornbeam.ErrorStream", ErrorsObject, ERRORS_SLOTS);

@@ -83,10 +83,12 @@ impl Runner {
                 *self.app.borrow_mut() = Some(app.clone());
                 Ok(app)
             }
-            Err(LoadError::Import(tb)) | Err(LoadError::Init(tb)) | Err(LoadError::LifespanFailed(tb)) => {
-                Err(PyErrInfo::new("ImportError", tb))
+            Err(LoadError::Import(tb))
+            | Err(LoadError::Init(tb))
+            | Err(LoadError::LifespanFailed(tb)) => Err(PyErrInfo::new("ImportError", tb)),
+            Err(LoadError::CallableNotFound(spec)) => {
+                Err(PyErrInfo::new("AttributeError", format!("no callable {spec}")))
             }
-            Err(LoadError::CallableNotFound(spec)) => Err(PyErrInfo::new("AttributeError", format!("no callable {spec}"))),
         }
     }
 
@@ -127,12 +129,14 @@ impl Runner {
     ) -> PyResult<()> {
         let environ = self.environ.build(request, input)?;
         let hints = self.types.early_hints(start_response)?;
-        if ffi::PyDict_SetItem(environ.as_ptr(), self.early_hints_key.as_ptr(), hints.as_ptr()) != 0 {
+        if ffi::PyDict_SetItem(environ.as_ptr(), self.early_hints_key.as_ptr(), hints.as_ptr()) != 0
+        {
             return Err(PyErrInfo::fetch());
         }
         let app = self.app()?;
         let args = [environ.as_ptr(), start_response.as_ptr()];
-        let result = owned(ffi::PyObject_Vectorcall(app.as_ptr(), args.as_ptr(), 2, std::ptr::null_mut()))?;
+        let result =
+            owned(ffi::PyObject_Vectorcall(app.as_ptr(), args.as_ptr(), 2, std::ptr::null_mut()))?;
         let sent = self.send_body(&result, state);
         let closed = close(&result);
         sent.and(closed)
@@ -140,7 +144,9 @@ impl Runner {
 
     unsafe fn send_body(&self, result: &PyOwned, state: *mut ResponseState) -> PyResult<()> {
         let obj = result.as_ptr();
-        if ffi::Py_TYPE(obj).cast() == self.file_wrapper.as_ptr() && !(*state).exchange.headers_sent() {
+        if ffi::Py_TYPE(obj).cast() == self.file_wrapper.as_ptr()
+            && !(*state).exchange.headers_sent()
+        {
             if let Some((file, offset, len)) = open_wrapped_file(obj) {
                 require_status(state)?;
                 let _ = (*state).exchange.send_file(file, offset, len, &self.engine);
@@ -198,13 +204,15 @@ impl Runner {
         // The app failed because the body did: the client's fault, not a 500.
         match (body_failure, exchange.headers_sent()) {
             (Some(BodyError::TooLarge(_)), false) => {
-                return exchange.respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+                return exchange
+                    .respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
             }
             (Some(BodyError::Client(_)), false) => {
                 return exchange.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body");
             }
             (Some(BodyError::Stalled(_)), false) => {
-                return exchange.respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out");
+                return exchange
+                    .respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out");
             }
             _ => {}
         }
@@ -228,7 +236,10 @@ unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
     if exchange.has_status() || exchange.headers_sent() {
         Ok(())
     } else {
-        Err(PyErrInfo::new("AssertionError", "the application returned a body without calling start_response"))
+        Err(PyErrInfo::new(
+            "AssertionError",
+            "the application returned a body without calling start_response",
+        ))
     }
 }
 
@@ -238,10 +249,19 @@ unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
 /// response is then iterated like any other.
 unsafe fn open_wrapped_file(wrapper: *mut ffi::PyObject) -> Option<(File, u64, u64)> {
     let attempt = || -> Option<(File, u64, u64)> {
-        let filelike = PyOwned::from_owned(ffi::PyObject_GetAttrString(wrapper, c"filelike".as_ptr()))?;
-        let fileno = PyOwned::from_owned(ffi::PyObject_CallMethod(filelike.as_ptr(), c"fileno".as_ptr(), std::ptr::null()))?;
+        let filelike =
+            PyOwned::from_owned(ffi::PyObject_GetAttrString(wrapper, c"filelike".as_ptr()))?;
+        let fileno = PyOwned::from_owned(ffi::PyObject_CallMethod(
+            filelike.as_ptr(),
+            c"fileno".as_ptr(),
+            std::ptr::null(),
+        ))?;
         let fd = ffi::PyLong_AsLong(fileno.as_ptr());
-        let position = PyOwned::from_owned(ffi::PyObject_CallMethod(filelike.as_ptr(), c"tell".as_ptr(), std::ptr::null()))?;
+        let position = PyOwned::from_owned(ffi::PyObject_CallMethod(
+            filelike.as_ptr(),
+            c"tell".as_ptr(),
+            std::ptr::null(),
+        ))?;
         let offset = ffi::PyLong_AsUnsignedLongLong(position.as_ptr());
         if !ffi::PyErr_Occurred().is_null() || fd < 0 {
             return None;

@@ -119,7 +119,8 @@ fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
     });
     pool.track(&running);
     let _ = ready.send(Ok(()));
-    let served = std::panic::catch_unwind(AssertUnwindSafe(|| serve(&pool, &interp, &runner, &running)));
+    let served =
+        std::panic::catch_unwind(AssertUnwindSafe(|| serve(&pool, &interp, &runner, &running)));
     pool.untrack(&running);
     match served {
         Ok(()) => {
@@ -142,7 +143,8 @@ fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
 
 unsafe fn load(pool: &PoolInner) -> Result<Runner, LoadError> {
     let spec = &pool.spec;
-    call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(|e| LoadError::Init(e.traceback_or_message()))?;
+    call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs)
+        .map_err(|e| LoadError::Init(e.traceback_or_message()))?;
     let many = spec.app.workers > 1;
     Runner::new(RunnerConfig {
         app: AppRef::of(&spec.app),
@@ -183,7 +185,9 @@ fn serve(pool: &Arc<PoolInner>, interp: &Interpreter, runner: &Runner, running: 
             match interp.detached(|| pool.spawn_worker()) {
                 Ok(()) => return,
                 Err(e) => {
-                    pool.spec.log.error(&format!("max_requests: cannot start a new worker, this one keeps serving: {e:?}"));
+                    pool.spec.log.error(&format!(
+                        "max_requests: cannot start a new worker, this one keeps serving: {e:?}"
+                    ));
                     served = 0;
                 }
             }
