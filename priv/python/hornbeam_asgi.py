@@ -10,6 +10,7 @@ flight, then stop (the worker was recycled after ``max_requests``).
 
 ``serve()`` is called by the worker thread and returns when the server stops.
 """
+
 import asyncio
 import traceback
 
@@ -80,8 +81,12 @@ class _Lifespan:
 
     async def _send(self, message):
         kind = message.get("type")
-        if kind not in ("lifespan.startup.complete", "lifespan.startup.failed",
-                        "lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+        if kind not in (
+            "lifespan.startup.complete",
+            "lifespan.startup.failed",
+            "lifespan.shutdown.complete",
+            "lifespan.shutdown.failed",
+        ):
             raise RuntimeError(f"Unexpected ASGI message type {kind!r} in a lifespan scope")
         await self.answers.put(message)
 
@@ -101,8 +106,11 @@ class _Lifespan:
 
     async def startup(self):
         """None when serving can begin, else why not."""
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
-                 "state": self.worker.state}
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.worker.state,
+        }
         self.task = asyncio.ensure_future(self._run(scope))
         answer = await self._exchange("lifespan.startup")
         if answer is None:
@@ -110,8 +118,10 @@ class _Lifespan:
             if self.mode == "on":
                 return f"the application does not support lifespan: {error!r}"
             if error is not None:
-                self.worker.log("info", f"ASGI 'lifespan' protocol appears unsupported ({error!r}); "
-                                        "serving without it")
+                self.worker.log(
+                    "info",
+                    f"ASGI 'lifespan' protocol appears unsupported ({error!r}); serving without it",
+                )
             return None
         if answer["type"] == "lifespan.startup.failed":
             return answer.get("message", "") or "lifespan.startup.failed"

@@ -16,6 +16,7 @@ released. Values cross as docs/term-conversion.md says: what goes in comes back 
 and of the same type (str vs bytes, tuple vs list, big ints, nested dicts). A `str` is
 a binary in Erlang: `state_set("k", 1)` is `hornbeam_state:get(<<"k">>)` there.
 """
+
 import asyncio
 import logging
 
@@ -23,12 +24,26 @@ import erlang
 from erlang import ErlangError, UnknownFunctionError
 
 __all__ = [
-    "state_get", "state_set", "state_delete", "state_incr", "state_decr",
-    "state_get_multi", "state_keys",
-    "rpc_call", "rpc_cast", "nodes", "node",
-    "publish", "subscribe", "Subscription",
-    "call", "cast", "LogHandler",
-    "ErlangError", "UnknownFunctionError", "RpcError",
+    "state_get",
+    "state_set",
+    "state_delete",
+    "state_incr",
+    "state_decr",
+    "state_get_multi",
+    "state_keys",
+    "rpc_call",
+    "rpc_cast",
+    "nodes",
+    "node",
+    "publish",
+    "subscribe",
+    "Subscription",
+    "call",
+    "cast",
+    "LogHandler",
+    "ErlangError",
+    "UnknownFunctionError",
+    "RpcError",
 ]
 
 _call = erlang.call
@@ -44,6 +59,7 @@ class RpcError(ErlangError):
 
 
 # Shared state (ETS, Erlang module hornbeam_state)
+
 
 def state_get(key):
     """The value stored under `key`, or None."""
@@ -80,11 +96,14 @@ def state_keys(prefix=None):
 
 # Distribution (distributed Erlang, Erlang module hornbeam_dist)
 
+
 def rpc_call(node, module, function, args=(), timeout_ms=5000):
     """Runs `module:function(*args)` on `node` and returns its result. Raises
     `TimeoutError` after `timeout_ms`, `RpcError` if the node is unreachable or the
     function failed there (the message names the Erlang reason)."""
-    result = _call("hornbeam.rpc_call", str(node), str(module), str(function), list(args), timeout_ms)
+    result = _call(
+        "hornbeam.rpc_call", str(node), str(module), str(function), list(args), timeout_ms
+    )
     if result[0] == "ok":
         return result[1]
     _, reason, message = result
@@ -109,6 +128,7 @@ def node():
 
 
 # Pub/sub (pg, Erlang module hornbeam_pubsub)
+
 
 def publish(topic, message):
     """Sends `message` to every subscriber of `topic` in the cluster, Python and
@@ -225,6 +245,7 @@ class Subscription:
 
 # Registered Erlang functions (hornbeam:register_function/2,3)
 
+
 def call(name, *args):
     """Runs the Erlang function registered as `name` with `args` (as one list) and
     returns its result. Raises `UnknownFunctionError` for an unknown name and
@@ -240,6 +261,7 @@ def cast(name, *args):
 
 # Logging
 
+
 class LogHandler(logging.Handler):
     """Sends Python log records to Erlang's `logger` (metadata `hornbeam => python`,
     `python_logger => Name`), so they land where the node's other logs do:
@@ -247,13 +269,19 @@ class LogHandler(logging.Handler):
         logging.getLogger("myapp").addHandler(hornbeam_erlang.LogHandler())
     """
 
-    _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
-               logging.ERROR: "error", logging.CRITICAL: "critical"}
+    _LEVELS = {
+        logging.DEBUG: "debug",
+        logging.INFO: "info",
+        logging.WARNING: "warning",
+        logging.ERROR: "error",
+        logging.CRITICAL: "critical",
+    }
 
     def emit(self, record):
         try:
             level = self._LEVELS.get(record.levelno) or (
-                "error" if record.levelno > logging.WARNING else "info")
+                "error" if record.levelno > logging.WARNING else "info"
+            )
             _call("hornbeam.log", level, record.name, self.format(record))
         except Exception:
             self.handleError(record)

@@ -9,6 +9,7 @@
 N interpreters compute a given input once between them, not N times. Results must
 convert to Erlang terms (docs/term-conversion.md): turn arrays into lists first.
 """
+
 import hashlib
 import pickle
 

@@ -3,6 +3,7 @@
 The native half runs only inside Hornbeam and is exercised by test/py_SUITE.erl and
 test/py_convert_SUITE.erl against real interpreters.
 """
+
 import pickle
 import sys
 from pathlib import Path

@@ -1,6 +1,7 @@
 """erlang.reactor outside Hornbeam: the classes import, defaults behave, and what
 needs a reactor thread says so. The reactor itself is tested by
 test/py_reactor_SUITE.erl against real sockets."""
+
 import sys
 from pathlib import Path
 

@@ -12,6 +12,7 @@
 Inside Hornbeam: `app = capnweb.asgi_app(Api())` and
 `hornbeam:start("api:app", #{worker_class => asgi})`.
 """
+
 from .asgi import asgi_app
 from .batch import new_http_batch_rpc_response, new_http_batch_rpc_session
 from .errors import RpcError, RpcRangeError, RpcSessionClosed, RpcTypeError
@@ -20,15 +21,38 @@ from .options import RpcSessionOptions
 from .codec import BigInt, Limits, deserialize, serialize, undefined
 from .session import RpcSession, Transport
 from .stubs import RpcPromise, RpcStub
-from .websocket import (Connection, RpcServer, new_websocket_rpc_server,
-                        new_websocket_rpc_session, websocket_rpc_session)
+from .websocket import (
+    Connection,
+    RpcServer,
+    new_websocket_rpc_server,
+    new_websocket_rpc_session,
+    websocket_rpc_session,
+)
 
 __version__ = "0.12.0"
 
 __all__ = [
-    "RpcTarget", "RpcStub", "RpcPromise", "RpcSession", "RpcSessionOptions", "Transport",
-    "RpcError", "RpcTypeError", "RpcRangeError", "RpcSessionClosed",
-    "BigInt", "Limits", "undefined", "serialize", "deserialize",
-    "new_websocket_rpc_session", "websocket_rpc_session", "new_websocket_rpc_server", "RpcServer",
-    "Connection", "new_http_batch_rpc_session", "new_http_batch_rpc_response", "asgi_app",
+    "RpcTarget",
+    "RpcStub",
+    "RpcPromise",
+    "RpcSession",
+    "RpcSessionOptions",
+    "Transport",
+    "RpcError",
+    "RpcTypeError",
+    "RpcRangeError",
+    "RpcSessionClosed",
+    "BigInt",
+    "Limits",
+    "undefined",
+    "serialize",
+    "deserialize",
+    "new_websocket_rpc_session",
+    "websocket_rpc_session",
+    "new_websocket_rpc_server",
+    "RpcServer",
+    "Connection",
+    "new_http_batch_rpc_session",
+    "new_http_batch_rpc_response",
+    "asgi_app",
 ]

@@ -1,5 +1,6 @@
 """`asgi_app(target)`: WebSocket sessions and HTTP batches on one path, for any ASGI
 server: `hornbeam:start("api:app", #{worker_class => asgi})`, uvicorn, granian..."""
+
 from .batch import new_http_batch_rpc_response
 from .options import RpcSessionOptions
 from .session import RpcSession
@@ -26,8 +27,11 @@ def asgi_app(target, options=None):
                 elif event["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
-        connection = Connection({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
-                                scope["path"], scope.get("client"))
+        connection = Connection(
+            {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            scope["path"],
+            scope.get("client"),
+        )
         if kind == "websocket":
             await _websocket(connection, receive, send)
         elif kind == "http":
@@ -49,7 +53,9 @@ def asgi_app(target, options=None):
 
     async def _batch(scope, connection, receive, send):
         if scope["method"] != "POST":
-            await _respond(send, 405, b"This endpoint only accepts POST requests.", [(b"allow", b"POST")])
+            await _respond(
+                send, 405, b"This endpoint only accepts POST requests.", [(b"allow", b"POST")]
+            )
             return
         chunks = []
         size = 0
@@ -83,6 +89,11 @@ def asgi_app(target, options=None):
 
 
 async def _respond(send, status, body, headers=()):
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

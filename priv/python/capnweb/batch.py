@@ -1,5 +1,6 @@
 """HTTP batch sessions: one POST carries every message of a batch, newline-separated, and
 the response carries the replies. A batch session ends with its request."""
+
 from .errors import RpcError, RpcSessionClosed
 from .options import RpcSessionOptions
 from .session import RpcSession
@@ -19,9 +20,13 @@ async def new_http_batch_rpc_session(url, local_main=None, options=None):
         headers = {"Content-Type": "text/plain", **await options.auth_headers()}
         timeout = aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.post(url, data="\n".join(lines).encode("utf-8"), headers=headers) as response:
+            async with http.post(
+                url, data="\n".join(lines).encode("utf-8"), headers=headers
+            ) as response:
                 if response.status != 200:
-                    raise RpcSessionClosed(f"RPC request failed: {response.status} {response.reason}")
+                    raise RpcSessionClosed(
+                        f"RPC request failed: {response.status} {response.reason}"
+                    )
                 body = await response.text()
         return body.split("\n") if body else []
 
@@ -36,8 +41,11 @@ async def new_http_batch_rpc_response(body, target, options=None):
     transport = BatchServerTransport(body.split("\n") if body else [])
     session = RpcSession(transport, target, options or RpcSessionOptions())
     await transport.all_received
-    session.end_of_input(RpcError(
-        "The client cannot answer within an HTTP batch (use a WebSocket session for callbacks)."))
+    session.end_of_input(
+        RpcError(
+            "The client cannot answer within an HTTP batch (use a WebSocket session for callbacks)."
+        )
+    )
     await session.drain()
     response = "\n".join(transport.outbox)
     session.abort(RpcSessionClosed("Batch RPC request ended."), False)

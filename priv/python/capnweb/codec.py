@@ -17,6 +17,7 @@
 `encode` needs an exporter (the session, or a map builder) for capabilities; `decode`
 needs an importer for them. Without one, capabilities are a TypeError.
 """
+
 import base64
 import datetime
 import json
@@ -24,7 +25,7 @@ import math
 
 from . import errors
 
-MAX_SAFE_INTEGER = 2 ** 53 - 1
+MAX_SAFE_INTEGER = 2**53 - 1
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -86,13 +87,16 @@ class Capabilities:
 NO_CAPABILITIES = Capabilities()
 
 _CAPABILITY_TAGS = frozenset({"import", "pipeline", "export", "promise", "remap"})
-_UNSUPPORTED_TAGS = frozenset({"headers", "request", "response", "blob", "url", "readable",
-                               "writable", "pipe"})
+_UNSUPPORTED_TAGS = frozenset(
+    {"headers", "request", "response", "blob", "url", "readable", "writable", "pipe"}
+)
 
 
 def encode(value, caps=NO_CAPABILITIES, depth=0):
     if depth >= 256:
-        raise ValueError("Serialization exceeded maximum allowed depth. (Does the message contain cycles?)")
+        raise ValueError(
+            "Serialization exceeded maximum allowed depth. (Does the message contain cycles?)"
+        )
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return value
@@ -106,7 +110,9 @@ def encode(value, caps=NO_CAPABILITIES, depth=0):
         out = {}
         for key, item in value.items():
             if type(key) is not str:
-                raise TypeError(f"Cannot serialize a dict key of type {type(key).__name__}: {key!r}")
+                raise TypeError(
+                    f"Cannot serialize a dict key of type {type(key).__name__}: {key!r}"
+                )
             out[key] = encode(item, caps, depth + 1)
         return out
     if kind is list or kind is tuple:
@@ -150,7 +156,9 @@ def decode(expr, caps=NO_CAPABILITIES, pending=None, depth=0):
     RpcPromise objects and listed in `pending` as (parent, key, promise), for the caller to
     replace with their resolutions before the value reaches the application."""
     if depth >= caps.limits.max_depth:
-        raise TypeError(f"Deserialization exceeded maximum allowed message depth of {caps.limits.max_depth}.")
+        raise TypeError(
+            f"Deserialization exceeded maximum allowed message depth of {caps.limits.max_depth}."
+        )
     kind = type(expr)
     if kind is list:
         if len(expr) == 1 and type(expr[0]) is list:
@@ -183,7 +191,9 @@ def _decode_special(expr, caps, pending, depth):
     if tag == "bigint" and size == 2 and type(expr[1]) is str:
         digits = expr[1]
         if len(digits) > caps.limits.max_bigint_digits:
-            raise TypeError(f"Deserialized bigint exceeds maximum length of {caps.limits.max_bigint_digits} digits.")
+            raise TypeError(
+                f"Deserialized bigint exceeds maximum length of {caps.limits.max_bigint_digits} digits."
+            )
         try:
             return BigInt(int(digits, 10))
         except ValueError:

@@ -37,8 +37,18 @@ class RpcSessionClosed(RpcError, ConnectionError):
 _RECEIVED_TYPES = {"TypeError": RpcTypeError, "RangeError": RpcRangeError}
 
 # The error types the JavaScript implementation reconstructs on its side.
-JS_ERROR_TYPES = frozenset({"Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError",
-                            "TypeError", "URIError", "AggregateError"})
+JS_ERROR_TYPES = frozenset(
+    {
+        "Error",
+        "EvalError",
+        "RangeError",
+        "ReferenceError",
+        "SyntaxError",
+        "TypeError",
+        "URIError",
+        "AggregateError",
+    }
+)
 
 
 def received_error(name, message, stack=None, props=None):

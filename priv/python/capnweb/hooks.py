@@ -8,6 +8,7 @@
 `call`, `get` and `map` never wait: they return another hook at once, which is what
 makes pipelining possible. Only `pull` waits, for the value.
 """
+
 import asyncio
 import inspect
 
@@ -77,10 +78,14 @@ def _member(target, name):
         if name in getattr(target, "__dict__", {}):
             raise RpcTypeError(
                 f"Attempted to access property '{name}', which is an instance property of the "
-                "RpcTarget. Define it as a method or property on the class to make it available.") from None
+                "RpcTarget. Define it as a method or property on the class to make it available."
+            ) from None
         return None
-    if not (callable(attr) or isinstance(attr, (property, staticmethod, classmethod))
-            or hasattr(attr, "__get__")):
+    if not (
+        callable(attr)
+        or isinstance(attr, (property, staticmethod, classmethod))
+        or hasattr(attr, "__get__")
+    ):
         return None  # plain class data stays private, like the reference's instance fields
     return getattr(target, name)
 
@@ -89,6 +94,7 @@ def follow(value, path):
     """Walk `path` from `value`: returns (value, None) or, where the walk reaches a stub,
     (None, (hook, remaining path))."""
     from .stubs import RpcStub
+
     for i, part in enumerate(path):
         if isinstance(value, RpcStub):
             return None, (value._hook, value._path + list(path[i:]))
@@ -138,6 +144,7 @@ class ValueHook(Hook):
 
     def map(self, path, captures, instructions):
         from .mapper import apply_map
+
         value, stub = self._at(path)
         if stub is not None:
             return stub[0].map(stub[1], captures, instructions)
@@ -148,6 +155,7 @@ class ValueHook(Hook):
 
     async def pull(self):
         from .stubs import RpcPromise
+
         value = self.value
         if isinstance(value, RpcPromise):
             return await value
@@ -169,6 +177,7 @@ def invoke(func, args, pending=None):
 
 async def _invoke_later(func, args, pending):
     from .stubs import settle
+
     await settle(args, pending)
     result = func(*args)
     if inspect.isawaitable(result):
@@ -222,6 +231,7 @@ async def _chain(future, step):
 def payload_hook(value, pending):
     """A hook owning a decoded value: the promise itself when the whole value is one."""
     from .stubs import take_hook
+
     if pending and pending[-1][0] is None:
         return take_hook(pending.pop()[2])
     if pending:
@@ -231,6 +241,7 @@ def payload_hook(value, pending):
 
 async def _settled(value, pending):
     from .stubs import settle
+
     return ValueHook(await settle(value, pending))
 
 

@@ -6,6 +6,7 @@ captures (-1, -2, ...); the input is 0; instruction results are 1, 2, ...
 
 Receiving: the instructions run for the input value (each element, for an array).
 """
+
 import inspect
 
 from . import codec
@@ -45,8 +46,10 @@ class MapVariableHook(Hook):
 
 
 def _misuse():
-    raise TypeError("A map() function used its placeholder outside the recording: it must have "
-                    "no side effects and must not await.")
+    raise TypeError(
+        "A map() function used its placeholder outside the recording: it must have "
+        "no side effects and must not await."
+    )
 
 
 class MapBuilder(codec.Capabilities):
@@ -80,20 +83,31 @@ class MapBuilder(codec.Capabilities):
 
     def encode_capability(self, value, depth):
         from .stubs import RpcPromise, RpcStub
+
         if isinstance(value, RpcStub):
             index = self.capture(value._hook)
             if isinstance(value, RpcPromise):
-                return ["pipeline", index, list(value._path)] if value._path else ["pipeline", index]
+                return (
+                    ["pipeline", index, list(value._path)] if value._path else ["pipeline", index]
+                )
             return ["import", index]
-        raise TypeError("A map() function cannot create an RpcTarget or callback; make the stub "
-                        "outside the function and use it inside.")
+        raise TypeError(
+            "A map() function cannot create an RpcTarget or callback; make the stub "
+            "outside the function and use it inside."
+        )
 
     def finish(self, result):
         self.instructions.append(codec.encode(result, self))
         if self.parent is not None:
             self.parent.instructions.append(
-                ["remap", self.subject, self.path, [["import", c] for c in self.captures],
-                 self.instructions])
+                [
+                    "remap",
+                    self.subject,
+                    self.path,
+                    [["import", c] for c in self.captures],
+                    self.instructions,
+                ]
+            )
             return MapVariableHook(self.parent, len(self.parent.instructions))
         return self.subject.map(self.path, self.captures, self.instructions)
 
@@ -106,6 +120,7 @@ def _identity(hook):
 def send_map(hook, path, func):
     global _builder
     from .stubs import RpcPromise
+
     builder = MapBuilder(hook, list(path))
     _builder = builder
     try:
@@ -137,6 +152,7 @@ class MapApplicator(codec.Capabilities):
 
     def decode_capability(self, expr, depth, pending):
         from .session import decode_reference
+
         tag = expr[0]
         if tag in ("export", "promise"):
             raise TypeError("A mapper function cannot refer to exports.")
@@ -154,6 +170,7 @@ def apply_map(value, captures, instructions):
     """A hook for `instructions` applied to `value` (each element of a list)."""
     import asyncio
     from .stubs import settle
+
     if not instructions:
         return ErrorHook(TypeError("Invalid empty mapper function."))
     if value is None:
@@ -172,4 +189,5 @@ def apply_map(value, captures, instructions):
     async def settle_all():
         results = [await settle(result, pending) for result, pending in runs]
         return ValueHook(results if type(value) is list else results[0])
+
     return PromiseHook(asyncio.ensure_future(settle_all()))

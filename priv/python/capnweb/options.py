@@ -1,4 +1,5 @@
 """RpcSessionOptions: how a session connects, times out, reconnects and reports."""
+
 import dataclasses
 import inspect
 from typing import Awaitable, Callable, Dict, Optional
@@ -38,14 +39,20 @@ class RpcSessionOptions:
         for name in ("connect_timeout", "call_timeout"):
             value = getattr(self, name)
             if value is not None and not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive number of seconds or None, not {value!r}"
+                )
         for name in ("reconnect_delay", "reconnect_max_delay"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, not {getattr(self, name)!r}")
         if not self.reconnect_backoff_factor >= 1:
-            raise ValueError(f"reconnect_backoff_factor must be >= 1, not {self.reconnect_backoff_factor!r}")
+            raise ValueError(
+                f"reconnect_backoff_factor must be >= 1, not {self.reconnect_backoff_factor!r}"
+            )
         if not (isinstance(self.reconnect_max_attempts, int) and self.reconnect_max_attempts >= 0):
-            raise ValueError(f"reconnect_max_attempts must be an int >= 0, not {self.reconnect_max_attempts!r}")
+            raise ValueError(
+                f"reconnect_max_attempts must be an int >= 0, not {self.reconnect_max_attempts!r}"
+            )
 
     async def auth_headers(self):
         """The headers `auth_handler` gives (sync or async), or none."""

@@ -5,6 +5,7 @@ Numbering follows the reference: a `push` takes the next positive id on both sid
 sender's import, the receiver's export); a stub or promise the sender introduces takes
 its next negative export id; 0 is each side's main object.
 """
+
 import asyncio
 import json
 import logging
@@ -208,7 +209,11 @@ class RpcSession(codec.Capabilities):
         wire = []
         for hook in captures:
             own = self._own_import_id(hook)
-            wire.append(["import", own] if own is not None else ["export", self._export(hook, _hook_key(hook))])
+            wire.append(
+                ["import", own]
+                if own is not None
+                else ["export", self._export(hook, _hook_key(hook))]
+            )
             hook.dispose()
         self.send(["push", ["remap", import_id, list(path), wire, instructions]])
         return self._new_push_import()
@@ -246,7 +251,9 @@ class RpcSession(codec.Capabilities):
             if isinstance(hook, ImportHook) and hook.entry.resolution is not None:
                 # Encode what it resolved to: a stub the peer exported goes back as its
                 # own import, not as a proxy through this side.
-                return self.encode_capability(type(value)(hook.entry.resolution.dup(), list(path)), depth)
+                return self.encode_capability(
+                    type(value)(hook.entry.resolution.dup(), list(path)), depth
+                )
             own = self._own_import_id(hook)
             if own is not None:
                 if isinstance(value, RpcPromise):
@@ -264,7 +271,11 @@ class RpcSession(codec.Capabilities):
         raise TypeError(f"Cannot serialize value: {value!r}")
 
     def _own_import_id(self, hook):
-        if isinstance(hook, ImportHook) and hook.entry.session is self and hook.entry.resolution is None:
+        if (
+            isinstance(hook, ImportHook)
+            and hook.entry.session is self
+            and hook.entry.resolution is None
+        ):
             return hook.entry.id
         return None
 
@@ -350,7 +361,10 @@ class RpcSession(codec.Capabilities):
                 if self.abort_reason is not None:
                     break
                 if len(text) > self.limits.max_message_size:
-                    raise RpcError(f"Incoming message exceeds maximum size of {self.limits.max_message_size} characters.", "TypeError")
+                    raise RpcError(
+                        f"Incoming message exceeds maximum size of {self.limits.max_message_size} characters.",
+                        "TypeError",
+                    )
                 if self.options.debug:
                     log.debug("capnweb recv %s", text[:500])
                 try:
@@ -385,12 +399,16 @@ class RpcSession(codec.Capabilities):
             if kind == "resolve":
                 hook = payload_hook(value, pending)
             else:
-                hook = ErrorHook(value if isinstance(value, BaseException) else RpcError(str(value)))
+                hook = ErrorHook(
+                    value if isinstance(value, BaseException) else RpcError(str(value))
+                )
             if entry is not None:
                 entry.resolve(hook)
             else:
                 hook.dispose()
-        elif kind == "release" and size == 3 and type(message[1]) is int and type(message[2]) is int:
+        elif (
+            kind == "release" and size == 3 and type(message[1]) is int and type(message[2]) is int
+        ):
             self.release_export(message[1], message[2])
         elif kind == "abort" and size == 2:
             reason = codec.decode(message[1], codec.NO_CAPABILITIES)
@@ -550,15 +568,24 @@ def decode_reference(caps, expr, depth, pending):
         if pending is not None:
             pending.append((None, None, promise))
         return promise
-    if tag == "remap" and size == 5 and type(expr[1]) is int and all(type(x) is list for x in expr[2:]):
+    if (
+        tag == "remap"
+        and size == 5
+        and type(expr[1]) is int
+        and all(type(x) is list for x in expr[2:])
+    ):
         hook = caps.export_hook(expr[1])
         if hook is None:
             raise RpcError(f"no such entry on exports table: {expr[1]}")
         _check_path(expr[2], expr)
         captures = []
         for capture in expr[3]:
-            if type(capture) is not list or len(capture) != 2 or type(capture[1]) is not int \
-                    or capture[0] not in ("import", "export"):
+            if (
+                type(capture) is not list
+                or len(capture) != 2
+                or type(capture[1]) is not int
+                or capture[0] not in ("import", "export")
+            ):
                 raise TypeError(f"unknown map capture: {_dumps(capture)[:200]}")
             if capture[0] == "export":
                 if not hasattr(caps, "import_capture"):

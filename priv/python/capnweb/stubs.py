@@ -5,6 +5,7 @@ is one RpcPromise, and sends nothing until it is called or awaited. Awaiting an 
 pulls its value. A stub holds its reference until `dispose()`, the end of a `with`
 block, or, failing those, until Python collects it.
 """
+
 import asyncio
 
 from . import mapper
@@ -34,7 +35,9 @@ class RpcStub:
 
     def __call__(self, *args, **kwargs):
         if kwargs:
-            raise TypeError("RPC calls take positional arguments only (JavaScript has no keyword arguments)")
+            raise TypeError(
+                "RPC calls take positional arguments only (JavaScript has no keyword arguments)"
+            )
         builder = mapper.current_builder()
         if builder is not None:
             return RpcPromise(builder.push_call(self._hook, self._path, list(args)))

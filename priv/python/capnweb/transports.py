@@ -1,5 +1,6 @@
 """Message transports: WebSocket (one JSON message per text frame) over the `websockets`
 library or an ASGI connection, and the two ends of an HTTP batch."""
+
 import asyncio
 import collections
 
@@ -67,6 +68,7 @@ class WebSocketTransport(QueuedTransport):
 
     async def receive(self):
         import websockets
+
         try:
             message = await self.websocket.recv()
         except websockets.ConnectionClosed as closed:
@@ -110,7 +112,9 @@ class AsgiWebSocketTransport(QueuedTransport):
         await self._send({"type": "websocket.send", "text": text})
 
     async def _close(self, error):
-        await self._send({"type": "websocket.close", "code": ABORT_CLOSE_CODE, "reason": close_reason(error)})
+        await self._send(
+            {"type": "websocket.close", "code": ABORT_CLOSE_CODE, "reason": close_reason(error)}
+        )
 
 
 class BatchServerTransport(Transport):
@@ -170,7 +174,9 @@ class BatchClientTransport(Transport):
             self._replies = collections.deque(await self._post(lines))
             self._done.set_result(None)
         except BaseException as exc:
-            self._done.set_exception(exc if isinstance(exc, Exception) else RpcSessionClosed(str(exc)))
+            self._done.set_exception(
+                exc if isinstance(exc, Exception) else RpcSessionClosed(str(exc))
+            )
             if not isinstance(exc, Exception):
                 raise
 

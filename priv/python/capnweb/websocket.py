@@ -1,5 +1,6 @@
 """WebSocket sessions with the `websockets` library: a client that can reconnect, and a
 server."""
+
 import asyncio
 import contextlib
 import inspect
@@ -53,7 +54,9 @@ async def main_for(target, connection):
     if callable(target):
         main = target(connection)
         return await main if inspect.isawaitable(main) else main
-    raise TypeError(f"a server target must be an RpcTarget or a factory taking a Connection, not {target!r}")
+    raise TypeError(
+        f"a server target must be an RpcTarget or a factory taking a Connection, not {target!r}"
+    )
 
 
 class WebSocketClient:
@@ -73,10 +76,15 @@ class WebSocketClient:
 
     async def _open(self):
         import websockets.asyncio.client as ws_client
+
         headers = await self.options.auth_headers()
         websocket = await ws_client.connect(
-            self.url, additional_headers=headers or None, open_timeout=self.options.connect_timeout,
-            max_size=_max_frame(self.options), compression=None)
+            self.url,
+            additional_headers=headers or None,
+            open_timeout=self.options.connect_timeout,
+            max_size=_max_frame(self.options),
+            compression=None,
+        )
         self.session = RpcSession(WebSocketTransport(websocket), self.local_main, self.options)
         self._connected.set()
         await _call_back(self.options.on_connect)
@@ -104,7 +112,8 @@ class WebSocketClient:
                 log.info("capnweb reconnection %d to %s failed: %s", attempt, self.url, exc)
                 error = exc
         self._give_up = RpcSessionClosed(
-            f"could not reconnect to {self.url} after {self.options.reconnect_max_attempts} attempts: {error}")
+            f"could not reconnect to {self.url} after {self.options.reconnect_max_attempts} attempts: {error}"
+        )
         self.closed = True
         self._connected.set()  # wake waiting calls, which now fail
 
@@ -157,6 +166,7 @@ class ReconnectingMainHook(Hook):
                 return step(main)
             finally:
                 main.dispose()
+
         return PromiseHook(asyncio.ensure_future(later()))
 
     def call(self, path, args, pending=None):
@@ -262,6 +272,7 @@ async def new_websocket_rpc_server(host, port, target, options=None, **serve_opt
     each `Connection`) to WebSocket clients on any path. Port 0 picks a free port
     (`server.port`)."""
     import websockets.asyncio.server as ws_server
+
     options = options or RpcSessionOptions()
     server = RpcServer(target, options)
     serve_options.setdefault("max_size", _max_frame(options))

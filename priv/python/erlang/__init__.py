@@ -11,9 +11,17 @@ imported (and tested) outside one.
 """
 
 __all__ = [
-    "Atom", "Pid", "Ref", "ListKey", "MapKey",
-    "ErlangError", "UnknownFunctionError",
-    "atom", "call", "send", "interpreter_id",
+    "Atom",
+    "Pid",
+    "Ref",
+    "ListKey",
+    "MapKey",
+    "ErlangError",
+    "UnknownFunctionError",
+    "atom",
+    "call",
+    "send",
+    "interpreter_id",
 ]
 
 
@@ -113,6 +121,7 @@ try:
     # Native, in Hornbeam only. The mailbox functions serve hornbeam_erlang.subscribe.
     from _erlang import call, send, interpreter_id, mailbox_new, mailbox_get, mailbox_close  # noqa: E402
 except ImportError:  # plain Python, outside Hornbeam
+
     def _outside(*_args, **_kwargs):
         raise RuntimeError("the erlang module's native half runs only inside Hornbeam")
 

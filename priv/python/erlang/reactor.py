@@ -26,7 +26,12 @@ reactor thread, which is per context in the main interpreter too.
 import threading
 
 try:
-    from _hornbeam_reactor import ReactorBuffer, read as _read, want_write as _want_write, write as _write
+    from _hornbeam_reactor import (
+        ReactorBuffer,
+        read as _read,
+        want_write as _want_write,
+        write as _write,
+    )
 except ImportError:  # outside Hornbeam: the classes stay importable for docs and tests
     ReactorBuffer = None
 
@@ -36,9 +41,15 @@ except ImportError:  # outside Hornbeam: the classes stay importable for docs an
     _write = _want_write = _read
 
 __all__ = [
-    "Protocol", "ReactorBuffer", "ACTIONS",
-    "set_protocol_factory", "get_protocol",
-    "init_connection", "on_read_ready", "on_write_ready", "close_connection",
+    "Protocol",
+    "ReactorBuffer",
+    "ACTIONS",
+    "set_protocol_factory",
+    "get_protocol",
+    "init_connection",
+    "on_read_ready",
+    "on_write_ready",
+    "close_connection",
 ]
 
 ACTIONS = frozenset({"continue", "write_pending", "read_pending", "close"})
@@ -71,7 +82,7 @@ class Protocol:
     def write_ready(self):
         """The fd can take data: flushes `write_buffer`. Returns an action."""
         if self.write_buffer:
-            del self.write_buffer[:self.write(self.write_buffer)]
+            del self.write_buffer[: self.write(self.write_buffer)]
         return "continue" if self.write_buffer else "read_pending"
 
     def connection_lost(self):

@@ -14,10 +14,18 @@ run three ways with the same app module:
     settings.port = 8000
     Server.run()
 """
+
 from .application import App, Plugin
 from .body import BadRequest
-from .context import (HTTPContext, Request, Response, ServerContext, UploadedFile,
-                      WSContext, WSMessage)
+from .context import (
+    HTTPContext,
+    Request,
+    Response,
+    ServerContext,
+    UploadedFile,
+    WSContext,
+    WSMessage,
+)
 from .responses import error, file, html, text
 from .routing import RouteConflict
 from .server import Server
@@ -27,11 +35,35 @@ from .websocket import WSClient
 __version__ = "1.0.0"
 
 __all__ = [
-    "Server", "Settings", "settings", "App", "Plugin", "Request", "Response",
-    "WSClient", "WSMessage", "WSContext", "HTTPContext", "ServerContext", "UploadedFile",
-    "RouteConflict", "BadRequest",
-    "app", "get", "post", "put", "delete", "patch", "on", "use", "static", "upload",
-    "html", "text", "error", "file",
+    "Server",
+    "Settings",
+    "settings",
+    "App",
+    "Plugin",
+    "Request",
+    "Response",
+    "WSClient",
+    "WSMessage",
+    "WSContext",
+    "HTTPContext",
+    "ServerContext",
+    "UploadedFile",
+    "RouteConflict",
+    "BadRequest",
+    "app",
+    "get",
+    "post",
+    "put",
+    "delete",
+    "patch",
+    "on",
+    "use",
+    "static",
+    "upload",
+    "html",
+    "text",
+    "error",
+    "file",
 ]
 
 # The global app and its decorators.

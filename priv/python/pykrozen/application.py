@@ -7,6 +7,7 @@ Each of them may be sync or async. A request no route matches is a 404 (a 405 wi
 `Allow` when the path exists for other methods); an exception anywhere is a 500 with a
 JSON error and the traceback in the log.
 """
+
 import inspect
 import json
 import logging
@@ -40,11 +41,17 @@ def log_to_erlang():
         log.addHandler(hornbeam_erlang.LogHandler())
         log.propagate = False
 
+
 _isawaitable = inspect.isawaitable
-_BEFORE = {m: f"http:{m.lower()}" for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")}
+_BEFORE = {
+    m: f"http:{m.lower()}" for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+}
 _AFTER = {m: k + ":after" for m, k in _BEFORE.items()}
-_EVENTS = frozenset(list(_BEFORE.values()) + list(_AFTER.values()) + [
-    "ws:connect", "ws:message", "ws:disconnect", "server:start", "server:stop"])
+_EVENTS = frozenset(
+    list(_BEFORE.values())
+    + list(_AFTER.values())
+    + ["ws:connect", "ws:message", "ws:disconnect", "server:start", "server:stop"]
+)
 _INVALID_JSON = '{"error":"invalid json"}'
 
 
@@ -87,9 +94,11 @@ class App:
 
     def route(self, method, path):
         """Decorator: `fn(req)` answers `method` requests for `path`."""
+
         def register(fn):
             self.router.add(method, path, fn)
             return fn
+
         return register
 
     def get(self, path):
@@ -120,6 +129,7 @@ class App:
         def register(fn):
             self.hooks.setdefault(event, []).append(fn)
             return fn
+
         return register
 
     def plugin(self, plugin):
@@ -166,7 +176,9 @@ class App:
         return pipeline.run(self._emit_steps(event, ctx))
 
     def _emit_steps(self, event, ctx):
-        yield from _each(self.hooks.get(event, ()), (ctx,), ctx.res if isinstance(ctx, HTTPContext) else ctx)
+        yield from _each(
+            self.hooks.get(event, ()), (ctx,), ctx.res if isinstance(ctx, HTTPContext) else ctx
+        )
         return ctx
 
     def server_context(self, server, mode):
@@ -260,15 +272,19 @@ class App:
         return {"body": {"status": "ok"}}
 
     def _info(self, req):
-        return {"body": {
-            "server": "pykrozen",
-            "mode": self.mode,
-            "pid": os.getpid(),
-            "python": sys.version.split()[0],
-            "ws_path": self.settings.ws_path,
-            "workers": self.settings.workers if self.mode == "standalone" else None,
-            "routes": [f"{m} {p}" for m, p in self.router.patterns if not p.startswith("/_internal/")],
-        }}
+        return {
+            "body": {
+                "server": "pykrozen",
+                "mode": self.mode,
+                "pid": os.getpid(),
+                "python": sys.version.split()[0],
+                "ws_path": self.settings.ws_path,
+                "workers": self.settings.workers if self.mode == "standalone" else None,
+                "routes": [
+                    f"{m} {p}" for m, p in self.router.patterns if not p.startswith("/_internal/")
+                ],
+            }
+        }
 
     # WebSocket
 

@@ -6,6 +6,7 @@ this maps its events onto the same pipelines the standalone server runs.
 WSClients (another path is refused with close 1008, which the server sends as a 403);
 `lifespan` startup and shutdown run the `server:start` and `server:stop` hooks.
 """
+
 import asyncio
 from collections import deque
 from urllib.parse import parse_qsl
@@ -70,14 +71,26 @@ async def _http(app, scope, receive, send):
     limit = app.settings.max_body_size
     try:
         announced = headers.get("content-length")
-        if announced is not None and announced.isascii() and announced.isdigit() and int(announced) > limit:
+        if (
+            announced is not None
+            and announced.isascii()
+            and announced.isdigit()
+            and int(announced) > limit
+        ):
             raise BadRequest(413, "request body too large")
         try:
             raw_body = await _read_body(receive, limit)
         except ConnectionError:
             return  # the client left, or sent a body the server refused (and answered)
-        req = app.make_request(method, scope["path"], headers, query, raw_body, query_string,
-                               tuple(client) if client else None)
+        req = app.make_request(
+            method,
+            scope["path"],
+            headers,
+            query,
+            raw_body,
+            query_string,
+            tuple(client) if client else None,
+        )
     except BadRequest as exc:
         res = app.bad_request(exc)
     else:
@@ -162,7 +175,9 @@ async def _websocket(app, scope, receive, send):
             if message["type"] != "websocket.receive":
                 break
             text = message.get("text")
-            reply = app.ws_message(client, text if text is not None else message.get("bytes") or b"")
+            reply = app.ws_message(
+                client, text if text is not None else message.get("bytes") or b""
+            )
             if reply.__class__ is _Pending:
                 reply = await reply
             if reply is not None:
@@ -197,7 +212,9 @@ async def _lifespan(app, receive, send):
                 await done
         except Exception as exc:
             log.error("the %s hook raised %s", event, type(exc).__name__, exc_info=exc)
-            await send({"type": reply + ".failed", "message": f"{event}: {type(exc).__name__}: {exc}"})
+            await send(
+                {"type": reply + ".failed", "message": f"{event}: {type(exc).__name__}: {exc}"}
+            )
         else:
             await send({"type": reply + ".complete"})
         if event == "server:stop":

@@ -9,6 +9,7 @@
 | `multipart/*` and any other type | the raw `bytes` |
 | none | the parsed JSON if it is JSON, else the text if it is UTF-8, else `bytes` |
 """
+
 import json
 from urllib.parse import parse_qsl
 
@@ -109,5 +110,9 @@ def parse_multipart(content_type, raw):
         if filename is None:
             fields[name] = content.decode("utf-8", "replace")
         else:
-            files.append(UploadedFile(name, filename, headers.get("content-type", "application/octet-stream"), content))
+            files.append(
+                UploadedFile(
+                    name, filename, headers.get("content-type", "application/octet-stream"), content
+                )
+            )
     return files, fields

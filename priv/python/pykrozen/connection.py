@@ -7,6 +7,7 @@ A step serves one request (or one WebSocket message) and returns True, or an
 awaitable to finish before the next step: requests are answered in the order they
 arrived, pipelined or not.
 """
+
 from . import pipeline
 from .body import BadRequest
 from .context import Request, Response
@@ -59,8 +60,15 @@ class Connection:
         if parsed.upgrade and parsed.path == app.settings.ws_path:
             return self._upgrade(parsed)
         try:
-            req = app.make_request(parsed.method, parsed.path, parsed.headers, parsed.query(),
-                                   parsed.body, parsed.query_string, self.client)
+            req = app.make_request(
+                parsed.method,
+                parsed.path,
+                parsed.headers,
+                parsed.query(),
+                parsed.body,
+                parsed.query_string,
+                self.client,
+            )
         except BadRequest as exc:
             req = Request(parsed.method, parsed.path, parsed.headers)
             self._respond(parsed, req, app.bad_request(exc))
@@ -102,7 +110,10 @@ class Connection:
             return None
         self.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept_key(parsed.headers["sec-websocket-key"]).encode() + b"\r\n\r\n")
+            b"Sec-WebSocket-Accept: "
+            + accept_key(parsed.headers["sec-websocket-key"]).encode()
+            + b"\r\n\r\n"
+        )
         self.ws = FrameSession(self.app, self.write, self.close)
         self.ws.feed(self.reader.take_rest())
         self.reader = None

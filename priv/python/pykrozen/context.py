@@ -1,10 +1,17 @@
 """What handlers, middleware and hooks receive: requests, responses and the contexts
 passed to hooks. Plain classes with `__slots__`: one of each is made per request."""
+
 from typing import Any, NamedTuple
 
 __all__ = [
-    "Headers", "Request", "Response", "HTTPContext", "WSContext", "WSMessage",
-    "ServerContext", "UploadedFile",
+    "Headers",
+    "Request",
+    "Response",
+    "HTTPContext",
+    "WSContext",
+    "WSMessage",
+    "ServerContext",
+    "UploadedFile",
 ]
 
 
@@ -47,15 +54,39 @@ class Request:
     bytes, and `extra` whatever middleware wants to pass on.
     """
 
-    __slots__ = ("method", "path", "headers", "query", "params", "body", "raw_body",
-                 "query_string", "client", "extra")
+    __slots__ = (
+        "method",
+        "path",
+        "headers",
+        "query",
+        "params",
+        "body",
+        "raw_body",
+        "query_string",
+        "client",
+        "extra",
+    )
 
-    def __init__(self, method="GET", path="/", headers=None, query=None, body=None,
-                 params=None, raw_body=b"", query_string="", client=None, **extra):
+    def __init__(
+        self,
+        method="GET",
+        path="/",
+        headers=None,
+        query=None,
+        body=None,
+        params=None,
+        raw_body=b"",
+        query_string="",
+        client=None,
+        **extra,
+    ):
         self.method = method
         self.path = path
-        self.headers = headers if isinstance(headers, Headers) else Headers(
-            (k.lower(), v) for k, v in (headers or {}).items())
+        self.headers = (
+            headers
+            if isinstance(headers, Headers)
+            else Headers((k.lower(), v) for k, v in (headers or {}).items())
+        )
         self.query = query if query is not None else {}
         self.params = params if params is not None else {}
         self.body = body
@@ -142,4 +173,3 @@ class UploadedFile(NamedTuple):
         if isinstance(key, str):
             return getattr(self, key)
         return tuple.__getitem__(self, key)
-

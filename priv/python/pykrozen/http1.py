@@ -8,6 +8,7 @@ says to refuse (both Content-Length and Transfer-Encoding, differing lengths, ob
 line folding, whitespace before a colon, unknown codings) with a 4xx, after which the
 connection closes.
 """
+
 import time
 from email.utils import formatdate
 from urllib.parse import parse_qsl, unquote
@@ -25,8 +26,17 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 class Parsed:
     """One request as read off the wire."""
 
-    __slots__ = ("method", "path", "raw_path", "query_string", "version", "headers",
-                 "body", "keep_alive", "upgrade")
+    __slots__ = (
+        "method",
+        "path",
+        "raw_path",
+        "query_string",
+        "version",
+        "headers",
+        "body",
+        "keep_alive",
+        "upgrade",
+    )
 
     def query(self):
         qs = self.query_string
@@ -59,11 +69,11 @@ class RequestReader:
         self.max_head = max_head
         self.max_body = max_body
         self.buf = bytearray()
-        self.current = None       # a Parsed whose body is still arriving
-        self.length = 0           # Content-Length left to read, or -1 for chunked
-        self.chunks = None        # chunked: the decoded pieces so far
+        self.current = None  # a Parsed whose body is still arriving
+        self.length = 0  # Content-Length left to read, or -1 for chunked
+        self.chunks = None  # chunked: the decoded pieces so far
         self.chunked_size = 0
-        self.trailers = False     # chunked: past the last chunk, in the trailers
+        self.trailers = False  # chunked: past the last chunk, in the trailers
         self.expects_continue = False
 
     def feed(self, data):
@@ -83,8 +93,8 @@ class RequestReader:
         if self.length >= 0:
             if len(self.buf) < self.length:
                 return None
-            parsed.body = bytes(self.buf[:self.length])
-            del self.buf[:self.length]
+            parsed.body = bytes(self.buf[: self.length])
+            del self.buf[: self.length]
         elif not self._read_chunks():
             return None
         self.current = None
@@ -104,7 +114,7 @@ class RequestReader:
         if end > self.max_head:
             raise BadRequest(431, "request header fields too large")
         lines = bytes(buf[:end]).split(b"\r\n")
-        del buf[:end + 4]
+        del buf[: end + 4]
         parts = lines[0].split(b" ")
         if len(parts) != 3 or not parts[0] or not parts[1]:
             raise BadRequest(400, "malformed request line")
@@ -141,7 +151,9 @@ class RequestReader:
         parsed.upgrade = "upgrade" in headers
         self._framing(headers)
         expect = headers.get("expect")
-        self.expects_continue = expect is not None and expect.lower() == "100-continue" and parsed.version == "HTTP/1.1"
+        self.expects_continue = (
+            expect is not None and expect.lower() == "100-continue" and parsed.version == "HTTP/1.1"
+        )
         parsed.body = b""
         self.current = parsed
         return True
@@ -176,7 +188,7 @@ class RequestReader:
                     if len(buf) > self.max_head:
                         raise BadRequest(431, "chunked trailers too large")
                     return False
-                del buf[:end + 2]
+                del buf[: end + 2]
                 if end == 0:
                     self.current.body = b"".join(self.chunks)
                     self.chunks = None
@@ -192,7 +204,7 @@ class RequestReader:
                 raise BadRequest(400, "malformed chunk size")
             size = int(size_text, 16)
             if size == 0:
-                del buf[:end + 2]
+                del buf[: end + 2]
                 self.trailers = True
                 continue
             if self.chunked_size + size > self.max_body:
@@ -200,11 +212,11 @@ class RequestReader:
             start = end + 2
             if len(buf) < start + size + 2:
                 return False
-            if buf[start + size:start + size + 2] != b"\r\n":
+            if buf[start + size : start + size + 2] != b"\r\n":
                 raise BadRequest(400, "a chunk does not end with CRLF")
-            self.chunks.append(bytes(buf[start:start + size]))
+            self.chunks.append(bytes(buf[start : start + size]))
             self.chunked_size += size
-            del buf[:start + size + 2]
+            del buf[: start + size + 2]
 
 
 _STATUS_LINES = {}

@@ -5,6 +5,7 @@ A step yields an awaitable and gets its result back (`value = yield awaitable`).
 standalone server and the ASGI adapter await what `run` returns when it is not done;
 the reactor, which has no event loop of its own, runs it on a private one.
 """
+
 from inspect import isawaitable
 
 __all__ = ["run", "isawaitable", "Pending"]

@@ -14,6 +14,7 @@ no event loop of its own: each runs to completion on a private loop, and the
 reactor's other connections wait meanwhile. Prefer sync handlers here, or the ASGI
 mode for handlers that wait on I/O.
 """
+
 import asyncio
 import atexit
 import threading
@@ -94,7 +95,7 @@ class PykrozenProtocol(_reactor.Protocol):
     def write_ready(self):
         buffer = self.write_buffer
         if buffer:
-            del buffer[:self.write(buffer)]
+            del buffer[: self.write(buffer)]
             if buffer:
                 return "continue"
         return "close" if self.close_when_flushed else "read_pending"
@@ -113,6 +114,7 @@ def serve(app=None):
     the context's `setup_code`."""
     if app is None:
         from . import app as default_app
+
         app = default_app
     protocol = type("PykrozenProtocol", (PykrozenProtocol,), {"app": app})
     _reactor.set_protocol_factory(protocol)

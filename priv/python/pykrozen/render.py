@@ -6,6 +6,7 @@ response names its own Content-Type: then it is sent as it is. `bytes` without a
 Content-Type go as `application/octet-stream`. Content-Length is always computed here;
 one set by the app is ignored.
 """
+
 import json
 from http import HTTPStatus
 

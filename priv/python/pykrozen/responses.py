@@ -1,5 +1,6 @@
 """Helpers that build handler results, and static files served from a directory that
 no request path can leave."""
+
 import mimetypes
 import os
 from pathlib import Path
@@ -8,11 +9,19 @@ __all__ = ["html", "text", "error", "file", "static_file"]
 
 
 def html(content, status=200):
-    return {"status": status, "body": content, "headers": {"Content-Type": "text/html; charset=utf-8"}}
+    return {
+        "status": status,
+        "body": content,
+        "headers": {"Content-Type": "text/html; charset=utf-8"},
+    }
 
 
 def text(content, status=200):
-    return {"status": status, "body": content, "headers": {"Content-Type": "text/plain; charset=utf-8"}}
+    return {
+        "status": status,
+        "body": content,
+        "headers": {"Content-Type": "text/plain; charset=utf-8"},
+    }
 
 
 def error(message, status=400):
@@ -38,7 +47,11 @@ def file(path, content_type=None, status=200):
             content = f.read()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
         return error("not found", 404)
-    return {"status": status, "body": content, "headers": {"Content-Type": content_type or _content_type(path)}}
+    return {
+        "status": status,
+        "body": content,
+        "headers": {"Content-Type": content_type or _content_type(path)},
+    }
 
 
 def static_file(root, relative):

@@ -9,6 +9,7 @@ cannot complete (so `/users/me` and `/users/:id` coexist, and `/a/:x/c` does not
 Matching works on the raw (still percent-encoded) path split at "/", and decodes each
 segment afterwards: `/files/a%2Fb` gives the param "a/b" instead of two segments.
 """
+
 from urllib.parse import unquote
 
 __all__ = ["Router", "RouteConflict", "Match"]
@@ -24,10 +25,10 @@ class _Node:
     __slots__ = ("children", "param", "param_node", "wildcard", "wildcard_handler", "handler")
 
     def __init__(self):
-        self.children = {}          # static segment -> _Node
-        self.param = None           # the name of this level's :param
+        self.children = {}  # static segment -> _Node
+        self.param = None  # the name of this level's :param
         self.param_node = None
-        self.wildcard = None        # the name of this level's *wildcard
+        self.wildcard = None  # the name of this level's *wildcard
         self.wildcard_handler = None
         self.handler = None
 
@@ -51,9 +52,9 @@ def _split(pattern):
 
 class Router:
     def __init__(self):
-        self._static = {m: {} for m in METHODS}   # method -> decoded path -> (handler, pattern)
+        self._static = {m: {} for m in METHODS}  # method -> decoded path -> (handler, pattern)
         self._trees = {m: _Node() for m in METHODS}
-        self.patterns = []                       # (method, pattern), registration order
+        self.patterns = []  # (method, pattern), registration order
 
     def add(self, method, pattern, handler):
         """Registers `handler`; registering the same method and pattern again replaces
@@ -74,14 +75,18 @@ class Router:
                     raise ValueError(f"*{segment[1:]} must be the last segment of {pattern!r}")
                 self._name(segment, pattern)
                 if node.wildcard not in (None, segment[1:]):
-                    raise RouteConflict(f"{method} {pattern!r}: *{segment[1:]} conflicts with *{node.wildcard}")
+                    raise RouteConflict(
+                        f"{method} {pattern!r}: *{segment[1:]} conflicts with *{node.wildcard}"
+                    )
                 node.wildcard = segment[1:]
                 node.wildcard_handler = (handler, pattern)
                 return
             if segment.startswith(":"):
                 self._name(segment, pattern)
                 if node.param not in (None, segment[1:]):
-                    raise RouteConflict(f"{method} {pattern!r}: :{segment[1:]} conflicts with :{node.param}")
+                    raise RouteConflict(
+                        f"{method} {pattern!r}: :{segment[1:]} conflicts with :{node.param}"
+                    )
                 node.param = segment[1:]
                 if node.param_node is None:
                     node.param_node = _Node()

@@ -8,6 +8,7 @@ worker that dies and stops them all on SIGINT or SIGTERM. A worker stops accepti
 SIGTERM, closes idle connections, gives the others up to `shutdown_timeout` seconds,
 then runs the `server:stop` hooks.
 """
+
 import asyncio
 import os
 import signal
@@ -31,7 +32,9 @@ def new_event_loop(choice="auto"):
             import uvloop
         except ImportError:
             if choice == "uvloop":
-                raise RuntimeError("settings.loop is 'uvloop' but uvloop is not installed") from None
+                raise RuntimeError(
+                    "settings.loop is 'uvloop' but uvloop is not installed"
+                ) from None
         else:
             return uvloop.new_event_loop(), "uvloop"
     return asyncio.new_event_loop(), "asyncio"
@@ -44,8 +47,8 @@ class _HTTPProtocol(asyncio.Protocol):
         self.server = server
         self.transport = None
         self.conn = None
-        self.busy = False        # awaiting an async handler: later requests wait
-        self.paused = False      # the transport's write buffer is full
+        self.busy = False  # awaiting an async handler: later requests wait
+        self.paused = False  # the transport's write buffer is full
         self.eof = False
 
     def connection_made(self, transport):
@@ -134,6 +137,7 @@ class Server:
     def __init__(self, app=None, settings=None):
         if app is None:
             from . import app as default_app
+
             app = default_app
         self.app = app
         self.settings = settings if settings is not None else app.settings
@@ -193,11 +197,16 @@ class Server:
         started = self.app.emit("server:start", self.app.server_context(self, "standalone"))
         if started.__class__ is _Pending:
             await started
-        server = await loop.create_server(lambda: _HTTPProtocol(self), sock=sock, backlog=settings.backlog)
+        server = await loop.create_server(
+            lambda: _HTTPProtocol(self), sock=sock, backlog=settings.backlog
+        )
         host, port = sock.getsockname()[:2]
         if settings.workers == 1 or settings.debug:
-            print(f"pykrozen: serving http://{host}:{port} (WebSocket at {settings.ws_path}; "
-                  f"pid {os.getpid()}, {self.loop_name})", flush=True)
+            print(
+                f"pykrozen: serving http://{host}:{port} (WebSocket at {settings.ws_path}; "
+                f"pid {os.getpid()}, {self.loop_name})",
+                flush=True,
+            )
         if settings.workers > 1:
             loop.call_later(1.0, self._watch_parent)
         try:
@@ -275,8 +284,11 @@ class Server:
         signal.signal(signal.SIGTERM, stop_all)
         for _ in range(settings.workers):
             spawn()
-        print(f"pykrozen: serving http://{settings.host}:{settings.port} with {settings.workers} "
-              f"workers (WebSocket at {settings.ws_path}; pid {os.getpid()})", flush=True)
+        print(
+            f"pykrozen: serving http://{settings.host}:{settings.port} with {settings.workers} "
+            f"workers (WebSocket at {settings.ws_path}; pid {os.getpid()})",
+            flush=True,
+        )
         while children:
             try:
                 pid, status = os.wait()
@@ -289,7 +301,9 @@ class Server:
                 continue
             code = os.waitstatus_to_exitcode(status)
             if time.monotonic() - started < 1.0:
-                log.error("pykrozen worker %d exited with %d right after starting; stopping", pid, code)
+                log.error(
+                    "pykrozen worker %d exited with %d right after starting; stopping", pid, code
+                )
                 stop_all(signal.SIGTERM, None)
                 continue
             log.error("pykrozen worker %d exited with %d; starting another", pid, code)
@@ -308,7 +322,9 @@ def _inside_hornbeam():
 
 def listen_socket(settings):
     """A listening, non-blocking TCP socket for `settings.host`/`port`."""
-    family, _, _, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
+    family, _, _, _, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM
+    )[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

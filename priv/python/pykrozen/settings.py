@@ -4,6 +4,7 @@ Change the global `settings` before `Server.run()`. Inside Hornbeam (ASGI or the
 reactor) Hornbeam owns the socket, so `host`, `port`, `workers`, `backlog` and
 `reuse_port` do not apply; `ws_path`, `base_dir`, `debug` and `max_body_size` do.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,10 @@ class Settings:
             ("backlog", isinstance(self.backlog, int) and self.backlog >= 1),
             ("max_body_size", isinstance(self.max_body_size, int) and self.max_body_size >= 0),
             ("max_head_size", isinstance(self.max_head_size, int) and self.max_head_size >= 1024),
-            ("max_ws_message_size", isinstance(self.max_ws_message_size, int) and self.max_ws_message_size >= 0),
+            (
+                "max_ws_message_size",
+                isinstance(self.max_ws_message_size, int) and self.max_ws_message_size >= 0,
+            ),
         ]
         for name, ok in checks:
             if not ok:

@@ -6,6 +6,7 @@ A session answers pings, reassembles fragmented messages, checks that text is UT
 (close 1007), that client frames are masked and well formed (1002), that a message
 fits `settings.max_ws_message_size` (1009), and echoes the client's close code.
 """
+
 import base64
 import hashlib
 import struct
@@ -14,8 +15,15 @@ from types import SimpleNamespace
 from . import pipeline
 from .application import encode_ws, log
 
-__all__ = ["WSClient", "ProtocolError", "FrameParser", "FrameSession", "frame",
-           "accept_key", "handshake_error"]
+__all__ = [
+    "WSClient",
+    "ProtocolError",
+    "FrameParser",
+    "FrameSession",
+    "frame",
+    "accept_key",
+    "handshake_error",
+]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
@@ -69,7 +77,10 @@ def handshake_error(method, headers):
     """Why this upgrade request cannot become a WebSocket (status, message), or None."""
     if method != "GET":
         return 405, "a WebSocket handshake is a GET"
-    if headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in headers.get("connection", "").lower():
+    if (
+        headers.get("upgrade", "").lower() != "websocket"
+        or "upgrade" not in headers.get("connection", "").lower()
+    ):
         return 400, "not a WebSocket upgrade"
     if headers.get("sec-websocket-version") != "13":
         return 426, "unsupported WebSocket version (13 only)"
@@ -116,7 +127,9 @@ class ProtocolError(Exception):
         self.reason = reason
 
 
-_VALID_CLOSE = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015)) | frozenset(range(3000, 5000))
+_VALID_CLOSE = (
+    frozenset(range(1000, 1004)) | frozenset(range(1007, 1015)) | frozenset(range(3000, 5000))
+)
 
 
 class FrameParser:
@@ -126,7 +139,7 @@ class FrameParser:
     def __init__(self, max_message):
         self.max_message = max_message
         self.buf = bytearray()
-        self.fragments = None   # the pieces of a fragmented message
+        self.fragments = None  # the pieces of a fragmented message
         self.fragment_opcode = 0
         self.fragment_size = 0
 
@@ -166,7 +179,7 @@ class FrameParser:
             end = at + 4 + n
             if len(buf) < end:
                 return None
-            payload = _unmask(bytes(buf[at:at + 4]), bytes(buf[at + 4:end]))
+            payload = _unmask(bytes(buf[at : at + 4]), bytes(buf[at + 4 : end]))
             del buf[:end]
             if opcode >= 8:
                 return self._control(opcode, payload)
@@ -230,7 +243,11 @@ class FrameSession:
 
     def send_message(self, message):
         if not self.sent_close:
-            self.write(frame(TEXT, message.encode()) if message.__class__ is str else frame(BINARY, message))
+            self.write(
+                frame(TEXT, message.encode())
+                if message.__class__ is str
+                else frame(BINARY, message)
+            )
 
     def close(self, code, reason):
         if not self.sent_close:

@@ -1,5 +1,6 @@
 """Fixtures of the capnweb tests: Python servers in a thread, the Node server of
 `node/`, and a Hornbeam node serving `apps/interop_api.py` as ASGI."""
+
 import pytest
 
 from cw_support import EBIN, HERE, NODE_DIR, _ERLANG, Process, ThreadedServers, node_ready
@@ -25,7 +26,11 @@ def hornbeam_api():
     """interop_api:app served by Hornbeam as ASGI: its port."""
     if not (EBIN / "hornbeam.app").exists():
         raise RuntimeError(f"{EBIN} has no hornbeam.app: run `rebar3 compile` (make test does)")
-    node = Process(["erl", "-noshell", "-pa", str(EBIN), "-eval", _ERLANG], "serving ", str(HERE / "apps"),
-                   env={"CAPNWEB_APPS": str(HERE / "apps")})
+    node = Process(
+        ["erl", "-noshell", "-pa", str(EBIN), "-eval", _ERLANG],
+        "serving ",
+        str(HERE / "apps"),
+        env={"CAPNWEB_APPS": str(HERE / "apps")},
+    )
     yield node
     node.close()

@@ -1,6 +1,7 @@
 """Helpers of the capnweb tests (conftest.py holds the fixtures): running a test
 coroutine, recording the wire, Python servers on a thread, the Node client, and
 server subprocesses."""
+
 import asyncio
 import json
 import os
@@ -21,8 +22,10 @@ import interop_api  # noqa: E402
 
 def run(coro, timeout=30):
     """Runs a test coroutine on a fresh event loop, failing it after `timeout` s."""
+
     async def bounded():
         return await asyncio.wait_for(coro, timeout)
+
     return asyncio.run(bounded())
 
 
@@ -66,8 +69,11 @@ class ThreadedServers:
 
     async def _start(self):
         from aiohttp import web
+
         options = capnweb.RpcSessionOptions(on_send_error=interop_api.redact)
-        self.ws_server = await capnweb.new_websocket_rpc_server("127.0.0.1", 0, interop_api.make_api, options)
+        self.ws_server = await capnweb.new_websocket_rpc_server(
+            "127.0.0.1", 0, interop_api.make_api, options
+        )
 
         async def handle_rpc(request):
             body = await request.text()
@@ -87,22 +93,29 @@ class ThreadedServers:
         async def stop():
             self.ws_server.close()
             await self.runner.cleanup()
+
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(30)
 
 
-
 def node_ready():
     if not (NODE_DIR / "node_modules" / "capnweb" / "package.json").exists():
-        raise RuntimeError(f"{NODE_DIR}/node_modules is missing: run `npm ci` there (make test does)")
+        raise RuntimeError(
+            f"{NODE_DIR}/node_modules is missing: run `npm ci` there (make test does)"
+        )
 
 
 def node_client(transport, url, *scenarios, timeout=60):
     """Runs node/client.mjs; {scenario: result line}."""
     node_ready()
-    done = subprocess.run(["node", "client.mjs", transport, url, *scenarios], cwd=NODE_DIR,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        ["node", "client.mjs", transport, url, *scenarios],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return {r["scenario"]: r for r in results}
@@ -112,9 +125,16 @@ class Process:
     """A server subprocess that prints a line with its port when ready."""
 
     def __init__(self, argv, ready_prefix, cwd, env=None, timeout=120):
-        self.proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})}, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.lines = []
         self.port = None
         timer = threading.Timer(timeout, self.proc.kill)
@@ -146,7 +166,6 @@ class Process:
             self.proc.wait()
 
 
-
 _ERLANG = r"""
 logger:set_primary_config(level, info),
 {ok, _} = application:ensure_all_started(hornbeam),
@@ -157,4 +176,3 @@ io:format("serving ~b~n", [Port]),
 io:get_line(""),
 halt().
 """
-

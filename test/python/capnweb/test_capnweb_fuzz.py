@@ -1,6 +1,7 @@
 """Property tests of capnweb's expression codec: any JSON a peer sends decodes or raises
 TypeError (the error the session turns into an abort), never another exception; every
 value the codec supports survives encode -> JSON -> decode."""
+
 import datetime
 import json
 
@@ -8,18 +9,46 @@ from hypothesis import given, settings, strategies as st
 
 from capnweb import codec
 
-TAGS = ["bigint", "date", "bytes", "error", "undefined", "inf", "-inf", "nan", "export", "import",
-        "promise", "pipeline", "remap", "stream", "writable", "readable", "headers", "request",
-        "response", "x"]
+TAGS = [
+    "bigint",
+    "date",
+    "bytes",
+    "error",
+    "undefined",
+    "inf",
+    "-inf",
+    "nan",
+    "export",
+    "import",
+    "promise",
+    "pipeline",
+    "remap",
+    "stream",
+    "writable",
+    "readable",
+    "headers",
+    "request",
+    "response",
+    "x",
+]
 
-json_scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                        st.text(max_size=10), st.sampled_from(TAGS))
+json_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=10),
+    st.sampled_from(TAGS),
+)
 json_tree = st.recursive(
     json_scalar,
-    lambda inner: st.one_of(st.lists(inner, max_size=5),
-                            st.tuples(st.sampled_from(TAGS), inner, inner).map(list),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=4)),
-    max_leaves=30)
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.tuples(st.sampled_from(TAGS), inner, inner).map(list),
+        st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    ),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=1000, deadline=None)
@@ -45,12 +74,23 @@ def test_deep_nesting_is_a_type_error():
 
 utc = datetime.timezone.utc
 millisecond_dates = st.datetimes(timezones=st.just(utc)).map(
-    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
+)
 value = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(),
-              st.binary(), millisecond_dates),
-    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-    max_leaves=25)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(),
+        st.binary(),
+        millisecond_dates,
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=500, deadline=None)

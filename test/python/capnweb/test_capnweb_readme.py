@@ -1,12 +1,20 @@
 """The seed README's examples (docs/capnweb.md), run against real servers. The code is
 the README's; only hosts and ports change, and prints become assertions."""
+
 import asyncio
 
 from aiohttp import web
 
 import capnweb
-from capnweb import (RpcSessionOptions, RpcTarget, new_http_batch_rpc_response, new_http_batch_rpc_session,
-                     new_websocket_rpc_server, new_websocket_rpc_session, websocket_rpc_session)
+from capnweb import (
+    RpcSessionOptions,
+    RpcTarget,
+    new_http_batch_rpc_response,
+    new_http_batch_rpc_session,
+    new_websocket_rpc_server,
+    new_websocket_rpc_session,
+    websocket_rpc_session,
+)
 from cw_support import run
 
 
@@ -23,6 +31,7 @@ def test_quick_example():
         assert result == "Hello, World!"
         api.dispose()
         server.close()
+
     run(main())
 
 
@@ -48,7 +57,7 @@ def test_http_batch_pipelining_is_one_request():
 
     async def main():
         app = web.Application()
-        app.router.add_post('/rpc', handle_rpc)
+        app.router.add_post("/rpc", handle_rpc)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -66,6 +75,7 @@ def test_http_batch_pipelining_is_one_request():
         # One POST: three pushes and three pulls.
         assert requests == [6]
         await runner.cleanup()
+
     run(main())
 
 
@@ -87,11 +97,19 @@ def test_reconnection_and_error_handling_options():
         return error
 
     options = RpcSessionOptions(
-        connect_timeout=10.0, call_timeout=5.0,
-        reconnect_enabled=True, reconnect_max_attempts=5, reconnect_delay=1.0,
-        reconnect_backoff_factor=2.0, reconnect_max_delay=60.0,
-        auth_handler=auth_handler, on_connect=on_connect, on_disconnect=on_disconnect,
-        on_send_error=error_handler, debug=True)
+        connect_timeout=10.0,
+        call_timeout=5.0,
+        reconnect_enabled=True,
+        reconnect_max_attempts=5,
+        reconnect_delay=1.0,
+        reconnect_backoff_factor=2.0,
+        reconnect_max_delay=60.0,
+        auth_handler=auth_handler,
+        on_connect=on_connect,
+        on_disconnect=on_disconnect,
+        on_send_error=error_handler,
+        debug=True,
+    )
 
     class Leaky(RpcTarget):
         async def hello(self, name):
@@ -108,6 +126,7 @@ def test_reconnection_and_error_handling_options():
         assert seen == ["Connected to server!"]
         api.dispose()
         server.close()
+
     run(main())
 
 
@@ -162,6 +181,7 @@ def test_counter_demo_and_context_manager():
             session = api._hook.entry.session
         assert isinstance(await session.closed, capnweb.RpcSessionClosed)
         server.close()
+
     run(demo())
 
 
@@ -189,4 +209,5 @@ def test_promise_pipelining_section():
         assert posts_data == ["post 1"]
         api.dispose()
         server.close()
+
     run(main())

@@ -1,5 +1,6 @@
 """Python client against Python server, over real sockets: pipelining, map, callbacks,
 references, timeouts, reconnection, authentication and bad input."""
+
 import asyncio
 import json
 
@@ -50,6 +51,7 @@ def test_three_dependent_calls_take_one_round_trip():
             assert sent_first[4] == ["pull", 4]
             assert calls[5] == ("in", ["resolve", 4, 10])
             api.dispose()
+
     run(scenario())
 
 
@@ -65,15 +67,23 @@ def test_map_runs_remotely_in_one_round_trip():
             assert remap[1][3] == [["import", 0]]  # `api`, captured
             assert remap[1][4] == [["pipeline", -1, ["square"], [["pipeline", 0]]], ["pipeline", 1]]
             assert sum(1 for d, _ in wire.log if d == "in") == 1
-            profiles = await api.users().map(lambda u: {"who": u.name, "bio": api.get_user_profile(u.id).bio})
-            assert profiles == [{"who": "Alice", "bio": "Developer"}, {"who": "Bob", "bio": "Developer"}]
+            profiles = await api.users().map(
+                lambda u: {"who": u.name, "bio": api.get_user_profile(u.id).bio}
+            )
+            assert profiles == [
+                {"who": "Alice", "bio": "Developer"},
+                {"who": "Bob", "bio": "Developer"},
+            ]
             single = await api.authenticate("t").map(lambda user: user.name)
             assert single == "Alice"
             with pytest.raises(TypeError, match="cannot be async"):
+
                 async def coro(x):
                     return x
+
                 api.numbers().map(coro)
             api.dispose()
+
     run(scenario())
 
 
@@ -100,6 +110,7 @@ def test_callbacks_both_ways():
             assert await client_main.ping(1) == 2
             assert mine.pings == [1]
             api.dispose()
+
     run(scenario())
 
 
@@ -133,6 +144,7 @@ def test_release_and_refcounts():
                 await counter.increment()
             api.dispose()
             await _until(lambda: not server.sessions)
+
     run(scenario())
 
 
@@ -166,9 +178,11 @@ def test_call_and_connect_timeouts():
         silent = await asyncio.start_server(lambda r, w: held.append(w), "127.0.0.1", 0)
         port = silent.sockets[0].getsockname()[1]
         with pytest.raises(TimeoutError):
-            await capnweb.new_websocket_rpc_session(f"ws://127.0.0.1:{port}/",
-                                                    options=RpcSessionOptions(connect_timeout=0.2))
+            await capnweb.new_websocket_rpc_session(
+                f"ws://127.0.0.1:{port}/", options=RpcSessionOptions(connect_timeout=0.2)
+            )
         silent.close()
+
     run(scenario())
 
 
@@ -187,9 +201,15 @@ def test_reconnection_with_backoff_against_a_restarting_server():
             return {"Authorization": f"Bearer attempt-{len(attempts)}"}
 
         options = RpcSessionOptions(
-            reconnect_enabled=True, reconnect_max_attempts=5, reconnect_delay=0.05,
-            reconnect_backoff_factor=2.0, reconnect_max_delay=1.0, auth_handler=auth_handler,
-            on_connect=lambda: events.append("connect"), on_disconnect=lambda e: events.append(f"lost: {e}"))
+            reconnect_enabled=True,
+            reconnect_max_attempts=5,
+            reconnect_delay=0.05,
+            reconnect_backoff_factor=2.0,
+            reconnect_max_delay=1.0,
+            auth_handler=auth_handler,
+            on_connect=lambda: events.append("connect"),
+            on_disconnect=lambda e: events.append(f"lost: {e}"),
+        )
         api = await capnweb.new_websocket_rpc_session(f"ws://127.0.0.1:{port}/", options=options)
         assert await api.whoami() == "Bearer attempt-1"
         server.close()
@@ -205,28 +225,35 @@ def test_reconnection_with_backoff_against_a_restarting_server():
 
         # A server that never comes back: calls fail once the attempts are used up.
         server = await serve(make_api)
-        options = RpcSessionOptions(reconnect_enabled=True, reconnect_max_attempts=2, reconnect_delay=0.01)
+        options = RpcSessionOptions(
+            reconnect_enabled=True, reconnect_max_attempts=2, reconnect_delay=0.01
+        )
         api = await capnweb.new_websocket_rpc_session(url(server), options=options)
         server.close()
         await server.wait_closed()
         with pytest.raises(capnweb.RpcSessionClosed, match="after 2 attempts"):
             await api.hello("anyone")
+
     run(scenario())
 
 
 def test_auth_headers_reach_the_server():
     async def scenario():
-        async with await serve(lambda connection: InteropApi(connection.headers.get("authorization"))) as server:
+        async with await serve(
+            lambda connection: InteropApi(connection.headers.get("authorization"))
+        ) as server:
             options = RpcSessionOptions(auth_handler=_auth)
             async with capnweb.websocket_rpc_session(url(server), options=options) as api:
                 assert await api.whoami() == "Bearer your-jwt-token"
 
         def refuse(connection):
             raise PermissionError("no token")
+
         async with await serve(refuse) as server:
             with pytest.raises(capnweb.RpcSessionClosed, match="1008 no token"):
                 api = await capnweb.new_websocket_rpc_session(url(server))
                 await api.hello("x")
+
     run(scenario())
 
 
@@ -262,6 +289,7 @@ def test_errors_redaction_and_stacks():
                 await api.boom("plan")
             assert "Traceback" in raised.value.stack and "in boom" in raised.value.stack
             api.dispose()
+
     run(scenario())
 
 
@@ -271,17 +299,20 @@ def _redact(error):
     return None
 
 
-@pytest.mark.parametrize("message, reason, max_size", [
-    ("not json", "invalid JSON", None),
-    ('{"not": "an array"}', "bad RPC message", None),
-    ('["push", ["pipeline", 99, ["x"]]]', "no such entry on exports table: 99", None),
-    ('["release", 0, 5]', "refcount would go negative", None),
-    ('["pull", 7]', "no such export ID: 7", None),
-    ('["push", ["headers", []]]', "does not support the 'headers' expression", None),
-    ('["push", ["bigint", "' + "9" * 20000 + '"]]', "maximum length of 16384 digits", None),
-    ('["push", ' + "[[" * 300 + "]]" * 300 + "]", "depth", None),
-    ("x" * 2000, "exceeds maximum size of 1000", 1000),
-])
+@pytest.mark.parametrize(
+    "message, reason, max_size",
+    [
+        ("not json", "invalid JSON", None),
+        ('{"not": "an array"}', "bad RPC message", None),
+        ('["push", ["pipeline", 99, ["x"]]]', "no such entry on exports table: 99", None),
+        ('["release", 0, 5]', "refcount would go negative", None),
+        ('["pull", 7]', "no such export ID: 7", None),
+        ('["push", ["headers", []]]', "does not support the 'headers' expression", None),
+        ('["push", ["bigint", "' + "9" * 20000 + '"]]', "maximum length of 16384 digits", None),
+        ('["push", ' + "[[" * 300 + "]]" * 300 + "]", "depth", None),
+        ("x" * 2000, "exceeds maximum size of 1000", 1000),
+    ],
+)
 def test_malformed_and_oversized_input_aborts_only_that_session(message, reason, max_size):
     async def scenario():
         limits = capnweb.Limits(max_message_size=max_size) if max_size else capnweb.Limits()
@@ -291,12 +322,15 @@ def test_malformed_and_oversized_input_aborts_only_that_session(message, reason,
             async with websockets.connect(url(server)) as raw:
                 await raw.send(message)
                 abort = json.loads(await raw.recv())
-                assert abort[0] == "abort" and abort[1][0] == "error" and reason in abort[1][2], abort
+                assert abort[0] == "abort" and abort[1][0] == "error" and reason in abort[1][2], (
+                    abort
+                )
                 with pytest.raises(websockets.ConnectionClosed):
                     await raw.recv()
                 assert raw.close_code == 3000
             assert await api.hello("still here") == "Hello, still here!"
             api.dispose()
+
     run(scenario())
 
 
@@ -309,4 +343,5 @@ def test_disposing_the_main_stub_closes_the_session():
             api.dispose()
             assert isinstance(await session.closed, capnweb.RpcSessionClosed)
             await _until(lambda: not server.sessions)
+
     run(scenario())

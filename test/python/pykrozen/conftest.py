@@ -9,6 +9,7 @@ One Erlang node serves every app module of the session both ways (each app in it
 own interpreters). It takes commands on stdin ("stop NAME") and its output is kept
 for tests that look for log lines.
 """
+
 import os
 import socket
 import subprocess
@@ -85,7 +86,10 @@ class Output:
                 seen = len(self.lines)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no matching output line in {timeout} s; output:\n" + "\n".join(self.lines[-40:]))
+                    raise AssertionError(
+                        f"no matching output line in {timeout} s; output:\n"
+                        + "\n".join(self.lines[-40:])
+                    )
                 self.cond.wait(left)
 
 
@@ -115,10 +119,18 @@ class Standalone:
     def __init__(self, path, env=None):
         path = Path(path)
         self.port = free_port()
-        code = _LAUNCH.format(priv=str(PRIV_PYTHON), here=str(path.parent), port=self.port, path=str(path))
+        code = _LAUNCH.format(
+            priv=str(PRIV_PYTHON), here=str(path.parent), port=self.port, path=str(path)
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code], cwd=str(path.parent), env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            [sys.executable, "-c", code],
+            cwd=str(path.parent),
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.output = Output(self.proc.stdout)
         wait_for_port(self.port, self.proc)
 
@@ -173,15 +185,27 @@ class Hornbeam:
     def __init__(self, directories, modules):
         if not (EBIN / "hornbeam.app").exists():
             raise RuntimeError(f"{EBIN} has no hornbeam.app: run `rebar3 compile` (make test does)")
-        env = {**os.environ, "PK_APPS": ":".join(map(str, directories)), "PK_MODULES": ",".join(modules)}
+        env = {
+            **os.environ,
+            "PK_APPS": ":".join(map(str, directories)),
+            "PK_MODULES": ",".join(modules),
+        }
         self.proc = subprocess.Popen(
-            ["erl", "-noshell", "-pa", str(EBIN), "-eval", _ERLANG], env=env, cwd=str(directories[0]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            ["erl", "-noshell", "-pa", str(EBIN), "-eval", _ERLANG],
+            env=env,
+            cwd=str(directories[0]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.output = Output(self.proc.stdout)
         self.ports = {}
         try:
-            self.output.wait_for(lambda line: line == "ready" or line.startswith("{\"init terminating"), timeout=120)
+            self.output.wait_for(
+                lambda line: line == "ready" or line.startswith('{"init terminating'), timeout=120
+            )
         finally:
             for line in self.output.lines:
                 if line.startswith("serving "):

@@ -1,5 +1,6 @@
 """The Python blocks of docs/pykrozen.md (the original pykrozen README's examples,
 kept verbatim, plus ours), each turned into an app module the tests serve."""
+
 import re
 from pathlib import Path
 
@@ -12,10 +13,10 @@ NOT_APPS = {"Request", "Response", "WSClient", "WSMessage", "Creating a Plugin"}
 EXTRA = {
     # Only defines broadcast(): give the tests a way to call it.
     "Broadcasting": '\n@get("/broadcast")\ndef _trigger(req):\n    broadcast({"news": req.query.get("n")})\n'
-                    '    return {"body": {"sent_to": len(app.state.clients)}}\n',
+    '    return {"body": {"sent_to": len(app.state.clients)}}\n',
     # Routes for the middleware to guard.
     "Middleware": '\n@get("/api/data")\ndef _api(req):\n    return {"body": {"data": 1}}\n\n'
-                  '@get("/open")\ndef _open(req):\n    return {"body": {"open": True}}\n',
+    '@get("/open")\ndef _open(req):\n    return {"body": {"open": True}}\n',
     "Using a Plugin": '\n@get("/api/data")\ndef _api(req):\n    return {"body": {"data": 1}}\n',
 }
 
@@ -31,7 +32,7 @@ def blocks():
             heading = line.lstrip("#").strip()
         elif line.strip() == "```python":
             end = lines.index("```", i + 1)
-            found.append((heading, "\n".join(lines[i + 1:end]) + "\n"))
+            found.append((heading, "\n".join(lines[i + 1 : end]) + "\n"))
             i = end
         i += 1
     return found
@@ -45,13 +46,21 @@ def app_source(heading, code):
     by_heading = dict(blocks())
     if heading == "Response Format":
         # A literal of what a handler returns: return it from one.
-        code = "@get('/')\ndef _literal(req):\n    return " + code.strip().replace("\n", "\n    ") + "\n"
+        code = (
+            "@get('/')\ndef _literal(req):\n    return "
+            + code.strip().replace("\n", "\n    ")
+            + "\n"
+        )
     if heading == "Using a Plugin":
         code = by_heading["Creating a Plugin"] + "\n" + code
     # The extra code goes first: a block may end in Server.run(), which only returns
     # when the server stops.
-    return ("from pykrozen import *  # noqa: F403 - some blocks use names they do not import\n"
-            + EXTRA.get(heading, "") + "\n" + code)
+    return (
+        "from pykrozen import *  # noqa: F403 - some blocks use names they do not import\n"
+        + EXTRA.get(heading, "")
+        + "\n"
+        + code
+    )
 
 
 def write_modules(directory):

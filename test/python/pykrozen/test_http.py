@@ -1,6 +1,7 @@
 """pykrozen's HTTP side, the same assertions against the three ways of running it
 (standalone, ASGI in Hornbeam, reactor in Hornbeam): routing, decoding, handler
 results, middleware and hooks, plugins, failures, static files, uploads."""
+
 import socket
 
 import httpx
@@ -15,17 +16,21 @@ def http(pk):
 
 # Routing
 
-@pytest.mark.parametrize("path, expected", [
-    ("/users/me", {"route": "me"}),                                   # static beats :id
-    ("/users/42", {"route": "user", "id": "42"}),
-    ("/users/42/posts/7", {"route": "user_post", "id": "42", "post": "7"}),
-    ("/files/docs/readme.txt", {"route": "files", "path": "docs/readme.txt"}),
-    ("/files/", {"route": "files", "path": ""}),
-    ("/a/b/c", {"route": "a_x_c", "x": "b"}),                          # :x beats *rest
-    ("/a/b/d", {"route": "a_rest", "rest": "b/d"}),                    # backs off to *rest
-    ("/users/caf%C3%A9", {"route": "user", "id": "café"}),             # params decoded
-    ("/users/a%2Fb", {"route": "user", "id": "a/b"}),                  # %2F stays in the param
-])
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/users/me", {"route": "me"}),  # static beats :id
+        ("/users/42", {"route": "user", "id": "42"}),
+        ("/users/42/posts/7", {"route": "user_post", "id": "42", "post": "7"}),
+        ("/files/docs/readme.txt", {"route": "files", "path": "docs/readme.txt"}),
+        ("/files/", {"route": "files", "path": ""}),
+        ("/a/b/c", {"route": "a_x_c", "x": "b"}),  # :x beats *rest
+        ("/a/b/d", {"route": "a_rest", "rest": "b/d"}),  # backs off to *rest
+        ("/users/caf%C3%A9", {"route": "user", "id": "café"}),  # params decoded
+        ("/users/a%2Fb", {"route": "user", "id": "a/b"}),  # %2F stays in the param
+    ],
+)
 def test_routing_priorities(http, path, expected):
     r = http.get(path)
     assert r.status_code == 200
@@ -46,7 +51,11 @@ def test_wrong_method_is_405_with_allow(http):
 
 
 def test_put_patch_delete(http):
-    assert http.put("/items/9", json={"n": 1}).json() == {"method": "PUT", "id": "9", "body": {"n": 1}}
+    assert http.put("/items/9", json={"n": 1}).json() == {
+        "method": "PUT",
+        "id": "9",
+        "body": {"n": 1},
+    }
     assert http.patch("/items/9").json() == {"method": "PATCH", "id": "9"}
     r = http.delete("/items/9")
     assert r.status_code == 204 and r.content == b""
@@ -61,8 +70,10 @@ def test_head_uses_the_get_route_without_a_body(http):
 
 def test_query_and_path_are_percent_decoded(http):
     r = http.get("/search?q=hello%20world&tag=caf%C3%A9&plus=a+b&empty=&q2=%26")
-    assert r.json() == {"query": {"q": "hello world", "tag": "café", "plus": "a b", "empty": "", "q2": "&"},
-                        "path": "/search"}
+    assert r.json() == {
+        "query": {"q": "hello world", "tag": "café", "plus": "a b", "empty": "", "q2": "&"},
+        "path": "/search",
+    }
 
 
 def test_header_names_are_case_insensitive(http):
@@ -71,6 +82,7 @@ def test_header_names_are_case_insensitive(http):
 
 
 # Request bodies
+
 
 def test_json_body(http):
     r = http.post("/echo", json={"username": "ann", "n": [1, 2]})
@@ -86,7 +98,9 @@ def test_malformed_json_is_400(http):
 
 def test_form_and_text_bodies(http):
     assert http.post("/echo", data={"a": "1", "b": "é"}).json()["body"] == {"a": "1", "b": "é"}
-    r = http.post("/echo", content="héllo".encode(), headers={"content-type": "text/plain; charset=utf-8"})
+    r = http.post(
+        "/echo", content="héllo".encode(), headers={"content-type": "text/plain; charset=utf-8"}
+    )
     assert r.json()["body"] == "héllo"
 
 
@@ -95,6 +109,7 @@ def test_chunked_request_body(http):
         yield b'{"parts": ['
         yield b'"a", "b"'
         yield b"]}"
+
     r = http.post("/echo", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 201
     assert r.json()["body"] == {"parts": ["a", "b"]}
@@ -109,6 +124,7 @@ def test_large_body(http):
 
 # What handlers return
 
+
 def test_result_kinds(http):
     r = http.get("/kinds/text")
     assert (r.text, r.headers["content-type"]) == ("plain words", "text/plain; charset=utf-8")
@@ -120,7 +136,9 @@ def test_result_kinds(http):
     assert (r.status_code, r.json(), r.headers["x-made"]) == (202, {"made": "Response"}, "yes")
     r = http.get("/kinds/none")
     assert (r.status_code, r.json()) == (200, {})
-    assert http.get("/kinds/bare").json() == {"message": "a dict without status/body/headers is the body"}
+    assert http.get("/kinds/bare").json() == {
+        "message": "a dict without status/body/headers is the body"
+    }
 
 
 def test_async_handler(http):
@@ -128,6 +146,7 @@ def test_async_handler(http):
 
 
 # Middleware, hooks, plugins
+
 
 def test_middleware_and_hooks_run_in_order(http):
     r = http.get("/users/me")
@@ -170,6 +189,7 @@ def test_plugin(http):
 
 # Failures
 
+
 @pytest.mark.parametrize("path, text", [("/boom", "kaboom sync"), ("/aboom", "kaboom async")])
 def test_handler_exception_is_500_json_and_logged(http, pk, path, text):
     r = http.get(path)
@@ -195,6 +215,7 @@ def test_unsendable_response_is_500(http, path):
 
 # Internal routes
 
+
 def test_internal_routes(http, pk):
     assert http.get("/_internal/health").json() == {"status": "ok"}
     info = http.get("/_internal/info").json()
@@ -203,6 +224,7 @@ def test_internal_routes(http, pk):
 
 
 # Static files
+
 
 def test_static_files(http):
     r = http.get("/static/hello.txt")
@@ -215,9 +237,16 @@ def test_static_files(http):
 
 
 TRAVERSALS = [
-    "/static/../secret.txt", "/static/%2e%2e/secret.txt", "/static/..%2fsecret.txt",
-    "/static/%2e%2e%2fsecret.txt", "/static/sub/../../secret.txt", "/static/sub/%2e%2e/%2e%2e/secret.txt",
-    "/static/%2fetc%2fpasswd", "/static//etc/passwd", "/static/..%5csecret.txt", "/static/hello.txt%00.png",
+    "/static/../secret.txt",
+    "/static/%2e%2e/secret.txt",
+    "/static/..%2fsecret.txt",
+    "/static/%2e%2e%2fsecret.txt",
+    "/static/sub/../../secret.txt",
+    "/static/sub/%2e%2e/%2e%2e/secret.txt",
+    "/static/%2fetc%2fpasswd",
+    "/static//etc/passwd",
+    "/static/..%5csecret.txt",
+    "/static/hello.txt%00.png",
     "/static/....//secret.txt",
 ]
 
@@ -242,17 +271,31 @@ def raw_get(port, path):
 
 # Uploads
 
+
 def test_upload(http):
-    files = {"doc": ("report.pdf", b"%PDF-1.4 binary \x00\xff", "application/pdf"),
-             "pic": ("a.png", b"\x89PNG\r\n", "image/png")}
+    files = {
+        "doc": ("report.pdf", b"%PDF-1.4 binary \x00\xff", "application/pdf"),
+        "pic": ("a.png", b"\x89PNG\r\n", "image/png"),
+    }
     r = http.post("/upload", files=files, data={"title": "Q3 report"})
     assert r.status_code == 200
     body = r.json()
     assert body["form"] == {"title": "Q3 report"}
     assert body["files"] == [
-        {"field": "doc", "filename": "report.pdf", "content_type": "application/pdf", "size": 18,
-         "head": "%PDF-1.4 binary "},
-        {"field": "pic", "filename": "a.png", "content_type": "image/png", "size": 6, "head": "\x89PNG\r\n"},
+        {
+            "field": "doc",
+            "filename": "report.pdf",
+            "content_type": "application/pdf",
+            "size": 18,
+            "head": "%PDF-1.4 binary ",
+        },
+        {
+            "field": "pic",
+            "filename": "a.png",
+            "content_type": "image/png",
+            "size": 6,
+            "head": "\x89PNG\r\n",
+        },
     ]
 
 

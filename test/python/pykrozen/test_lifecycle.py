@@ -1,6 +1,7 @@
 """server:start and server:stop in each mode: SIGTERM for the standalone server,
 hornbeam:stop/1 (lifespan shutdown) for ASGI, py_reactor_context:stop/1 (the
 interpreter's end) for the reactor."""
+
 import os
 from pathlib import Path
 

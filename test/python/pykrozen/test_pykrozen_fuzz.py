@@ -1,6 +1,7 @@
 """Property tests of pykrozen's HTTP/1.1 parser: whatever bytes arrive, however they are
 split, it returns requests or raises BadRequest (never another exception, never a hang);
 requests it should read come out as they went in, pipelined and in any chunking."""
+
 from hypothesis import example, given, settings, strategies as st
 
 from pykrozen.body import BadRequest
@@ -9,7 +10,9 @@ from pykrozen.http1 import RequestReader
 TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
 token = st.text(TOKEN_CHARS, min_size=1, max_size=12)
 # Header values: visible ASCII, spaces and tabs anywhere (the parser strips the ends).
-value = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e, include_characters="\t"), max_size=30)
+value = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E, include_characters="\t"), max_size=30
+)
 path_segment = st.text("abcdefghijklmnopqrstuvwxyz0123456789-._~", max_size=8)
 
 
@@ -36,8 +39,15 @@ def request(draw):
     method = draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]))
     path = "/" + "/".join(draw(st.lists(path_segment, max_size=3)))
     query = draw(st.one_of(st.just(""), st.text("abc=&", min_size=1, max_size=8)))
-    names = draw(st.lists(token.filter(lambda n: n not in ("content-length", "transfer-encoding", "connection", "expect")),
-                          max_size=4, unique=True))
+    names = draw(
+        st.lists(
+            token.filter(
+                lambda n: n not in ("content-length", "transfer-encoding", "connection", "expect")
+            ),
+            max_size=4,
+            unique=True,
+        )
+    )
     headers = [(name, draw(value)) for name in names]
     body = draw(st.binary(max_size=200))
     chunked = draw(st.booleans())
@@ -49,7 +59,9 @@ def wire(method, path, query, headers, body, chunked):
     lines = [f"{method} {target} HTTP/1.1", "Host: t"] + [f"{n}: {v}" for n, v in headers]
     if chunked:
         lines.append("Transfer-Encoding: chunked")
-        encoded = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:50], body[50:]) if part)
+        encoded = b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:50], body[50:]) if part
+        )
         encoded += b"0\r\n\r\n"
     else:
         lines.append(f"Content-Length: {len(body)}")
@@ -62,8 +74,13 @@ def mangled(draw):
     """Valid pipelined requests with some bytes replaced, inserted or dropped: bytes
     that get deep into the parser before they go wrong."""
     data = bytearray(b"".join(wire(*r) for r in draw(st.lists(request(), min_size=1, max_size=3))))
-    for at, byte, how in draw(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255),
-                                                 st.sampled_from("rid")), min_size=1, max_size=6)):
+    for at, byte, how in draw(
+        st.lists(
+            st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.sampled_from("rid")),
+            min_size=1,
+            max_size=6,
+        )
+    ):
         at %= len(data) + 1
         if how == "r" and at < len(data):
             data[at] = byte

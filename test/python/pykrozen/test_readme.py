@@ -1,6 +1,7 @@
 """Every Python block of docs/pykrozen.md (the original pykrozen README's examples,
 verbatim) as a test: each app block is served in the three modes and driven with
 real clients; the type stubs are checked against the real classes."""
+
 import asyncio
 import json
 
@@ -18,6 +19,7 @@ HEADINGS = [heading for heading, _ in BLOCKS]
 
 def ws_talk(url, messages, receive=None):
     """Sends each message (JSON-encoded) and collects one reply per message."""
+
     async def talk():
         async with websockets.connect(url) as ws:
             replies = []
@@ -25,6 +27,7 @@ def ws_talk(url, messages, receive=None):
                 await ws.send(json.dumps(message))
                 replies.append(json.loads(await ws.recv()))
             return replies
+
     return asyncio.run(asyncio.wait_for(talk(), 30))
 
 
@@ -34,10 +37,12 @@ def served(request, readme_apps):
 
     def start(heading, mode):
         return serve(request, modules[heading], mode, directory)
+
     return start
 
 
 # One check per block heading; test_every_block_has_a_check keeps this complete.
+
 
 def check_quick_start(s):
     assert httpx.get(s.url("/hello")).json() == {"message": "Hello, World!"}
@@ -106,8 +111,9 @@ def check_handling_connections(s):
 
 
 def check_handling_messages(s):
-    assert ws_talk(s.ws_url(), [{"type": "ping"}, {"type": "set_name", "name": "zoe"}, {"type": "other"}]) == [
-        {"type": "pong"}, {"type": "name_set", "name": "zoe"}, {"echo": {"type": "other"}}]
+    assert ws_talk(
+        s.ws_url(), [{"type": "ping"}, {"type": "set_name", "name": "zoe"}, {"type": "other"}]
+    ) == [{"type": "pong"}, {"type": "name_set", "name": "zoe"}, {"echo": {"type": "other"}}]
 
 
 def check_broadcasting(s):
@@ -120,6 +126,7 @@ def check_broadcasting(s):
             sent = await asyncio.to_thread(httpx.get, s.url("/broadcast?n=5"))
             assert sent.json() == {"sent_to": 2}
             return [json.loads(await ws.recv()) for ws in (a, b)]
+
     assert asyncio.run(asyncio.wait_for(talk(), 30)) == [{"news": "5"}, {"news": "5"}]
 
 
@@ -145,6 +152,7 @@ def check_full_example(s):
             created = await asyncio.to_thread(httpx.post, s.url("/api/users"), json={"name": "ann"})
             event = json.loads(await ws.recv())
             return pong, created, event
+
     pong, created, event = asyncio.run(asyncio.wait_for(talk(), 30))
     assert pong["type"] == "pong" and isinstance(pong["time"], float)
     assert created.status_code == 201
@@ -164,16 +172,26 @@ def check_multi_worker_mode(s):
 
 
 CHECKS = {
-    "Quick Start": check_quick_start, "Installation": check_installation,
-    "Configuration": check_configuration, "GET Routes": check_get_routes,
-    "POST Routes": check_post_routes, "Route Parameters": check_route_parameters,
-    "Wildcard Routes": check_wildcard_routes, "Query Parameters": check_query_parameters,
-    "Response Format": check_response_format, "Middleware": check_middleware,
-    "HTTP Hooks": check_http_hooks, "Handling Connections": check_handling_connections,
-    "Handling Messages": check_handling_messages, "Broadcasting": check_broadcasting,
-    "Using a Plugin": check_using_a_plugin, "Shared State": check_shared_state,
-    "Per-Connection State": check_per_connection_state, "Full Example": check_full_example,
-    "Performance Tuning": check_performance_tuning, "Multi-Worker Mode": check_multi_worker_mode,
+    "Quick Start": check_quick_start,
+    "Installation": check_installation,
+    "Configuration": check_configuration,
+    "GET Routes": check_get_routes,
+    "POST Routes": check_post_routes,
+    "Route Parameters": check_route_parameters,
+    "Wildcard Routes": check_wildcard_routes,
+    "Query Parameters": check_query_parameters,
+    "Response Format": check_response_format,
+    "Middleware": check_middleware,
+    "HTTP Hooks": check_http_hooks,
+    "Handling Connections": check_handling_connections,
+    "Handling Messages": check_handling_messages,
+    "Broadcasting": check_broadcasting,
+    "Using a Plugin": check_using_a_plugin,
+    "Shared State": check_shared_state,
+    "Per-Connection State": check_per_connection_state,
+    "Full Example": check_full_example,
+    "Performance Tuning": check_performance_tuning,
+    "Multi-Worker Mode": check_multi_worker_mode,
 }
 
 
@@ -199,13 +217,21 @@ def test_creating_a_plugin_defines_a_plugin():
     assert len(target.middleware) == 1
 
 
-@pytest.mark.parametrize("heading, real", [
-    ("Request", pykrozen.Request), ("Response", pykrozen.Response),
-    ("WSClient", pykrozen.WSClient), ("WSMessage", pykrozen.WSMessage),
-])
+@pytest.mark.parametrize(
+    "heading, real",
+    [
+        ("Request", pykrozen.Request),
+        ("Response", pykrozen.Response),
+        ("WSClient", pykrozen.WSClient),
+        ("WSMessage", pykrozen.WSMessage),
+    ],
+)
 def test_type_reference_matches_the_real_classes(heading, real):
     namespace = {"WSClient": pykrozen.WSClient}
-    exec("from typing import Any\nfrom types import SimpleNamespace\n" + dict(BLOCKS)[heading], namespace)
+    exec(
+        "from typing import Any\nfrom types import SimpleNamespace\n" + dict(BLOCKS)[heading],
+        namespace,
+    )
     stub = namespace[heading]
     documented = set(stub.__annotations__) | {n for n in vars(stub) if not n.startswith("_")}
     present = set(getattr(real, "__slots__", ())) | {n for n in dir(real) if not n.startswith("_")}

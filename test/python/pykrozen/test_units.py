@@ -1,5 +1,6 @@
 """Pieces of pykrozen that need no server: route registration rules, settings
 validation, body parsing."""
+
 import pytest
 
 from pykrozen import App, RouteConflict, Settings
@@ -32,7 +33,9 @@ def test_same_pattern_replaces_the_handler():
     assert app.router.patterns.count(("GET", "/x/:id")) == 1
 
 
-@pytest.mark.parametrize("name, value", [("port", 70000), ("ws_path", "ws"), ("workers", 0), ("loop", "trio")])
+@pytest.mark.parametrize(
+    "name, value", [("port", 70000), ("ws_path", "ws"), ("workers", 0), ("loop", "trio")]
+)
 def test_invalid_settings_are_named(name, value):
     with pytest.raises(ValueError, match=f"invalid pykrozen setting {name}="):
         Settings(**{name: value}).validate()
@@ -50,8 +53,10 @@ def test_body_parsing():
 
 
 def test_multipart_cut_short_is_400():
-    body = b"--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\nabc"
+    body = b'--XX\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\nabc'
     with pytest.raises(BadRequest, match="closing boundary"):
         parse_multipart("multipart/form-data; boundary=XX", body)
     files, fields = parse_multipart("multipart/form-data; boundary=XX", body + b"\r\n--XX--\r\n")
-    assert [(f.field, f.filename, f.content) for f in files] == [("f", "a", b"abc")] and fields == {}
+    assert [(f.field, f.filename, f.content) for f in files] == [
+        ("f", "a", b"abc")
+    ] and fields == {}

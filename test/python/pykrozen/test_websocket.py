@@ -1,6 +1,7 @@
 """pykrozen's WebSocket side in all three modes, with the `websockets` library and
 raw frames: hooks and replies, per-connection state, frame sizes, fragmentation,
 ping/pong, close codes, abrupt disconnects, broadcasting, 100 concurrent clients."""
+
 import asyncio
 import json
 import os
@@ -46,6 +47,7 @@ def test_default_echo_and_hook_replies(pk):
             await ws.send(json.dumps({"type": "silent"}))  # stop without reply: nothing
             await ws.send(json.dumps({"type": "ping"}))
             assert json.loads(await ws.recv()) == {"type": "pong"}
+
     run(talk())
 
 
@@ -59,6 +61,7 @@ def test_per_connection_state(pk):
             assert json.loads(await b.recv()) == {"count": 1}
             await b.send(json.dumps({"type": "set_name", "name": "bo"}))
             assert json.loads(await b.recv()) == {"type": "name_set", "name": "bo"}
+
     run(talk())
 
 
@@ -69,6 +72,7 @@ def test_malformed_json_gets_an_error_and_the_connection_survives(pk):
             assert json.loads(await ws.recv()) == {"error": "invalid json"}
             await ws.send(json.dumps([1, 2]))
             assert json.loads(await ws.recv()) == {"echo": [1, 2]}
+
     run(talk())
 
 
@@ -80,6 +84,7 @@ def test_binary_frame_sizes(pk, size):
         async with connect(pk) as ws:
             await ws.send(payload)
             assert await ws.recv() == payload
+
     run(talk())
 
 
@@ -92,16 +97,18 @@ def test_text_frame_sizes(pk, size):
         async with connect(pk) as ws:
             await ws.send(message)
             assert json.loads(await ws.recv()) == {"echo": text}
+
     run(talk())
 
 
 def test_fragmented_messages(pk):
     async def talk():
         async with connect(pk) as ws:
-            await ws.send(['{"type":', ' "ping"', "}"])          # text in three frames
+            await ws.send(['{"type":', ' "ping"', "}"])  # text in three frames
             assert json.loads(await ws.recv()) == {"type": "pong"}
-            await ws.send([b"ab", b"", b"cd" * 40000])            # binary in three frames
+            await ws.send([b"ab", b"", b"cd" * 40000])  # binary in three frames
             assert await ws.recv() == b"ab" + b"cd" * 40000
+
     run(talk())
 
 
@@ -110,8 +117,9 @@ def test_ping_pong(pk):
         async with connect(pk) as ws:
             latency = await (await ws.ping(b"are you there"))
             assert latency >= 0
-            await ws.send(json.dumps({"type": "ping"}))            # still usable
+            await ws.send(json.dumps({"type": "ping"}))  # still usable
             assert json.loads(await ws.recv()) == {"type": "pong"}
+
     run(talk())
 
 
@@ -122,18 +130,21 @@ def test_client_close_code_and_disconnect_hook(pk):
         ws = await connect(pk)
         await ws.close(4000, "bye")
         assert ws.close_code == 4000
+
     run(talk())
     wait_until(lambda: stats(pk)["disconnects"] >= before + 1)
 
 
 def close_after(pk, message):
     """The close frame the server sends after `message` (as websockets received it)."""
+
     async def talk():
         async with connect(pk) as ws:
             await ws.send(json.dumps(message))
             with pytest.raises(ConnectionClosed) as closed:
                 await ws.recv()
             return closed.value.rcvd
+
     return run(talk())
 
 
@@ -164,6 +175,7 @@ def test_broadcast_reaches_every_client(pk):
             await a.send(json.dumps({"type": "broadcast", "text": "hi all"}))
             for ws in (a, b, c):
                 assert json.loads(await ws.recv()) == {"from": "ann", "text": "hi all"}
+
     run(talk())
 
 
@@ -178,6 +190,7 @@ def test_100_concurrent_clients(pk):
 
     async def many():
         return await asyncio.gather(*(client(i) for i in range(100)))
+
     assert run(many()) == [1] * 100
 
 
@@ -187,15 +200,19 @@ def test_upgrade_elsewhere_is_refused(pk):
             async with websockets.connect(pk.ws_url("/not-the-ws-path")):
                 pass
         assert refused.value.response.status_code in (403, 404)
+
     run(talk())
 
 
 # Raw frames: what a library would never send.
 
+
 def raw_handshake(pk):
     s = socket.create_connection(("127.0.0.1", pk.port), timeout=10)
-    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    s.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += s.recv(1)
@@ -230,17 +247,20 @@ def read_close_code(s):
                 n, at = struct.unpack(">H", data[2:4])[0], 4
             if len(data) < at + n:
                 break
-            payload, data = data[at:at + n], data[at + n:]
+            payload, data = data[at : at + n], data[at + n :]
             if opcode == 8:
                 return struct.unpack(">H", payload[:2])[0]
 
 
-@pytest.mark.parametrize("frame, code", [
-    (client_frame(1, b"\xff\xfe not utf-8"), 1007),
-    (client_frame(1, b'{"a": 1}', mask=False), 1002),
-    (client_frame(0, b"continuation of nothing"), 1002),
-    (client_frame(9, b"p" * 126), 1002),  # a control frame over 125 bytes
-])
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        (client_frame(1, b"\xff\xfe not utf-8"), 1007),
+        (client_frame(1, b'{"a": 1}', mask=False), 1002),
+        (client_frame(0, b"continuation of nothing"), 1002),
+        (client_frame(9, b"p" * 126), 1002),  # a control frame over 125 bytes
+    ],
+)
 def test_protocol_violations_close_with_their_code(pk, frame, code):
     s = raw_handshake(pk)
     s.sendall(frame)

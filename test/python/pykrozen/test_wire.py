@@ -2,6 +2,7 @@
 `Expect: 100-continue`, and malformed requests. In the standalone and reactor modes
 pykrozen parses HTTP itself; under ASGI Hornbeam's engine does, and the same
 behaviour is expected of it."""
+
 import socket
 
 import pytest
@@ -38,9 +39,13 @@ def test_pipelined_requests_are_answered_in_order(pk):
     paths = ["/users/1", "/async", "/users/2", "/users/me", "/users/3"] * 4
     s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for p in paths))
     bodies = [read_response(f)[2] for _ in paths]
-    expected = {"/users/1": b'{"route":"user","id":"1"}', "/async": b'{"async":true}',
-                "/users/2": b'{"route":"user","id":"2"}', "/users/me": b'{"route":"me"}',
-                "/users/3": b'{"route":"user","id":"3"}'}
+    expected = {
+        "/users/1": b'{"route":"user","id":"1"}',
+        "/async": b'{"async":true}',
+        "/users/2": b'{"route":"user","id":"2"}',
+        "/users/me": b'{"route":"me"}',
+        "/users/3": b'{"route":"user","id":"3"}',
+    }
     assert bodies == [expected[p] for p in paths]
     s.close()
 
@@ -67,8 +72,10 @@ def test_http_1_0_closes_unless_keep_alive(pk):
 def test_expect_100_continue(pk):
     s, f = connect(pk)
     body = b'{"x": 1}'
-    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+    s.sendall(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
     assert read_response(f)[0] == 100
     s.sendall(body)
     status, _, answer = read_response(f)
@@ -126,8 +133,10 @@ def test_oversized_head_is_431(pk):
 
 def test_oversized_body_is_413(pk):
     s, f = connect(pk)
-    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % (64 * 1024 * 1024))
+    s.sendall(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % (64 * 1024 * 1024)
+    )
     status, _, _ = read_response(f)
     assert status == 413
     s.close()

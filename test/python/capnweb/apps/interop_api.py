@@ -1,5 +1,6 @@
 """The API the interop tests serve to Node clients: standalone, and inside Hornbeam as
 `interop_api:app`."""
+
 import datetime
 
 import capnweb
@@ -75,10 +76,14 @@ class InteropApi(RpcTarget):
 
     def python_values(self):
         return {
-            "big": 2 ** 70, "small_big": BigInt(5),
+            "big": 2**70,
+            "small_big": BigInt(5),
             "date": datetime.datetime(2025, 6, 8, 0, 22, 50, 815000, tzinfo=datetime.timezone.utc),
-            "bytes": b"\x00\x01\xfe", "tuple": (1, "two"),
-            "inf": float("inf"), "ninf": float("-inf"), "nan": float("nan"),
+            "bytes": b"\x00\x01\xfe",
+            "tuple": (1, "two"),
+            "inf": float("inf"),
+            "ninf": float("-inf"),
+            "nan": float("nan"),
             "undef": capnweb.undefined,
         }
 

@@ -1,4 +1,5 @@
 """The feature app the pykrozen tests serve in all three modes (see conftest.py)."""
+
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ def started(ctx):
 
 
 # Routing
+
 
 @get("/users/me")
 def me(req):
@@ -57,14 +59,26 @@ def search(req):
 
 @get("/headers")
 def headers(req):
-    return {"body": {"exact": req.headers["X-Test"], "lower": req.headers.get("x-test"),
-                     "upper": req.headers.get("X-TEST"), "has": "X-Test" in req.headers}}
+    return {
+        "body": {
+            "exact": req.headers["X-Test"],
+            "lower": req.headers.get("x-test"),
+            "upper": req.headers.get("X-TEST"),
+            "has": "X-Test" in req.headers,
+        }
+    }
 
 
 @post("/echo")
 def echo(req):
-    return {"status": 201, "body": {"body": req.body, "raw_len": len(req.raw_body),
-                                    "content_type": req.headers.get("content-type")}}
+    return {
+        "status": 201,
+        "body": {
+            "body": req.body,
+            "raw_len": len(req.raw_body),
+            "content_type": req.headers.get("content-type"),
+        },
+    }
 
 
 @put("/items/:id")
@@ -120,6 +134,7 @@ def kind_bare(req):
 
 # Failures
 
+
 @get("/boom")
 def boom(req):
     raise RuntimeError("kaboom sync")
@@ -147,6 +162,7 @@ def bad_header(req):
 
 
 # Middleware and hooks
+
 
 @use
 def trace(req, res):
@@ -202,6 +218,7 @@ def events(req):
 
 # Plugins
 
+
 @dataclass
 class StampPlugin(Plugin):
     name: str = "stamp"
@@ -226,16 +243,28 @@ app.static("/static", directory=HERE / "static")
 
 
 def received(files, req):
-    return {"body": {"files": [{"field": f.field, "filename": f.filename, "content_type": f.content_type,
-                                "size": len(f.content), "head": f.content[:16].decode("latin-1")}
-                               for f in files],
-                     "form": req.extra["form"]}}
+    return {
+        "body": {
+            "files": [
+                {
+                    "field": f.field,
+                    "filename": f.filename,
+                    "content_type": f.content_type,
+                    "size": len(f.content),
+                    "head": f.content[:16].decode("latin-1"),
+                }
+                for f in files
+            ],
+            "form": req.extra["form"],
+        }
+    }
 
 
 upload("/upload", received)
 
 
 # WebSocket
+
 
 @on("ws:connect")
 def ws_connect(ctx):

@@ -1,4 +1,5 @@
 """server:start and server:stop hooks that leave a mark a test can see."""
+
 import os
 from pathlib import Path
 
