@@ -138,52 +138,56 @@ impl ErlangHost for AgentHost {
     }
 
     unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
-        let slot = Arc::new(ReplySlot {
-            settled: AtomicBool::new(false),
-            reply: Mutex::new(Reply::Waiting),
-            ready: Condvar::new(),
-        });
-        let mut sent = false;
-        for agent in self.agents.candidates(self.home) {
-            let mut env = OwnedEnv::new();
-            let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
-                let items = args
-                    .iter()
-                    .map(|&a| term::from_py(&self.types, e, a, 1))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let resource = ResourceArc::new(CallReply(slot.clone()));
-                Ok(env.save((atoms::py_call(), resource, name, items).encode(e)))
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let slot = Arc::new(ReplySlot {
+                settled: AtomicBool::new(false),
+                reply: Mutex::new(Reply::Waiting),
+                ready: Condvar::new(),
             });
-            let request = match request {
-                Ok(request) => request,
-                Err(c) => {
-                    return raise(
-                        ffi::PyExc_TypeError,
-                        &format!("erlang.call({name:?}): {}", c.message()),
-                    )
+            let mut sent = false;
+            for agent in self.agents.candidates(self.home) {
+                let mut env = OwnedEnv::new();
+                let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
+                    let items = args
+                        .iter()
+                        .map(|&a| term::from_py(&self.types, e, a, 1))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let resource = ResourceArc::new(CallReply(slot.clone()));
+                    Ok(env.save((atoms::py_call(), resource, name, items).encode(e)))
+                });
+                let request = match request {
+                    Ok(request) => request,
+                    Err(c) => {
+                        return raise(
+                            ffi::PyExc_TypeError,
+                            &format!("erlang.call({name:?}): {}", c.message()),
+                        )
+                    }
+                };
+                // Fails only when the agent is no longer alive: try the next one.
+                if env.send_and_clear(&agent, |e| request.load(e)).is_ok() {
+                    sent = true;
+                    break;
                 }
-            };
-            // Fails only when the agent is no longer alive: try the next one.
-            if env.send_and_clear(&agent, |e| request.load(e)).is_ok() {
-                sent = true;
-                break;
+                self.agents.remove(&agent);
             }
-            self.agents.remove(&agent);
-        }
-        if !sent {
-            return raise(
-                ffi::PyExc_RuntimeError,
-                "erlang.call: this server has no Erlang agent left (is it stopping?)",
-            );
-        }
-        match allow_threads(|| slot.wait()) {
-            Reply::Answered(env, reply) => {
-                env.run(|e| host::callback_result(&self.types, reply.load(e)))
+            if !sent {
+                return raise(
+                    ffi::PyExc_RuntimeError,
+                    "erlang.call: this server has no Erlang agent left (is it stopping?)",
+                );
             }
-            Reply::Abandoned | Reply::Waiting => raise(
-                ffi::PyExc_RuntimeError,
-                &format!("erlang.call({name:?}): the Erlang agent serving it died"),
-            ),
+            match allow_threads(|| slot.wait()) {
+                Reply::Answered(env, reply) => {
+                    env.run(|e| host::callback_result(&self.types, reply.load(e)))
+                }
+                Reply::Abandoned | Reply::Waiting => raise(
+                    ffi::PyExc_RuntimeError,
+                    &format!("erlang.call({name:?}): the Erlang agent serving it died"),
+                ),
+            }
         }
     }
 }
@@ -196,8 +200,11 @@ impl ErlangHost for AgentHost {
 pub unsafe fn enter(
     agents: &Arc<Agents>,
 ) -> hornbeam_python::call::PyResult<Option<host::HostGuard>> {
-    let home = agents.next.fetch_add(1, Ordering::Relaxed);
-    let Some(&first) = agents.candidates(home).first() else { return Ok(None) };
-    let host = AgentHost { types: PyTypes::load()?, agents: agents.clone(), home, first };
-    Ok(Some(host::enter(std::rc::Rc::new(host))))
+    // SAFETY: the caller keeps the contract above: GIL of this thread's interpreter held.
+    unsafe {
+        let home = agents.next.fetch_add(1, Ordering::Relaxed);
+        let Some(&first) = agents.candidates(home).first() else { return Ok(None) };
+        let host = AgentHost { types: PyTypes::load()?, agents: agents.clone(), home, first };
+        Ok(Some(host::enter(std::rc::Rc::new(host))))
+    }
 }

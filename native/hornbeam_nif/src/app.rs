@@ -53,15 +53,18 @@ impl AppRef {
     /// # Safety
     /// GIL held.
     pub unsafe fn load(&self) -> Result<PyOwned, LoadError> {
-        let module =
-            call::import(&self.module).map_err(|e| LoadError::Import(e.traceback_or_message()))?;
-        let spec = format!("{}:{}", self.module, self.callable);
-        let app = call::getattr_path(module, &self.callable)
-            .map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
-        if ffi::PyCallable_Check(app.as_ptr()) == 0 {
-            return Err(LoadError::CallableNotFound(spec));
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let module = call::import(&self.module)
+                .map_err(|e| LoadError::Import(e.traceback_or_message()))?;
+            let spec = format!("{}:{}", self.module, self.callable);
+            let app = call::getattr_path(module, &self.callable)
+                .map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
+            if ffi::PyCallable_Check(app.as_ptr()) == 0 {
+                return Err(LoadError::CallableNotFound(spec));
+            }
+            Ok(app)
         }
-        Ok(app)
     }
 }
 

@@ -40,7 +40,9 @@ static mut MODULE: ffi::PyModuleDef =
 
 /// `PyInit__erlang`, registered with `PyImport_AppendInittab` before initialisation.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
-    ffi::PyModuleDef_Init(&raw mut MODULE)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { ffi::PyModuleDef_Init(&raw mut MODULE) }
 }
 
 /// Runs a Python-facing function body: no panic crosses into CPython, and a missing
@@ -49,96 +51,123 @@ pub(crate) unsafe fn with_host(
     what: &str,
     body: impl FnOnce(&Rc<dyn ErlangHost>) -> Option<PyOwned>,
 ) -> *mut ffi::PyObject {
-    let outcome = catch_unwind(AssertUnwindSafe(|| match host::current() {
-        Some(ctx) => body(&ctx),
-        None => raise(
-            ffi::PyExc_RuntimeError,
-            &format!("erlang.{what} works only on a Hornbeam context's or reactor's thread"),
-        ),
-    }));
-    match outcome {
-        Ok(Some(obj)) => obj.into_ptr(),
-        Ok(None) => std::ptr::null_mut(),
-        Err(_) => {
-            raise(ffi::PyExc_SystemError, &format!("erlang.{what}: internal error (panic)"));
-            std::ptr::null_mut()
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let outcome = catch_unwind(AssertUnwindSafe(|| match host::current() {
+            Some(ctx) => body(&ctx),
+            None => raise(
+                ffi::PyExc_RuntimeError,
+                &format!("erlang.{what} works only on a Hornbeam context's or reactor's thread"),
+            ),
+        }));
+        match outcome {
+            Ok(Some(obj)) => obj.into_ptr(),
+            Ok(None) => std::ptr::null_mut(),
+            Err(_) => {
+                raise(ffi::PyExc_SystemError, &format!("erlang.{what}: internal error (panic)"));
+                std::ptr::null_mut()
+            }
         }
     }
 }
 
 pub(crate) unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
-    (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect()
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe { (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect() }
 }
 
 unsafe extern "C" fn erlang_call(
     _module: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    with_host("call", |ctx| {
-        let items = tuple_items(args);
-        let Some((&name, rest)) = items.split_first() else {
-            return raise(ffi::PyExc_TypeError, "erlang.call(name, *args) needs a function name");
-        };
-        let mut len: ffi::Py_ssize_t = 0;
-        let data = if ffi::PyUnicode_Check(name) != 0 {
-            ffi::PyUnicode_AsUTF8AndSize(name, &mut len)
-        } else {
-            std::ptr::null()
-        };
-        if data.is_null() {
-            ffi::PyErr_Clear();
-            return raise(ffi::PyExc_TypeError, "erlang.call: the function name must be a str");
-        }
-        let name =
-            String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize))
-                .into_owned();
-        ctx.call_erlang(&name, rest)
-    })
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        with_host("call", |ctx| {
+            let items = tuple_items(args);
+            let Some((&name, rest)) = items.split_first() else {
+                return raise(
+                    ffi::PyExc_TypeError,
+                    "erlang.call(name, *args) needs a function name",
+                );
+            };
+            let mut len: ffi::Py_ssize_t = 0;
+            let data = if ffi::PyUnicode_Check(name) != 0 {
+                ffi::PyUnicode_AsUTF8AndSize(name, &mut len)
+            } else {
+                std::ptr::null()
+            };
+            if data.is_null() {
+                ffi::PyErr_Clear();
+                return raise(ffi::PyExc_TypeError, "erlang.call: the function name must be a str");
+            }
+            let name = String::from_utf8_lossy(std::slice::from_raw_parts(
+                data as *const u8,
+                len as usize,
+            ))
+            .into_owned();
+            ctx.call_erlang(&name, rest)
+        })
+    }
 }
 
 unsafe extern "C" fn erlang_send(
     _module: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    with_host("send", |ctx| {
-        let items = tuple_items(args);
-        let [pid, message] = items.as_slice() else {
-            return raise(ffi::PyExc_TypeError, "erlang.send(pid, term) takes two arguments");
-        };
-        if ffi::PyObject_TypeCheck(*pid, ctx.types().pid.as_ptr() as *mut ffi::PyTypeObject) == 0 {
-            return raise(
-                ffi::PyExc_TypeError,
-                "erlang.send: the first argument must be an erlang.Pid",
-            );
-        }
-        let mut env = OwnedEnv::new();
-        let converted = env.run(|e| -> Result<_, term::ConvError> {
-            let pid_term = term::from_py(ctx.types(), e, *pid, 0)?;
-            let msg_term = term::from_py(ctx.types(), e, *message, 0)?;
-            let local = pid_term.decode::<LocalPid>().ok();
-            Ok((local, env.save(pid_term), env.save(msg_term)))
-        });
-        let (local, pid_term, msg_term) = match converted {
-            Ok(parts) => parts,
-            Err(c) => return raise(ffi::PyExc_TypeError, &format!("erlang.send: {}", c.message())),
-        };
-        // enif_send reaches local processes only; the owner forwards to remote ones.
-        // Like Erlang's `!`, sending to a dead process is not an error: the result is
-        // deliberately ignored.
-        let _ = match local {
-            Some(local) => env.send_and_clear(&local, |e| msg_term.load(e)),
-            None => env.send_and_clear(ctx.owner(), |e| {
-                (crate::atoms::py_send(), pid_term.load(e), msg_term.load(e)).encode(e)
-            }),
-        };
-        PyOwned::from_borrowed(ffi::Py_None())
-    })
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        with_host("send", |ctx| {
+            let items = tuple_items(args);
+            let [pid, message] = items.as_slice() else {
+                return raise(ffi::PyExc_TypeError, "erlang.send(pid, term) takes two arguments");
+            };
+            if ffi::PyObject_TypeCheck(*pid, ctx.types().pid.as_ptr() as *mut ffi::PyTypeObject)
+                == 0
+            {
+                return raise(
+                    ffi::PyExc_TypeError,
+                    "erlang.send: the first argument must be an erlang.Pid",
+                );
+            }
+            let mut env = OwnedEnv::new();
+            let converted = env.run(|e| -> Result<_, term::ConvError> {
+                let pid_term = term::from_py(ctx.types(), e, *pid, 0)?;
+                let msg_term = term::from_py(ctx.types(), e, *message, 0)?;
+                let local = pid_term.decode::<LocalPid>().ok();
+                Ok((local, env.save(pid_term), env.save(msg_term)))
+            });
+            let (local, pid_term, msg_term) = match converted {
+                Ok(parts) => parts,
+                Err(c) => {
+                    return raise(ffi::PyExc_TypeError, &format!("erlang.send: {}", c.message()))
+                }
+            };
+            // enif_send reaches local processes only; the owner forwards to remote ones.
+            // Like Erlang's `!`, sending to a dead process is not an error: the result is
+            // deliberately ignored.
+            let _ = match local {
+                Some(local) => env.send_and_clear(&local, |e| msg_term.load(e)),
+                None => env.send_and_clear(ctx.owner(), |e| {
+                    (crate::atoms::py_send(), pid_term.load(e), msg_term.load(e)).encode(e)
+                }),
+            };
+            PyOwned::from_borrowed(ffi::Py_None())
+        })
+    }
 }
 
 unsafe extern "C" fn interpreter_id(
     _module: *mut ffi::PyObject,
     _args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // Needs no worker: any thread of any interpreter may ask.
-    ffi::PyLong_FromLongLong(ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()))
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        // Needs no worker: any thread of any interpreter may ask.
+        ffi::PyLong_FromLongLong(ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()))
+    }
 }

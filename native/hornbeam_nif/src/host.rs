@@ -56,25 +56,28 @@ impl Drop for HostGuard {
 /// # Safety
 /// GIL of the interpreter `types` belong to held.
 pub unsafe fn callback_result(types: &PyTypes, reply: Term) -> Option<PyOwned> {
-    let parts = rustler::types::tuple::get_tuple(reply).unwrap_or_default();
-    match parts.as_slice() {
-        [tag, value] if atoms::ok() == *tag => match term::to_py(types, *value, false, 0) {
-            Ok(obj) => Some(obj),
-            Err(c) => raise(
-                ffi::PyExc_TypeError,
-                &format!("the Erlang function's result: {}", c.message()),
-            ),
-        },
-        [tag, kind, message] if atoms::error() == *tag => {
-            let class = if atoms::unknown_function() == *kind {
-                &types.unknown_function_error
-            } else {
-                &types.erlang_error
-            };
-            let text = message.decode::<String>().unwrap_or_else(|_| "Erlang error".into());
-            raise(class.as_ptr(), &text)
+    // SAFETY: the caller keeps the contract above: GIL of the interpreter `types` belong to held.
+    unsafe {
+        let parts = rustler::types::tuple::get_tuple(reply).unwrap_or_default();
+        match parts.as_slice() {
+            [tag, value] if atoms::ok() == *tag => match term::to_py(types, *value, false, 0) {
+                Ok(obj) => Some(obj),
+                Err(c) => raise(
+                    ffi::PyExc_TypeError,
+                    &format!("the Erlang function's result: {}", c.message()),
+                ),
+            },
+            [tag, kind, message] if atoms::error() == *tag => {
+                let class = if atoms::unknown_function() == *kind {
+                    &types.unknown_function_error
+                } else {
+                    &types.erlang_error
+                };
+                let text = message.decode::<String>().unwrap_or_else(|_| "Erlang error".into());
+                raise(class.as_ptr(), &text)
+            }
+            _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
         }
-        _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
     }
 }
 
@@ -90,26 +93,32 @@ pub unsafe fn request_callback(
     name: &str,
     args: &[*mut ffi::PyObject],
 ) -> Result<(), Option<PyOwned>> {
-    let mut env = OwnedEnv::new();
-    let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
-        let items =
-            args.iter().map(|&a| term::from_py(types, e, a, 1)).collect::<Result<Vec<_>, _>>()?;
-        Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
-    });
-    let request = match request {
-        Ok(request) => request,
-        Err(c) => {
+    // SAFETY: the caller keeps the contract above: GIL of the interpreter `types` belong to held;
+    // `args` are borrowed objects.
+    unsafe {
+        let mut env = OwnedEnv::new();
+        let request = env.run(|e| -> Result<SavedTerm, term::ConvError> {
+            let items = args
+                .iter()
+                .map(|&a| term::from_py(types, e, a, 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(env.save((atoms::py_callback(), id, name, items).encode(e)))
+        });
+        let request = match request {
+            Ok(request) => request,
+            Err(c) => {
+                return Err(raise(
+                    ffi::PyExc_TypeError,
+                    &format!("erlang.call({name:?}): {}", c.message()),
+                ))
+            }
+        };
+        if env.send_and_clear(owner, |e| request.load(e)).is_err() {
             return Err(raise(
-                ffi::PyExc_TypeError,
-                &format!("erlang.call({name:?}): {}", c.message()),
-            ))
+                ffi::PyExc_RuntimeError,
+                "the Erlang process owning this interpreter is gone",
+            ));
         }
-    };
-    if env.send_and_clear(owner, |e| request.load(e)).is_err() {
-        return Err(raise(
-            ffi::PyExc_RuntimeError,
-            "the Erlang process owning this interpreter is gone",
-        ));
+        Ok(())
     }
-    Ok(())
 }

@@ -103,14 +103,18 @@ fn mailbox_end(env: Env<'_>, id: u64) -> Term<'_> {
 }
 
 unsafe fn id_arg(args: &[*mut ffi::PyObject], what: &str) -> Result<u64, Option<PyOwned>> {
-    let Some(&first) = args.first() else {
-        return Err(raise(ffi::PyExc_TypeError, &format!("_erlang.{what} needs a mailbox id")));
-    };
-    let id = ffi::PyLong_AsUnsignedLongLong(first);
-    if id == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-        return Err(None);
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let Some(&first) = args.first() else {
+            return Err(raise(ffi::PyExc_TypeError, &format!("_erlang.{what} needs a mailbox id")));
+        };
+        let id = ffi::PyLong_AsUnsignedLongLong(first);
+        if id == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            return Err(None);
+        }
+        Ok(id)
     }
-    Ok(id)
 }
 
 /// `_erlang.mailbox_new()` -> `(id, fd)`: a new mailbox and the eventfd that becomes
@@ -119,23 +123,27 @@ pub unsafe extern "C" fn py_mailbox_new(
     _module: *mut ffi::PyObject,
     _args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    with_host("mailbox_new", |_host| {
-        let eventfd = match EventFd::new() {
-            Ok(fd) => fd,
-            Err(e) => return raise(ffi::PyExc_OSError, &format!("mailbox eventfd: {e}")),
-        };
-        let fd = eventfd.raw();
-        let mailbox = Mailbox {
-            queue: Mutex::new(VecDeque::new()),
-            arrived: Condvar::new(),
-            eventfd,
-            closed: AtomicBool::new(false),
-            subscriber: Mutex::new(None),
-        };
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        lock(&MAILBOXES).insert(id, Arc::new(mailbox));
-        PyOwned::from_owned(ffi::Py_BuildValue(c"(Ki)".as_ptr(), id, fd))
-    })
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        with_host("mailbox_new", |_host| {
+            let eventfd = match EventFd::new() {
+                Ok(fd) => fd,
+                Err(e) => return raise(ffi::PyExc_OSError, &format!("mailbox eventfd: {e}")),
+            };
+            let fd = eventfd.raw();
+            let mailbox = Mailbox {
+                queue: Mutex::new(VecDeque::new()),
+                arrived: Condvar::new(),
+                eventfd,
+                closed: AtomicBool::new(false),
+                subscriber: Mutex::new(None),
+            };
+            let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+            lock(&MAILBOXES).insert(id, Arc::new(mailbox));
+            PyOwned::from_owned(ffi::Py_BuildValue(c"(Ki)".as_ptr(), id, fd))
+        })
+    }
 }
 
 /// `_erlang.mailbox_get(id, timeout)` -> `(message,)`, or `None` if nothing came
@@ -145,64 +153,68 @@ pub unsafe extern "C" fn py_mailbox_get(
     _module: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    with_host("mailbox_get", |host| {
-        let args = tuple_items(args);
-        let id = match id_arg(&args, "mailbox_get") {
-            Ok(id) => id,
-            Err(raised) => return raised,
-        };
-        let timeout = match args.get(1) {
-            Some(&t) => ffi::PyFloat_AsDouble(t),
-            None => 0.0,
-        };
-        if timeout == -1.0 && !ffi::PyErr_Occurred().is_null() {
-            return None;
-        }
-        let Some(mailbox) = find(id) else {
-            return raise(ffi::PyExc_EOFError, "the subscription is closed");
-        };
-        // Reset before looking, so a message delivered meanwhile leaves the eventfd
-        // readable for the next wait.
-        mailbox.eventfd.reset();
-        let next = if timeout > 0.0 {
-            let deadline = Instant::now() + Duration::from_secs_f64(timeout.min(86_400.0));
-            allow_threads(|| {
-                let mut queue = lock(&mailbox.queue);
-                loop {
-                    if let Some(item) = queue.pop_front() {
-                        return Some(item);
-                    }
-                    let now = Instant::now();
-                    if now >= deadline || mailbox.closed.load(Ordering::Acquire) {
-                        return None;
-                    }
-                    queue = mailbox
-                        .arrived
-                        .wait_timeout(queue, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
-            })
-        } else {
-            lock(&mailbox.queue).pop_front()
-        };
-        match next {
-            Some((env, saved)) => {
-                let value = env.run(|e| term::to_py(host.types(), saved.load(e), false, 0));
-                match value {
-                    Ok(value) => PyOwned::from_owned(ffi::PyTuple_Pack(1, value.as_ptr())),
-                    Err(c) => raise(
-                        ffi::PyExc_TypeError,
-                        &format!("a published message: {}", c.message()),
-                    ),
-                }
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        with_host("mailbox_get", |host| {
+            let args = tuple_items(args);
+            let id = match id_arg(&args, "mailbox_get") {
+                Ok(id) => id,
+                Err(raised) => return raised,
+            };
+            let timeout = match args.get(1) {
+                Some(&t) => ffi::PyFloat_AsDouble(t),
+                None => 0.0,
+            };
+            if timeout == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                return None;
             }
-            None if mailbox.closed.load(Ordering::Acquire) => {
-                raise(ffi::PyExc_EOFError, "the subscription is closed")
+            let Some(mailbox) = find(id) else {
+                return raise(ffi::PyExc_EOFError, "the subscription is closed");
+            };
+            // Reset before looking, so a message delivered meanwhile leaves the eventfd
+            // readable for the next wait.
+            mailbox.eventfd.reset();
+            let next = if timeout > 0.0 {
+                let deadline = Instant::now() + Duration::from_secs_f64(timeout.min(86_400.0));
+                allow_threads(|| {
+                    let mut queue = lock(&mailbox.queue);
+                    loop {
+                        if let Some(item) = queue.pop_front() {
+                            return Some(item);
+                        }
+                        let now = Instant::now();
+                        if now >= deadline || mailbox.closed.load(Ordering::Acquire) {
+                            return None;
+                        }
+                        queue = mailbox
+                            .arrived
+                            .wait_timeout(queue, deadline - now)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0;
+                    }
+                })
+            } else {
+                lock(&mailbox.queue).pop_front()
+            };
+            match next {
+                Some((env, saved)) => {
+                    let value = env.run(|e| term::to_py(host.types(), saved.load(e), false, 0));
+                    match value {
+                        Ok(value) => PyOwned::from_owned(ffi::PyTuple_Pack(1, value.as_ptr())),
+                        Err(c) => raise(
+                            ffi::PyExc_TypeError,
+                            &format!("a published message: {}", c.message()),
+                        ),
+                    }
+                }
+                None if mailbox.closed.load(Ordering::Acquire) => {
+                    raise(ffi::PyExc_EOFError, "the subscription is closed")
+                }
+                None => PyOwned::from_borrowed(ffi::Py_None()),
             }
-            None => PyOwned::from_borrowed(ffi::Py_None()),
-        }
-    })
+        })
+    }
 }
 
 /// `_erlang.mailbox_close(id)`: no more messages; the Erlang subscriber is told to
@@ -211,20 +223,24 @@ pub unsafe extern "C" fn py_mailbox_close(
     _module: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    with_host("mailbox_close", |_host| {
-        let id = match id_arg(&tuple_items(args), "mailbox_close") {
-            Ok(id) => id,
-            Err(raised) => return raised,
-        };
-        let removed = lock(&MAILBOXES).remove(&id);
-        if let Some(mailbox) = removed {
-            mailbox.end();
-            if let Some(pid) = lock(&mailbox.subscriber).take() {
-                let mut env = OwnedEnv::new();
-                let _ =
-                    env.send_and_clear(&pid, |e| (atoms::hornbeam_mailbox_closed(), id).encode(e));
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        with_host("mailbox_close", |_host| {
+            let id = match id_arg(&tuple_items(args), "mailbox_close") {
+                Ok(id) => id,
+                Err(raised) => return raised,
+            };
+            let removed = lock(&MAILBOXES).remove(&id);
+            if let Some(mailbox) = removed {
+                mailbox.end();
+                if let Some(pid) = lock(&mailbox.subscriber).take() {
+                    let mut env = OwnedEnv::new();
+                    let _ = env
+                        .send_and_clear(&pid, |e| (atoms::hornbeam_mailbox_closed(), id).encode(e));
+                }
             }
-        }
-        PyOwned::from_borrowed(ffi::Py_None())
-    })
+            PyOwned::from_borrowed(ffi::Py_None())
+        })
+    }
 }

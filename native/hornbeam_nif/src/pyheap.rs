@@ -25,15 +25,19 @@ pub(crate) use method;
 /// GIL held; `obj` is an instance of a heap type whose own fields were already released;
 /// it is not used afterwards.
 pub unsafe fn free_instance(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    let free = ffi::PyType_GetSlot(tp, ffi::Py_tp_free);
-    if free.is_null() {
-        ffi::PyObject_Free(obj.cast());
-    } else {
-        let free: unsafe extern "C" fn(*mut c_void) = std::mem::transmute(free);
-        free(obj.cast());
+    // SAFETY: the caller keeps the contract above: GIL held; `obj` is an instance of a heap type
+    // whose own fields were already released; it is not used afterwards.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        let free = ffi::PyType_GetSlot(tp, ffi::Py_tp_free);
+        if free.is_null() {
+            ffi::PyObject_Free(obj.cast());
+        } else {
+            let free: unsafe extern "C" fn(*mut c_void) = std::mem::transmute(free);
+            free(obj.cast());
+        }
+        ffi::Py_DecRef(tp.cast());
     }
-    ffi::Py_DecRef(tp.cast());
 }
 
 /// A `PyType_Slot` table entry: `slot!(Py_tp_dealloc, dealloc)`,

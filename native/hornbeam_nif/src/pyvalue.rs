@@ -18,7 +18,8 @@ use std::hash::Hash;
 /// # Safety
 /// GIL held.
 pub unsafe fn new_bytes(b: &[u8]) -> PyResult<PyOwned> {
-    owned(ffi::PyBytes_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t))
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe { owned(ffi::PyBytes_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t)) }
 }
 
 /// `dict[key] = value`.
@@ -26,10 +27,13 @@ pub unsafe fn new_bytes(b: &[u8]) -> PyResult<PyOwned> {
 /// # Safety
 /// GIL held.
 pub unsafe fn dict_set(dict: &PyOwned, key: &PyOwned, value: &PyOwned) -> PyResult<()> {
-    if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
-        return Err(PyErrInfo::fetch());
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
+            return Err(PyErrInfo::fetch());
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The contents of a `bytes` object (`None`, no exception set, for anything else).
@@ -37,14 +41,17 @@ pub unsafe fn dict_set(dict: &PyOwned, key: &PyOwned, value: &PyOwned) -> PyResu
 /// # Safety
 /// GIL held; the slice must not outlive `obj`.
 pub unsafe fn bytes_of<'a>(obj: *mut ffi::PyObject) -> Option<&'a [u8]> {
-    if ffi::PyBytes_Check(obj) == 0 {
-        return None;
+    // SAFETY: the caller keeps the contract above: GIL held; the slice must not outlive `obj`.
+    unsafe {
+        if ffi::PyBytes_Check(obj) == 0 {
+            return None;
+        }
+        let len = ffi::PyBytes_Size(obj) as usize;
+        if len == 0 {
+            return Some(&[]);
+        }
+        Some(std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, len))
     }
-    let len = ffi::PyBytes_Size(obj) as usize;
-    if len == 0 {
-        return Some(&[]);
-    }
-    Some(std::slice::from_raw_parts(ffi::PyBytes_AsString(obj) as *const u8, len))
 }
 
 /// The bytes of a `bytes`, `bytearray` or `memoryview`, copied for the engine (`None`,
@@ -53,23 +60,26 @@ pub unsafe fn bytes_of<'a>(obj: *mut ffi::PyObject) -> Option<&'a [u8]> {
 /// # Safety
 /// GIL held.
 pub unsafe fn bytes_like(obj: *mut ffi::PyObject) -> Option<Bytes> {
-    if let Some(b) = bytes_of(obj) {
-        return Some(Bytes::copy_from_slice(b));
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        if let Some(b) = bytes_of(obj) {
+            return Some(Bytes::copy_from_slice(b));
+        }
+        if ffi::PyObject_CheckBuffer(obj) == 0 || ffi::PyUnicode_Check(obj) != 0 {
+            return None;
+        }
+        let mut view: ffi::Py_buffer = std::mem::zeroed();
+        if ffi::PyObject_GetBuffer(obj, &mut view, ffi::PyBUF_SIMPLE) != 0 {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let out = Bytes::copy_from_slice(std::slice::from_raw_parts(
+            view.buf as *const u8,
+            view.len as usize,
+        ));
+        ffi::PyBuffer_Release(&mut view);
+        Some(out)
     }
-    if ffi::PyObject_CheckBuffer(obj) == 0 || ffi::PyUnicode_Check(obj) != 0 {
-        return None;
-    }
-    let mut view: ffi::Py_buffer = std::mem::zeroed();
-    if ffi::PyObject_GetBuffer(obj, &mut view, ffi::PyBUF_SIMPLE) != 0 {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    let out = Bytes::copy_from_slice(std::slice::from_raw_parts(
-        view.buf as *const u8,
-        view.len as usize,
-    ));
-    ffi::PyBuffer_Release(&mut view);
-    Some(out)
 }
 
 /// A `str` as UTF-8 (`None`, no exception set, for anything else or lone surrogates).
@@ -77,19 +87,22 @@ pub unsafe fn bytes_like(obj: *mut ffi::PyObject) -> Option<Bytes> {
 /// # Safety
 /// GIL held.
 pub unsafe fn utf8(obj: *mut ffi::PyObject) -> Option<String> {
-    if ffi::PyUnicode_Check(obj) == 0 {
-        return None;
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        if ffi::PyUnicode_Check(obj) == 0 {
+            return None;
+        }
+        let mut len: ffi::Py_ssize_t = 0;
+        let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+        if data.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(
+            String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize))
+                .into_owned(),
+        )
     }
-    let mut len: ffi::Py_ssize_t = 0;
-    let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
-    if data.is_null() {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    Some(
-        String::from_utf8_lossy(std::slice::from_raw_parts(data as *const u8, len as usize))
-            .into_owned(),
-    )
 }
 
 /// The name of the object's type, for error messages.
@@ -97,9 +110,13 @@ pub unsafe fn utf8(obj: *mut ffi::PyObject) -> Option<String> {
 /// # Safety
 /// GIL held.
 pub unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
-    let name = PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(obj))).and_then(|n| str_of(&n));
-    ffi::PyErr_Clear();
-    name.unwrap_or_else(|| "object".into())
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let name =
+            PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(obj))).and_then(|n| str_of(&n));
+        ffi::PyErr_Clear();
+        name.unwrap_or_else(|| "object".into())
+    }
 }
 
 /// Appends a response header an app gave; `None` with `ValueError` set when the name or
@@ -108,19 +125,22 @@ pub unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
 /// # Safety
 /// GIL held.
 pub unsafe fn append_header(headers: &mut HeaderMap, name: &[u8], value: &[u8]) -> Option<()> {
-    let Ok(name) = HeaderName::from_bytes(name) else {
-        raise(
-            ffi::PyExc_ValueError,
-            &format!("invalid response header name {:?}", String::from_utf8_lossy(name)),
-        );
-        return None;
-    };
-    let Ok(value) = HeaderValue::from_bytes(value) else {
-        raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
-        return None;
-    };
-    headers.append(name, value);
-    Some(())
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let Ok(name) = HeaderName::from_bytes(name) else {
+            raise(
+                ffi::PyExc_ValueError,
+                &format!("invalid response header name {:?}", String::from_utf8_lossy(name)),
+            );
+            return None;
+        };
+        let Ok(value) = HeaderValue::from_bytes(value) else {
+            raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
+            return None;
+        };
+        headers.append(name, value);
+        Some(())
+    }
 }
 
 /// Python objects made once per key and reused (method names, header keys), up to

@@ -13,7 +13,9 @@ pub type PyResult<T> = Result<T, PyErrInfo>;
 /// # Safety
 /// GIL held; `ptr` is a new reference or NULL with an exception set.
 pub unsafe fn owned(ptr: *mut ffi::PyObject) -> PyResult<PyOwned> {
-    PyOwned::from_owned(ptr).ok_or_else(|| PyErrInfo::fetch())
+    // SAFETY: the caller keeps the contract above: GIL held; `ptr` is a new reference or NULL with
+    // an exception set.
+    unsafe { PyOwned::from_owned(ptr).ok_or_else(|| PyErrInfo::fetch()) }
 }
 
 /// A new `str`.
@@ -21,7 +23,10 @@ pub unsafe fn owned(ptr: *mut ffi::PyObject) -> PyResult<PyOwned> {
 /// # Safety
 /// GIL held.
 pub unsafe fn new_str(s: &str) -> PyResult<PyOwned> {
-    owned(ffi::PyUnicode_FromStringAndSize(s.as_ptr().cast(), s.len() as ffi::Py_ssize_t))
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        owned(ffi::PyUnicode_FromStringAndSize(s.as_ptr().cast(), s.len() as ffi::Py_ssize_t))
+    }
 }
 
 /// Imports `name` (dotted names allowed), using `sys.modules` first.
@@ -29,14 +34,17 @@ pub unsafe fn new_str(s: &str) -> PyResult<PyOwned> {
 /// # Safety
 /// GIL held.
 pub unsafe fn import(name: &str) -> PyResult<PyOwned> {
-    let py_name = new_str(name)?;
-    if let Some(module) = PyOwned::from_owned(ffi::PyImport_GetModule(py_name.as_ptr())) {
-        return Ok(module);
-    }
-    if ffi::PyErr_Occurred().is_null() {
-        owned(ffi::PyImport_Import(py_name.as_ptr()))
-    } else {
-        Err(PyErrInfo::fetch())
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let py_name = new_str(name)?;
+        if let Some(module) = PyOwned::from_owned(ffi::PyImport_GetModule(py_name.as_ptr())) {
+            return Ok(module);
+        }
+        if ffi::PyErr_Occurred().is_null() {
+            owned(ffi::PyImport_Import(py_name.as_ptr()))
+        } else {
+            Err(PyErrInfo::fetch())
+        }
     }
 }
 
@@ -45,13 +53,16 @@ pub unsafe fn import(name: &str) -> PyResult<PyOwned> {
 /// # Safety
 /// GIL held.
 pub unsafe fn getattr_path(root: PyOwned, path: &str) -> PyResult<PyOwned> {
-    let mut obj = root;
-    for part in path.split('.') {
-        let attr = CString::new(part)
-            .map_err(|_| PyErrInfo::new("ValueError", "attribute name contains NUL"))?;
-        obj = owned(ffi::PyObject_GetAttrString(obj.as_ptr(), attr.as_ptr()))?;
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let mut obj = root;
+        for part in path.split('.') {
+            let attr = CString::new(part)
+                .map_err(|_| PyErrInfo::new("ValueError", "attribute name contains NUL"))?;
+            obj = owned(ffi::PyObject_GetAttrString(obj.as_ptr(), attr.as_ptr()))?;
+        }
+        Ok(obj)
     }
-    Ok(obj)
 }
 
 /// Resolves `module` + `function`, both possibly dotted. When `module` is not a module
@@ -61,18 +72,21 @@ pub unsafe fn getattr_path(root: PyOwned, path: &str) -> PyResult<PyOwned> {
 /// # Safety
 /// GIL held.
 pub unsafe fn resolve(module: &str, function: &str) -> PyResult<PyOwned> {
-    match import(module) {
-        Ok(m) => getattr_path(m, function),
-        Err(first_error) => {
-            let mut prefix = module;
-            while let Some((head, _)) = prefix.rsplit_once('.') {
-                if let Ok(m) = import(head) {
-                    let rest = &module[head.len() + 1..];
-                    return getattr_path(getattr_path(m, rest)?, function);
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        match import(module) {
+            Ok(m) => getattr_path(m, function),
+            Err(first_error) => {
+                let mut prefix = module;
+                while let Some((head, _)) = prefix.rsplit_once('.') {
+                    if let Ok(m) = import(head) {
+                        let rest = &module[head.len() + 1..];
+                        return getattr_path(getattr_path(m, rest)?, function);
+                    }
+                    prefix = head;
                 }
-                prefix = head;
+                Err(first_error)
             }
-            Err(first_error)
         }
     }
 }
@@ -86,8 +100,11 @@ pub unsafe fn call(
     args: &PyOwned,
     kwargs: Option<&PyOwned>,
 ) -> PyResult<PyOwned> {
-    let kw = kwargs.map_or(std::ptr::null_mut(), PyOwned::as_ptr);
-    owned(ffi::PyObject_Call(callable.as_ptr(), args.as_ptr(), kw))
+    // SAFETY: the caller keeps the contract above: GIL held; `args` is a tuple, `kwargs` a dict.
+    unsafe {
+        let kw = kwargs.map_or(std::ptr::null_mut(), PyOwned::as_ptr);
+        owned(ffi::PyObject_Call(callable.as_ptr(), args.as_ptr(), kw))
+    }
 }
 
 /// A fresh globals dict for `eval`/`exec`, with builtins.
@@ -95,11 +112,14 @@ pub unsafe fn call(
 /// # Safety
 /// GIL held.
 pub unsafe fn new_globals(name: &str) -> PyResult<PyOwned> {
-    let globals = owned(ffi::PyDict_New())?;
-    let builtins = import("builtins")?;
-    set_item(&globals, "__builtins__", &builtins)?;
-    set_item(&globals, "__name__", &new_str(name)?)?;
-    Ok(globals)
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let globals = owned(ffi::PyDict_New())?;
+        let builtins = import("builtins")?;
+        set_item(&globals, "__builtins__", &builtins)?;
+        set_item(&globals, "__name__", &new_str(name)?)?;
+        Ok(globals)
+    }
 }
 
 /// `dict[key] = value` for a `str` key.
@@ -107,11 +127,14 @@ pub unsafe fn new_globals(name: &str) -> PyResult<PyOwned> {
 /// # Safety
 /// GIL held; `dict` is a dict.
 pub unsafe fn set_item(dict: &PyOwned, key: &str, value: &PyOwned) -> PyResult<()> {
-    let k = new_str(key)?;
-    if ffi::PyDict_SetItem(dict.as_ptr(), k.as_ptr(), value.as_ptr()) != 0 {
-        return Err(PyErrInfo::fetch());
+    // SAFETY: the caller keeps the contract above: GIL held; `dict` is a dict.
+    unsafe {
+        let k = new_str(key)?;
+        if ffi::PyDict_SetItem(dict.as_ptr(), k.as_ptr(), value.as_ptr()) != 0 {
+            return Err(PyErrInfo::fetch());
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn source(code: &str) -> PyResult<CString> {
@@ -123,8 +146,16 @@ fn source(code: &str) -> PyResult<CString> {
 /// # Safety
 /// GIL held; `globals` and `locals` are dicts.
 pub unsafe fn eval(code: &str, globals: &PyOwned, locals: &PyOwned) -> PyResult<PyOwned> {
-    let src = source(code)?;
-    owned(ffi::PyRun_String(src.as_ptr(), ffi::Py_eval_input, globals.as_ptr(), locals.as_ptr()))
+    // SAFETY: the caller keeps the contract above: GIL held; `globals` and `locals` are dicts.
+    unsafe {
+        let src = source(code)?;
+        owned(ffi::PyRun_String(
+            src.as_ptr(),
+            ffi::Py_eval_input,
+            globals.as_ptr(),
+            locals.as_ptr(),
+        ))
+    }
 }
 
 /// Runs statements in `globals`.
@@ -132,9 +163,17 @@ pub unsafe fn eval(code: &str, globals: &PyOwned, locals: &PyOwned) -> PyResult<
 /// # Safety
 /// GIL held; `globals` is a dict.
 pub unsafe fn exec(code: &str, globals: &PyOwned) -> PyResult<()> {
-    let src = source(code)?;
-    owned(ffi::PyRun_String(src.as_ptr(), ffi::Py_file_input, globals.as_ptr(), globals.as_ptr()))
+    // SAFETY: the caller keeps the contract above: GIL held; `globals` is a dict.
+    unsafe {
+        let src = source(code)?;
+        owned(ffi::PyRun_String(
+            src.as_ptr(),
+            ffi::Py_file_input,
+            globals.as_ptr(),
+            globals.as_ptr(),
+        ))
         .map(drop)
+    }
 }
 
 /// Puts directories in front of `sys.path` (in the given order), then adds each site
@@ -143,21 +182,24 @@ pub unsafe fn exec(code: &str, globals: &PyOwned) -> PyResult<()> {
 /// # Safety
 /// GIL held.
 pub unsafe fn extend_sys_path(paths: &[String], site_dirs: &[String]) -> PyResult<()> {
-    let sys = import("sys")?;
-    let path = getattr_path(sys, "path")?;
-    for (i, p) in paths.iter().enumerate() {
-        let item = new_str(p)?;
-        if ffi::PyList_Insert(path.as_ptr(), i as ffi::Py_ssize_t, item.as_ptr()) != 0 {
-            return Err(PyErrInfo::fetch());
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let sys = import("sys")?;
+        let path = getattr_path(sys, "path")?;
+        for (i, p) in paths.iter().enumerate() {
+            let item = new_str(p)?;
+            if ffi::PyList_Insert(path.as_ptr(), i as ffi::Py_ssize_t, item.as_ptr()) != 0 {
+                return Err(PyErrInfo::fetch());
+            }
         }
-    }
-    if !site_dirs.is_empty() {
-        let addsitedir = resolve("site", "addsitedir")?;
-        for dir in site_dirs {
-            let args = owned(ffi::PyTuple_New(1))?;
-            ffi::PyTuple_SetItem(args.as_ptr(), 0, new_str(dir)?.into_ptr());
-            call(&addsitedir, &args, None)?;
+        if !site_dirs.is_empty() {
+            let addsitedir = resolve("site", "addsitedir")?;
+            for dir in site_dirs {
+                let args = owned(ffi::PyTuple_New(1))?;
+                ffi::PyTuple_SetItem(args.as_ptr(), 0, new_str(dir)?.into_ptr());
+                call(&addsitedir, &args, None)?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -18,22 +18,26 @@ impl PyErrInfo {
     /// # Safety
     /// The current thread holds the GIL of the interpreter that raised it.
     pub unsafe fn fetch() -> PyErrInfo {
-        let Some(exc) = PyOwned::from_owned(ffi::PyErr_GetRaisedException()) else {
-            return PyErrInfo {
-                type_name: "SystemError".into(),
-                message: "an error was reported but no Python exception is set".into(),
-                traceback: String::new(),
+        // SAFETY: the caller keeps the contract above: The current thread holds the GIL of the
+        // interpreter that raised it.
+        unsafe {
+            let Some(exc) = PyOwned::from_owned(ffi::PyErr_GetRaisedException()) else {
+                return PyErrInfo {
+                    type_name: "SystemError".into(),
+                    message: "an error was reported but no Python exception is set".into(),
+                    traceback: String::new(),
+                };
             };
-        };
-        let type_name = PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(exc.as_ptr())))
-            .and_then(|name| str_of(&name))
-            .unwrap_or_else(|| "BaseException".into());
-        let message = PyOwned::from_owned(ffi::PyObject_Str(exc.as_ptr()))
-            .and_then(|s| str_of(&s))
-            .unwrap_or_default();
-        let traceback = format_traceback(&exc).unwrap_or_default();
-        ffi::PyErr_Clear();
-        PyErrInfo { type_name, message, traceback }
+            let type_name = PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(exc.as_ptr())))
+                .and_then(|name| str_of(&name))
+                .unwrap_or_else(|| "BaseException".into());
+            let message = PyOwned::from_owned(ffi::PyObject_Str(exc.as_ptr()))
+                .and_then(|s| str_of(&s))
+                .unwrap_or_default();
+            let traceback = format_traceback(&exc).unwrap_or_default();
+            ffi::PyErr_Clear();
+            PyErrInfo { type_name, message, traceback }
+        }
     }
 
     /// The traceback when Python gave one, else `Type: message`.
@@ -56,28 +60,35 @@ impl PyErrInfo {
 /// # Safety
 /// GIL held.
 pub unsafe fn str_of(obj: &PyOwned) -> Option<String> {
-    let mut len: ffi::Py_ssize_t = 0;
-    let data = ffi::PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut len);
-    if data.is_null() {
-        ffi::PyErr_Clear();
-        return None;
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let mut len: ffi::Py_ssize_t = 0;
+        let data = ffi::PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut len);
+        if data.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
+        Some(String::from_utf8_lossy(bytes).into_owned())
     }
-    let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
-    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
-    let module = PyOwned::from_owned(ffi::PyImport_ImportModule(c"traceback".as_ptr()))?;
-    let format = PyOwned::from_owned(ffi::PyObject_GetAttrString(
-        module.as_ptr(),
-        c"format_exception".as_ptr(),
-    ))?;
-    let lines = PyOwned::from_owned(ffi::PyObject_CallOneArg(format.as_ptr(), exc.as_ptr()))?;
-    let empty = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(c"".as_ptr(), 0))?;
-    let joined = PyOwned::from_owned(ffi::PyUnicode_Join(empty.as_ptr(), lines.as_ptr()))?;
-    let out = str_of(&joined);
-    ffi::PyErr_Clear();
-    out
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let module = PyOwned::from_owned(ffi::PyImport_ImportModule(c"traceback".as_ptr()))?;
+        let format = PyOwned::from_owned(ffi::PyObject_GetAttrString(
+            module.as_ptr(),
+            c"format_exception".as_ptr(),
+        ))?;
+        let lines = PyOwned::from_owned(ffi::PyObject_CallOneArg(format.as_ptr(), exc.as_ptr()))?;
+        let empty = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(c"".as_ptr(), 0))?;
+        let joined = PyOwned::from_owned(ffi::PyUnicode_Join(empty.as_ptr(), lines.as_ptr()))?;
+        let out = str_of(&joined);
+        ffi::PyErr_Clear();
+        out
+    }
 }
 
 /// Sets a Python exception; returns `None` for the C-API "raised" convention.
@@ -85,9 +96,12 @@ unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
 /// # Safety
 /// GIL held; `class` is an exception class.
 pub unsafe fn raise(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned> {
-    match crate::call::new_str(message) {
-        Ok(text) => ffi::PyErr_SetObject(class, text.as_ptr()),
-        Err(_) => ffi::PyErr_SetNone(class),
+    // SAFETY: the caller keeps the contract above: GIL held; `class` is an exception class.
+    unsafe {
+        match crate::call::new_str(message) {
+            Ok(text) => ffi::PyErr_SetObject(class, text.as_ptr()),
+            Err(_) => ffi::PyErr_SetNone(class),
+        }
+        None
     }
-    None
 }

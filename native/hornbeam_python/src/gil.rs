@@ -17,6 +17,10 @@ impl Drop for Restore {
 /// # Safety
 /// The current thread holds its interpreter's GIL, and `f` touches no Python object.
 pub unsafe fn allow_threads<R>(f: impl FnOnce() -> R) -> R {
-    let _restore = Restore(ffi::PyEval_SaveThread());
-    f()
+    // SAFETY: the caller keeps the contract above: The current thread holds its interpreter's GIL,
+    // and `f` touches no Python object.
+    unsafe {
+        let _restore = Restore(ffi::PyEval_SaveThread());
+        f()
+    }
 }

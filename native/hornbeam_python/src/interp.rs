@@ -1,7 +1,7 @@
 //! One interpreter bound to the current OS thread: an OWN_GIL sub-interpreter, or a
 //! thread state of the main interpreter.
 //!
-//! Lifecycle of a sub-interpreter (DESIGN.md):
+//! Lifecycle of a sub-interpreter (docs/architecture.md, "Embedding rules", 2):
 //! `PyThreadState_New(main)` + `PyEval_RestoreThread` -> `Py_NewInterpreterFromConfig`
 //! (own GIL) -> work -> `Py_EndInterpreter` -> restore and delete the main thread state.
 //!
@@ -80,14 +80,18 @@ impl Interpreter {
         tstate: *mut ffi::PyThreadState,
         main_tstate: *mut ffi::PyThreadState,
     ) -> Interpreter {
-        let interp = ffi::PyThreadState_GetInterpreter(tstate);
-        let ident = ffi::PyThread_get_thread_ident();
-        Interpreter {
-            mode,
-            tstate,
-            main_tstate: if mode == Mode::Sub { main_tstate } else { std::ptr::null_mut() },
-            attached: Cell::new(true),
-            interrupt: Arc::new(InterruptHandle::new(interp, ident)),
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let interp = ffi::PyThreadState_GetInterpreter(tstate);
+            let ident = ffi::PyThread_get_thread_ident();
+            Interpreter {
+                mode,
+                tstate,
+                main_tstate: if mode == Mode::Sub { main_tstate } else { std::ptr::null_mut() },
+                attached: Cell::new(true),
+                interrupt: Arc::new(InterruptHandle::new(interp, ident)),
+            }
         }
     }
 
@@ -140,13 +144,16 @@ impl Interpreter {
 /// # Safety
 /// The current thread holds the interpreter's GIL.
 unsafe fn forget_dummy_thread() {
-    let code = c"import sys as _s\n\
+    // SAFETY: the caller keeps the contract above: The current thread holds the interpreter's GIL.
+    unsafe {
+        let code = c"import sys as _s\n\
 _t = _s.modules.get('threading')\n\
 _i = getattr(_t, '_thread_local_info', None)\n\
 if _i is not None and hasattr(_i, '_track_dummy_thread_ref'):\n    del _i._track_dummy_thread_ref\n\
 del _s, _t, _i\n";
-    if ffi::PyRun_SimpleString(code.as_ptr()) != 0 {
-        ffi::PyErr_Clear();
+        if ffi::PyRun_SimpleString(code.as_ptr()) != 0 {
+            ffi::PyErr_Clear();
+        }
     }
 }
 
@@ -160,7 +167,7 @@ impl Drop for Interpreter {
         // SAFETY: this thread holds the GIL through `tstate`.
         unsafe { forget_dummy_thread() };
         // SAFETY: this thread holds the GIL through `tstate`; the states are released in
-        // the order DESIGN.md prescribes and are not used afterwards.
+        // the order docs/architecture.md prescribes and are not used afterwards.
         unsafe {
             match self.mode {
                 Mode::Sub => {

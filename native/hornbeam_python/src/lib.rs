@@ -2,7 +2,7 @@
 //! unsafe parts are unit-tested with `cargo test` (a rustler crate cannot be linked
 //! into a test binary: the `enif_*` symbols exist only inside the BEAM).
 //!
-//! Rules it enforces (see DESIGN.md, "Embedding rules"):
+//! Rules it enforces (docs/architecture.md, "Embedding rules"):
 //! - libpython is re-opened `RTLD_NOW | RTLD_GLOBAL` before initialisation;
 //! - the main interpreter is initialised once, on a thread of its own, and never finalised;
 //! - every interpreter (OWN_GIL sub-interpreter or main-interpreter thread) lives on one

@@ -23,9 +23,13 @@ impl PyOwned {
     /// # Safety
     /// `ptr` is NULL or a valid object, and the GIL of its interpreter is held.
     pub unsafe fn from_borrowed(ptr: *mut ffi::PyObject) -> Option<Self> {
-        let owned = NonNull::new(ptr)?;
-        ffi::Py_IncRef(ptr);
-        Some(PyOwned(owned))
+        // SAFETY: the caller keeps the contract above: `ptr` is NULL or a valid object, and the GIL
+        // of its interpreter is held.
+        unsafe {
+            let owned = NonNull::new(ptr)?;
+            ffi::Py_IncRef(ptr);
+            Some(PyOwned(owned))
+        }
     }
 
     pub fn as_ptr(&self) -> *mut ffi::PyObject {

@@ -47,6 +47,7 @@ pub fn get() -> Option<&'static Runtime> {
 
 /// `(major, minor)` of the linked libpython.
 pub fn version() -> (u32, u32) {
+    // SAFETY: `Py_Version` is a constant libpython exports; reading it needs no runtime.
     let hex = unsafe { ffi::Py_Version } as u32;
     (hex >> 24, (hex >> 16) & 0xff)
 }
@@ -82,6 +83,7 @@ fn promote_libpython_to_global() -> Result<(), String> {
     // library stays loaded for the life of the process.
     let handle = unsafe { libc::dlopen(cpath.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
     if handle.is_null() {
+        // SAFETY: dlopen has just failed on this thread, so dlerror returns its message.
         let err = unsafe { CStr::from_ptr(libc::dlerror()) }.to_string_lossy().into_owned();
         return Err(format!("cannot load {path}: {err}"));
     }
@@ -89,35 +91,39 @@ fn promote_libpython_to_global() -> Result<(), String> {
 }
 
 unsafe fn init_on_this_thread(config: &RuntimeConfig) -> Result<Runtime, String> {
-    if ffi::Py_IsInitialized() != 0 {
-        return Err("Python is already initialised in this process by someone else".into());
-    }
-    for (name, init) in &config.builtin_modules {
-        if ffi::PyImport_AppendInittab(name.as_ptr(), Some(*init)) != 0 {
-            return Err(format!("cannot register built-in module {name:?}"));
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if ffi::Py_IsInitialized() != 0 {
+            return Err("Python is already initialised in this process by someone else".into());
         }
+        for (name, init) in &config.builtin_modules {
+            if ffi::PyImport_AppendInittab(name.as_ptr(), Some(*init)) != 0 {
+                return Err(format!("cannot register built-in module {name:?}"));
+            }
+        }
+
+        let mut cfg = std::mem::MaybeUninit::<ffi::PyConfig>::zeroed();
+        ffi::PyConfig_InitPythonConfig(cfg.as_mut_ptr());
+        let cfg_ptr = cfg.as_mut_ptr();
+        // The BEAM owns signals and stdio: Python must not install handlers or re-buffer.
+        (*cfg_ptr).install_signal_handlers = 0;
+        (*cfg_ptr).configure_c_stdio = 0;
+        (*cfg_ptr).parse_argv = 0;
+
+        let home = config.home.clone().unwrap_or_else(|| PYTHON_HOME.to_string());
+        let result = set_string(cfg_ptr, &raw mut (*cfg_ptr).home, &home)
+            // sys.executable pointing at a real Python keeps subprocess/multiprocessing sane.
+            .and_then(|_| set_string(cfg_ptr, &raw mut (*cfg_ptr).program_name, PYTHON_EXECUTABLE))
+            .and_then(|_| check(ffi::Py_InitializeFromConfig(cfg_ptr), "Py_InitializeFromConfig"));
+        ffi::PyConfig_Clear(cfg_ptr);
+        result?;
+
+        let main_interp = ffi::PyInterpreterState_Main() as usize;
+        // Release the GIL; the main thread state stays attached to this parked thread.
+        ffi::PyEval_SaveThread();
+        Ok(Runtime { main_interp })
     }
-
-    let mut cfg = std::mem::MaybeUninit::<ffi::PyConfig>::zeroed();
-    ffi::PyConfig_InitPythonConfig(cfg.as_mut_ptr());
-    let cfg_ptr = cfg.as_mut_ptr();
-    // The BEAM owns signals and stdio: Python must not install handlers or re-buffer.
-    (*cfg_ptr).install_signal_handlers = 0;
-    (*cfg_ptr).configure_c_stdio = 0;
-    (*cfg_ptr).parse_argv = 0;
-
-    let home = config.home.clone().unwrap_or_else(|| PYTHON_HOME.to_string());
-    let result = set_string(cfg_ptr, &raw mut (*cfg_ptr).home, &home)
-        // sys.executable pointing at a real Python keeps subprocess/multiprocessing sane.
-        .and_then(|_| set_string(cfg_ptr, &raw mut (*cfg_ptr).program_name, PYTHON_EXECUTABLE))
-        .and_then(|_| check(ffi::Py_InitializeFromConfig(cfg_ptr), "Py_InitializeFromConfig"));
-    ffi::PyConfig_Clear(cfg_ptr);
-    result?;
-
-    let main_interp = ffi::PyInterpreterState_Main() as usize;
-    // Release the GIL; the main thread state stays attached to this parked thread.
-    ffi::PyEval_SaveThread();
-    Ok(Runtime { main_interp })
 }
 
 unsafe fn set_string(
@@ -125,18 +131,26 @@ unsafe fn set_string(
     field: *mut *mut libc::wchar_t,
     value: &str,
 ) -> Result<(), String> {
-    let c = CString::new(value).map_err(|_| format!("{value:?} contains NUL"))?;
-    check(ffi::PyConfig_SetBytesString(cfg, field, c.as_ptr()), "PyConfig_SetBytesString")
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let c = CString::new(value).map_err(|_| format!("{value:?} contains NUL"))?;
+        check(ffi::PyConfig_SetBytesString(cfg, field, c.as_ptr()), "PyConfig_SetBytesString")
+    }
 }
 
 pub(crate) unsafe fn check(status: ffi::PyStatus, what: &str) -> Result<(), String> {
-    if ffi::PyStatus_Exception(status) == 0 {
-        return Ok(());
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if ffi::PyStatus_Exception(status) == 0 {
+            return Ok(());
+        }
+        let msg = if status.err_msg.is_null() {
+            "unknown error".to_string()
+        } else {
+            CStr::from_ptr(status.err_msg).to_string_lossy().into_owned()
+        };
+        Err(format!("{what} failed: {msg}"))
     }
-    let msg = if status.err_msg.is_null() {
-        "unknown error".to_string()
-    } else {
-        CStr::from_ptr(status.err_msg).to_string_lossy().into_owned()
-    };
-    Err(format!("{what} failed: {msg}"))
 }

@@ -29,14 +29,19 @@ fn on_interpreter<R: Send + 'static>(
 }
 
 unsafe fn eval_str(code: &str, globals: &PyOwned) -> PyResult<String> {
-    let value = call::eval(code, globals, globals)?;
-    let text = call::owned(ffi::PyObject_Str(value.as_ptr()))?;
-    Ok(str_of(&text).unwrap())
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let value = call::eval(code, globals, globals)?;
+        let text = call::owned(ffi::PyObject_Str(value.as_ptr()))?;
+        Ok(str_of(&text).unwrap())
+    }
 }
 
 #[test]
 fn sub_interpreters_have_their_own_ids_globals_and_modules() {
     let run = |marker: &'static str| {
+        // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
         on_interpreter(Mode::Sub, move |interp| unsafe {
             let g = call::new_globals("__test__").unwrap();
             call::exec(&format!("import sys\nsys.hornbeam_marker = '{marker}'"), &g).unwrap();
@@ -58,6 +63,7 @@ fn two_live_sub_interpreters_do_not_share_sys_modules() {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let holder = thread::spawn(move || {
         let _interp = Interpreter::create(Mode::Sub).unwrap();
+        // SAFETY: this thread created the interpreter and holds it attached.
         unsafe {
             let g = call::new_globals("__holder__").unwrap();
             call::exec(
@@ -70,6 +76,7 @@ fn two_live_sub_interpreters_do_not_share_sys_modules() {
         go_rx.recv().unwrap();
     });
     ready_rx.recv().unwrap();
+    // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
     let seen = on_interpreter(Mode::Sub, |_| unsafe {
         let g = call::new_globals("__other__").unwrap();
         eval_str("'only_here' in __import__('sys').modules", &g).unwrap()
@@ -81,6 +88,7 @@ fn two_live_sub_interpreters_do_not_share_sys_modules() {
 
 #[test]
 fn main_mode_runs_on_the_main_interpreter() {
+    // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
     let (id, answer) = on_interpreter(Mode::Main, |interp| unsafe {
         let g = call::new_globals("__main_mode__").unwrap();
         (interp.id(), eval_str("6 * 7", &g).unwrap())
@@ -91,6 +99,7 @@ fn main_mode_runs_on_the_main_interpreter() {
 
 #[test]
 fn exceptions_are_captured_with_type_message_and_traceback() {
+    // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
     let err = on_interpreter(Mode::Sub, |_| unsafe {
         let g = call::new_globals("__err__").unwrap();
         call::exec("def boom():\n    return 1 / 0\n", &g).unwrap();
@@ -103,6 +112,7 @@ fn exceptions_are_captured_with_type_message_and_traceback() {
 
 #[test]
 fn dotted_names_resolve_to_modules_and_attributes() {
+    // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
     let results = on_interpreter(Mode::Sub, |_| unsafe {
         let join = |m: &str, f: &str| -> Result<String, PyErrInfo> {
             let callable = call::resolve(m, f)?;
@@ -129,11 +139,13 @@ fn a_busy_loop_is_interrupted_from_another_thread() {
     let worker = thread::spawn(move || {
         let interp = Interpreter::create(Mode::Sub).unwrap();
         handle_tx.send(interp.interrupt_handle()).unwrap();
+        // SAFETY: this thread created the interpreter and holds it attached.
         let err = unsafe {
             let g = call::new_globals("__loop__").unwrap();
             call::exec("while True:\n    pass\n", &g).unwrap_err()
         };
         // After an interrupt the interpreter serves the next piece of code.
+        // SAFETY: this thread created the interpreter and holds it attached.
         let next = unsafe { eval_str("1 + 1", &call::new_globals("__next__").unwrap()).unwrap() };
         (err.type_name, next)
     });
@@ -156,7 +168,9 @@ fn an_interrupt_that_is_no_longer_wanted_is_not_raised() {
         let interp = Interpreter::create(Mode::Sub).unwrap();
         handle_tx.send(interp.interrupt_handle()).unwrap();
         interp.detached(|| done_rx.recv().unwrap());
+        // SAFETY: this thread created the interpreter and holds it attached.
         let globals = unsafe { call::new_globals("__x__").unwrap() };
+        // SAFETY: this thread created the interpreter and holds it attached.
         let out = unsafe { eval_str("'still fine'", &globals).unwrap() };
         drop(globals); // before the interpreter ends
         out
@@ -176,6 +190,7 @@ fn an_interrupt_after_the_interpreter_ended_is_a_no_op() {
 #[test]
 fn extension_modules_import_in_sub_interpreters() {
     // math and _json are C extensions: they need libpython's symbols to be global.
+    // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
     let out = on_interpreter(Mode::Sub, |_| unsafe {
         let g = call::new_globals("__ext__").unwrap();
         eval_str("__import__('math').sqrt(16.0), __import__('json').dumps([1])", &g).unwrap()

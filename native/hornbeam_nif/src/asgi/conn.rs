@@ -479,10 +479,7 @@ impl Conn {
         // A body the client failed to send (413, 400, 408) leaves the connection in an
         // unknown state: it closes after the answer.
         if status.is_client_error() {
-            headers.insert(
-                hyper::header::CONNECTION,
-                hyper::header::HeaderValue::from_static("close"),
-            );
+            headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         }
         self.head = Some((status, headers));
         self.phase = Phase::Done;

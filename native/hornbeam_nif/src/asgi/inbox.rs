@@ -87,6 +87,7 @@ impl Inbox {
     }
 
     /// Queues a new request, or gives it back if this worker was replaced.
+    #[allow(clippy::result_large_err, reason = "the job goes back by value, unboxed, as it came")]
     pub fn push_job(&self, job: Job) -> Result<(), Job> {
         let was_empty = {
             let mut queue = self.queue();

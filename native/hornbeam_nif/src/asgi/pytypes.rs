@@ -88,10 +88,13 @@ impl AsgiTypes {
     /// # Safety
     /// GIL held.
     pub unsafe fn create() -> PyResult<AsgiTypes> {
-        Ok(AsgiTypes {
-            native: owned(ffi::PyType_FromSpec(&raw mut NATIVE_SPEC))?,
-            conn: owned(ffi::PyType_FromSpec(&raw mut CONN_SPEC))?,
-        })
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            Ok(AsgiTypes {
+                native: owned(ffi::PyType_FromSpec(&raw mut NATIVE_SPEC))?,
+                conn: owned(ffi::PyType_FromSpec(&raw mut CONN_SPEC))?,
+            })
+        }
     }
 
     /// The worker's `Native` object.
@@ -105,32 +108,35 @@ impl AsgiTypes {
         disconnected: PyOwned,
         ready: SyncSender<Result<(), LoadError>>,
     ) -> PyResult<PyOwned> {
-        let strings = Strings {
-            type_: new_str("type")?,
-            body: new_str("body")?,
-            more_body: new_str("more_body")?,
-            http_request: new_str("http.request")?,
-            http_disconnect: new_str("http.disconnect")?,
-            ws_connect: new_str("websocket.connect")?,
-            ws_receive: new_str("websocket.receive")?,
-            ws_disconnect: new_str("websocket.disconnect")?,
-            text: new_str("text")?,
-            bytes: new_str("bytes")?,
-            code: new_str("code")?,
-            reason: new_str("reason")?,
-        };
-        let obj = owned(ffi::PyType_GenericAlloc(self.native.as_ptr().cast(), 0))?;
-        let inner = Box::new(NativeInner {
-            shared,
-            scopes,
-            conn_type: self.conn.clone(),
-            disconnected,
-            strings,
-            next_id: 0,
-            ready: Some(ready),
-        });
-        (*obj.as_ptr().cast::<NativeObject>()).inner = Box::into_raw(inner);
-        Ok(obj)
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let strings = Strings {
+                type_: new_str("type")?,
+                body: new_str("body")?,
+                more_body: new_str("more_body")?,
+                http_request: new_str("http.request")?,
+                http_disconnect: new_str("http.disconnect")?,
+                ws_connect: new_str("websocket.connect")?,
+                ws_receive: new_str("websocket.receive")?,
+                ws_disconnect: new_str("websocket.disconnect")?,
+                text: new_str("text")?,
+                bytes: new_str("bytes")?,
+                code: new_str("code")?,
+                reason: new_str("reason")?,
+            };
+            let obj = owned(ffi::PyType_GenericAlloc(self.native.as_ptr().cast(), 0))?;
+            let inner = Box::new(NativeInner {
+                shared,
+                scopes,
+                conn_type: self.conn.clone(),
+                disconnected,
+                strings,
+                next_id: 0,
+                ready: Some(ready),
+            });
+            (*obj.as_ptr().cast::<NativeObject>()).inner = Box::into_raw(inner);
+            Ok(obj)
+        }
     }
 }
 
@@ -140,27 +146,38 @@ impl AsgiTypes {
 /// # Safety
 /// GIL held; `obj` came from `AsgiTypes::native`.
 pub unsafe fn report_failure(obj: &PyOwned, error: LoadError) -> bool {
-    let inner = &mut *(*obj.as_ptr().cast::<NativeObject>()).inner;
-    match inner.ready.take() {
-        Some(ready) => ready.send(Err(error)).is_ok(),
-        None => false,
+    // SAFETY: the caller keeps the contract above: GIL held; `obj` came from `AsgiTypes::native`.
+    unsafe {
+        let inner = &mut *(*obj.as_ptr().cast::<NativeObject>()).inner;
+        match inner.ready.take() {
+            Some(ready) => ready.send(Err(error)).is_ok(),
+            None => false,
+        }
     }
 }
 
 unsafe fn native_inner(obj: *mut ffi::PyObject) -> &'static mut NativeInner {
-    &mut *(*obj.cast::<NativeObject>()).inner
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe { &mut *(*obj.cast::<NativeObject>()).inner }
 }
 
 unsafe extern "C" fn native_dealloc(obj: *mut ffi::PyObject) {
-    let inner = (*obj.cast::<NativeObject>()).inner;
-    if !inner.is_null() {
-        drop(Box::from_raw(inner));
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let inner = (*obj.cast::<NativeObject>()).inner;
+        if !inner.is_null() {
+            drop(Box::from_raw(inner));
+        }
+        free_instance(obj);
     }
-    free_instance(obj);
 }
 
 unsafe fn none() -> *mut ffi::PyObject {
-    ffi::Py_NewRef(ffi::Py_None())
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
 }
 
 /// `fileno()`: the eventfd the loop watches.
@@ -168,7 +185,9 @@ unsafe extern "C" fn native_fileno(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    ffi::PyLong_FromLong(native_inner(obj).shared.inbox.fd() as std::ffi::c_long)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { ffi::PyLong_FromLong(native_inner(obj).shared.inbox.fd() as std::ffi::c_long) }
 }
 
 /// `ready(error)`: start-up is over; `None`, or why it failed (lifespan).
@@ -176,19 +195,23 @@ unsafe extern "C" fn native_ready(
     obj: *mut ffi::PyObject,
     error: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let inner = native_inner(obj);
-    let outcome = if error == ffi::Py_None() {
-        Ok(())
-    } else {
-        let text = PyOwned::from_borrowed(error)
-            .and_then(|e| hornbeam_python::error::str_of(&e))
-            .unwrap_or_default();
-        Err(LoadError::LifespanFailed(text))
-    };
-    if let Some(ready) = inner.ready.take() {
-        let _ = ready.send(outcome);
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let inner = native_inner(obj);
+        let outcome = if error == ffi::Py_None() {
+            Ok(())
+        } else {
+            let text = PyOwned::from_borrowed(error)
+                .and_then(|e| hornbeam_python::error::str_of(&e))
+                .unwrap_or_default();
+            Err(LoadError::LifespanFailed(text))
+        };
+        if let Some(ready) = inner.ready.take() {
+            let _ = ready.send(outcome);
+        }
+        none()
     }
-    none()
 }
 
 /// `log(level, text)`: a line for Erlang's logger; level is "error", "warning" or
@@ -198,21 +221,25 @@ unsafe extern "C" fn native_log(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    if nargs != 2 {
-        raise(ffi::PyExc_TypeError, "log(level, text)");
-        return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if nargs != 2 {
+            raise(ffi::PyExc_TypeError, "log(level, text)");
+            return ptr::null_mut();
+        }
+        let (Some(level), Some(text)) = (utf8(*args), utf8(*args.add(1))) else {
+            raise(ffi::PyExc_TypeError, "log(level, text) takes two str");
+            return ptr::null_mut();
+        };
+        let level = match level.as_str() {
+            "error" => Level::Error,
+            "warning" => Level::Warning,
+            _ => Level::Info,
+        };
+        native_inner(obj).shared.log.send(level, &text);
+        none()
     }
-    let (Some(level), Some(text)) = (utf8(*args), utf8(*args.add(1))) else {
-        raise(ffi::PyExc_TypeError, "log(level, text) takes two str");
-        return ptr::null_mut();
-    };
-    let level = match level.as_str() {
-        "error" => Level::Error,
-        "warning" => Level::Warning,
-        _ => Level::Info,
-    };
-    native_inner(obj).shared.log.send(level, &text);
-    none()
 }
 
 /// `drain()`: what the engine queued since the last call, as a list: `(scope, conn)`
@@ -221,38 +248,42 @@ unsafe extern "C" fn native_drain(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let inner = native_inner(obj);
-    let events = inner.shared.inbox.drain();
-    let list = ffi::PyList_New(0);
-    if list.is_null() {
-        return list;
-    }
-    for event in events {
-        let item = match event {
-            Event::Wake(token) => ffi::PyLong_FromUnsignedLongLong(token),
-            Event::Stop => none(),
-            Event::Drain => ffi::PyLong_FromUnsignedLongLong(super::inbox::DRAIN_TOKEN),
-            Event::Job(job) => match new_request(obj, inner, job) {
-                Ok(pair) => pair.into_ptr(),
-                Err(e) => {
-                    // The request's response sender is dropped with it: the engine
-                    // answers 500.
-                    inner.shared.log.error(&format!(
-                        "cannot build an ASGI scope: {}",
-                        e.traceback_or_message()
-                    ));
-                    continue;
-                }
-            },
-        };
-        if item.is_null() || ffi::PyList_Append(list, item) != 0 {
-            ffi::Py_XDECREF(item);
-            ffi::Py_DecRef(list);
-            return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let inner = native_inner(obj);
+        let events = inner.shared.inbox.drain();
+        let list = ffi::PyList_New(0);
+        if list.is_null() {
+            return list;
         }
-        ffi::Py_DecRef(item);
+        for event in events {
+            let item = match event {
+                Event::Wake(token) => ffi::PyLong_FromUnsignedLongLong(token),
+                Event::Stop => none(),
+                Event::Drain => ffi::PyLong_FromUnsignedLongLong(super::inbox::DRAIN_TOKEN),
+                Event::Job(job) => match new_request(obj, inner, job) {
+                    Ok(pair) => pair.into_ptr(),
+                    Err(e) => {
+                        // The request's response sender is dropped with it: the engine
+                        // answers 500.
+                        inner.shared.log.error(&format!(
+                            "cannot build an ASGI scope: {}",
+                            e.traceback_or_message()
+                        ));
+                        continue;
+                    }
+                },
+            };
+            if item.is_null() || ffi::PyList_Append(list, item) != 0 {
+                ffi::Py_XDECREF(item);
+                ffi::Py_DecRef(list);
+                return ptr::null_mut();
+            }
+            ffi::Py_DecRef(item);
+        }
+        list
     }
-    list
 }
 
 unsafe fn new_request(
@@ -260,45 +291,57 @@ unsafe fn new_request(
     inner: &mut NativeInner,
     job: crate::http::exchange::Job,
 ) -> PyResult<PyOwned> {
-    let id = inner.next_id;
-    inner.next_id += 1;
-    let (conn, scope) = if job.request.websocket.is_some() {
-        let crate::http::exchange::Job { mut request, respond, control, .. } = job;
-        let upgrade = request.websocket.take().expect("checked above");
-        let (method, uri) = (request.head.method.clone(), request.head.uri.clone());
-        let ws = WsConn::new(id, inner.shared.clone(), respond, upgrade, control, method, uri);
-        (AnyConn::Ws(ws), inner.scopes.build_websocket(&request))
-    } else {
-        let (conn, request) = Conn::new(id, job, inner.shared.clone());
-        (AnyConn::Http(conn), inner.scopes.build(&request))
-    };
-    // On failure `conn` drops here: the engine answers 500 (or closes the handshake).
-    let scope = scope?;
-    let obj = owned(ffi::PyType_GenericAlloc(inner.conn_type.as_ptr().cast(), 0))?;
-    let this = obj.as_ptr().cast::<ConnObject>();
-    (*this).conn = Box::into_raw(Box::new(conn));
-    (*this).native = ffi::Py_NewRef(native);
-    (*this).id = id;
-    let pair = owned(ffi::PyTuple_New(2))?;
-    ffi::PyTuple_SetItem(pair.as_ptr(), 0, scope.into_ptr());
-    ffi::PyTuple_SetItem(pair.as_ptr(), 1, obj.into_ptr());
-    Ok(pair)
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let (conn, scope) = if job.request.websocket.is_some() {
+            let crate::http::exchange::Job { mut request, respond, control, .. } = job;
+            let upgrade = request.websocket.take().expect("checked above");
+            let (method, uri) = (request.head.method.clone(), request.head.uri.clone());
+            let ws = WsConn::new(id, inner.shared.clone(), respond, upgrade, control, method, uri);
+            (AnyConn::Ws(ws), inner.scopes.build_websocket(&request))
+        } else {
+            let (conn, request) = Conn::new(id, job, inner.shared.clone());
+            (AnyConn::Http(conn), inner.scopes.build(&request))
+        };
+        // On failure `conn` drops here: the engine answers 500 (or closes the handshake).
+        let scope = scope?;
+        let obj = owned(ffi::PyType_GenericAlloc(inner.conn_type.as_ptr().cast(), 0))?;
+        let this = obj.as_ptr().cast::<ConnObject>();
+        (*this).conn = Box::into_raw(Box::new(conn));
+        (*this).native = ffi::Py_NewRef(native);
+        (*this).id = id;
+        let pair = owned(ffi::PyTuple_New(2))?;
+        ffi::PyTuple_SetItem(pair.as_ptr(), 0, scope.into_ptr());
+        ffi::PyTuple_SetItem(pair.as_ptr(), 1, obj.into_ptr());
+        Ok(pair)
+    }
 }
 
 // ---- Conn -----------------------------------------------------------------------------
 
 unsafe extern "C" fn conn_dealloc(obj: *mut ffi::PyObject) {
-    let this = obj.cast::<ConnObject>();
-    if !(*this).conn.is_null() {
-        drop(Box::from_raw((*this).conn));
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let this = obj.cast::<ConnObject>();
+        if !(*this).conn.is_null() {
+            drop(Box::from_raw((*this).conn));
+        }
+        ffi::Py_XDECREF((*this).native);
+        free_instance(obj);
     }
-    ffi::Py_XDECREF((*this).native);
-    free_instance(obj);
 }
 
 unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut AnyConn, &'static mut NativeInner) {
-    let this = obj.cast::<ConnObject>();
-    (&mut *(*this).conn, native_inner((*this).native))
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let this = obj.cast::<ConnObject>();
+        (&mut *(*this).conn, native_inner((*this).native))
+    }
 }
 
 /// `receive()`: the next event dict, or `None` when the caller must wait for its
@@ -307,91 +350,103 @@ unsafe extern "C" fn conn_receive(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let (conn, native) = parts(obj);
-    let s = &native.strings;
-    match conn {
-        AnyConn::Http(conn) => match conn.receive() {
-            None => none(),
-            Some(Received::Disconnect) => event(&[(&s.type_, s.http_disconnect.as_ptr())]),
-            Some(Received::Body { body, more }) => {
-                let Some(bytes) = new_bytes(&body).ok() else { return ptr::null_mut() };
-                let more = if more { ffi::Py_True() } else { ffi::Py_False() };
-                event(&[
-                    (&s.type_, s.http_request.as_ptr()),
-                    (&s.body, bytes.as_ptr()),
-                    (&s.more_body, more),
-                ])
-            }
-        },
-        AnyConn::Ws(ws) => match ws.receive() {
-            None => none(),
-            Some(WsReceived::Connect) => event(&[(&s.type_, s.ws_connect.as_ptr())]),
-            Some(WsReceived::Text(text)) => {
-                let Some(text) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(
-                    text.as_ptr().cast(),
-                    text.len() as ffi::Py_ssize_t,
-                )) else {
-                    return ptr::null_mut();
-                };
-                event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.text, text.as_ptr())])
-            }
-            Some(WsReceived::Bytes(bytes)) => {
-                let Some(bytes) = new_bytes(&bytes).ok() else { return ptr::null_mut() };
-                event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.bytes, bytes.as_ptr())])
-            }
-            Some(WsReceived::Disconnect { code, reason }) => {
-                let Some(code) =
-                    PyOwned::from_owned(ffi::PyLong_FromLong(code as std::ffi::c_long))
-                else {
-                    return ptr::null_mut();
-                };
-                let Some(reason) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(
-                    reason.as_ptr().cast(),
-                    reason.len() as ffi::Py_ssize_t,
-                )) else {
-                    return ptr::null_mut();
-                };
-                event(&[
-                    (&s.type_, s.ws_disconnect.as_ptr()),
-                    (&s.code, code.as_ptr()),
-                    (&s.reason, reason.as_ptr()),
-                ])
-            }
-        },
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let (conn, native) = parts(obj);
+        let s = &native.strings;
+        match conn {
+            AnyConn::Http(conn) => match conn.receive() {
+                None => none(),
+                Some(Received::Disconnect) => event(&[(&s.type_, s.http_disconnect.as_ptr())]),
+                Some(Received::Body { body, more }) => {
+                    let Some(bytes) = new_bytes(&body).ok() else { return ptr::null_mut() };
+                    let more = if more { ffi::Py_True() } else { ffi::Py_False() };
+                    event(&[
+                        (&s.type_, s.http_request.as_ptr()),
+                        (&s.body, bytes.as_ptr()),
+                        (&s.more_body, more),
+                    ])
+                }
+            },
+            AnyConn::Ws(ws) => match ws.receive() {
+                None => none(),
+                Some(WsReceived::Connect) => event(&[(&s.type_, s.ws_connect.as_ptr())]),
+                Some(WsReceived::Text(text)) => {
+                    let Some(text) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(
+                        text.as_ptr().cast(),
+                        text.len() as ffi::Py_ssize_t,
+                    )) else {
+                        return ptr::null_mut();
+                    };
+                    event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.text, text.as_ptr())])
+                }
+                Some(WsReceived::Bytes(bytes)) => {
+                    let Some(bytes) = new_bytes(&bytes).ok() else { return ptr::null_mut() };
+                    event(&[(&s.type_, s.ws_receive.as_ptr()), (&s.bytes, bytes.as_ptr())])
+                }
+                Some(WsReceived::Disconnect { code, reason }) => {
+                    let Some(code) =
+                        PyOwned::from_owned(ffi::PyLong_FromLong(code as std::ffi::c_long))
+                    else {
+                        return ptr::null_mut();
+                    };
+                    let Some(reason) = PyOwned::from_owned(ffi::PyUnicode_FromStringAndSize(
+                        reason.as_ptr().cast(),
+                        reason.len() as ffi::Py_ssize_t,
+                    )) else {
+                        return ptr::null_mut();
+                    };
+                    event(&[
+                        (&s.type_, s.ws_disconnect.as_ptr()),
+                        (&s.code, code.as_ptr()),
+                        (&s.reason, reason.as_ptr()),
+                    ])
+                }
+            },
+        }
     }
 }
 
 unsafe fn event(items: &[(&PyOwned, *mut ffi::PyObject)]) -> *mut ffi::PyObject {
-    let dict = ffi::PyDict_New();
-    if dict.is_null() {
-        return dict;
-    }
-    for (key, value) in items {
-        if ffi::PyDict_SetItem(dict, key.as_ptr(), *value) != 0 {
-            ffi::Py_DecRef(dict);
-            return ptr::null_mut();
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let dict = ffi::PyDict_New();
+        if dict.is_null() {
+            return dict;
         }
+        for (key, value) in items {
+            if ffi::PyDict_SetItem(dict, key.as_ptr(), *value) != 0 {
+                ffi::Py_DecRef(dict);
+                return ptr::null_mut();
+            }
+        }
+        dict
     }
-    dict
 }
 
 /// Maps a send outcome to Python: `False` (done), `True` (wait for the send token), or
 /// an exception.
 unsafe fn sent(native: &NativeInner, outcome: Result<Sent, SendError>) -> *mut ffi::PyObject {
-    match outcome {
-        Ok(Sent::Done) => ffi::Py_NewRef(ffi::Py_False()),
-        Ok(Sent::Wait) => ffi::Py_NewRef(ffi::Py_True()),
-        Err(SendError::Disconnected) => {
-            raise(native.disconnected.as_ptr(), "the client disconnected");
-            ptr::null_mut()
-        }
-        Err(SendError::Protocol(why)) => {
-            raise(ffi::PyExc_RuntimeError, &why);
-            ptr::null_mut()
-        }
-        Err(SendError::File(why)) => {
-            raise(ffi::PyExc_OSError, &format!("http.response.pathsend: {why}"));
-            ptr::null_mut()
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        match outcome {
+            Ok(Sent::Done) => ffi::Py_NewRef(ffi::Py_False()),
+            Ok(Sent::Wait) => ffi::Py_NewRef(ffi::Py_True()),
+            Err(SendError::Disconnected) => {
+                raise(native.disconnected.as_ptr(), "the client disconnected");
+                ptr::null_mut()
+            }
+            Err(SendError::Protocol(why)) => {
+                raise(ffi::PyExc_RuntimeError, &why);
+                ptr::null_mut()
+            }
+            Err(SendError::File(why)) => {
+                raise(ffi::PyExc_OSError, &format!("http.response.pathsend: {why}"));
+                ptr::null_mut()
+            }
         }
     }
 }
@@ -402,15 +457,19 @@ unsafe extern "C" fn conn_send(
     obj: *mut ffi::PyObject,
     message: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let (conn, native) = parts(obj);
-    match conn {
-        AnyConn::Http(conn) => {
-            let Some(outgoing) = parse_message(message) else { return ptr::null_mut() };
-            sent(native, conn.send(outgoing))
-        }
-        AnyConn::Ws(ws) => {
-            let Some(outgoing) = parse_ws_message(message) else { return ptr::null_mut() };
-            sent(native, ws.send(outgoing))
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let (conn, native) = parts(obj);
+        match conn {
+            AnyConn::Http(conn) => {
+                let Some(outgoing) = parse_message(message) else { return ptr::null_mut() };
+                sent(native, conn.send(outgoing))
+            }
+            AnyConn::Ws(ws) => {
+                let Some(outgoing) = parse_ws_message(message) else { return ptr::null_mut() };
+                sent(native, ws.send(outgoing))
+            }
         }
     }
 }
@@ -420,12 +479,16 @@ unsafe extern "C" fn conn_flush(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let (conn, native) = parts(obj);
-    let outcome = match conn {
-        AnyConn::Http(conn) => conn.flush(),
-        AnyConn::Ws(ws) => ws.flush(),
-    };
-    sent(native, outcome)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let (conn, native) = parts(obj);
+        let outcome = match conn {
+            AnyConn::Http(conn) => conn.flush(),
+            AnyConn::Ws(ws) => ws.flush(),
+        };
+        sent(native, outcome)
+    }
 }
 
 /// `finish()`: the application returned.
@@ -433,11 +496,15 @@ unsafe extern "C" fn conn_finish(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    match parts(obj).0 {
-        AnyConn::Http(conn) => conn.finish(),
-        AnyConn::Ws(ws) => ws.finish(),
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        match parts(obj).0 {
+            AnyConn::Http(conn) => conn.finish(),
+            AnyConn::Ws(ws) => ws.finish(),
+        }
+        none()
     }
-    none()
 }
 
 /// `fail(traceback)`: the application raised.
@@ -445,12 +512,16 @@ unsafe extern "C" fn conn_fail(
     obj: *mut ffi::PyObject,
     traceback: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let text = utf8(traceback).unwrap_or_default();
-    match parts(obj).0 {
-        AnyConn::Http(conn) => conn.fail(&text),
-        AnyConn::Ws(ws) => ws.fail(&text),
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let text = utf8(traceback).unwrap_or_default();
+        match parts(obj).0 {
+            AnyConn::Http(conn) => conn.fail(&text),
+            AnyConn::Ws(ws) => ws.fail(&text),
+        }
+        none()
     }
-    none()
 }
 
 /// `cancel()`: the task was cancelled (timeout or stop): end quietly.
@@ -458,222 +529,256 @@ unsafe extern "C" fn conn_cancel(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    match parts(obj).0 {
-        AnyConn::Http(conn) => conn.cancel(),
-        AnyConn::Ws(ws) => ws.cancel(),
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        match parts(obj).0 {
+            AnyConn::Http(conn) => conn.cancel(),
+            AnyConn::Ws(ws) => ws.cancel(),
+        }
+        none()
     }
-    none()
 }
 
 // ---- messages ---------------------------------------------------------------------------
 
 /// A borrowed item of a message dict.
 unsafe fn item(message: *mut ffi::PyObject, key: &CStr) -> *mut ffi::PyObject {
-    ffi::PyDict_GetItemString(message, key.as_ptr())
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe { ffi::PyDict_GetItemString(message, key.as_ptr()) }
 }
 
 /// The `type` of a message dict; `None` with an exception set if it is not one.
 unsafe fn message_type(message: *mut ffi::PyObject) -> Option<String> {
-    if ffi::PyDict_Check(message) == 0 {
-        raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
-        return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if ffi::PyDict_Check(message) == 0 {
+            raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
+            return None;
+        }
+        let kind = item(message, c"type");
+        let kind = if kind.is_null() { None } else { utf8(kind) };
+        if kind.is_none() {
+            raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
+        }
+        kind
     }
-    let kind = item(message, c"type");
-    let kind = if kind.is_null() { None } else { utf8(kind) };
-    if kind.is_none() {
-        raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
-    }
-    kind
 }
 
 unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
-    let kind = message_type(message)?;
-    match kind.as_str() {
-        "http.response.start" => {
-            let status = item(message, c"status");
-            let code = if status.is_null() || ffi::PyLong_Check(status) == 0 {
-                -1
-            } else {
-                ffi::PyLong_AsLong(status)
-            };
-            let status = match u16::try_from(code).ok().and_then(|c| StatusCode::from_u16(c).ok()) {
-                Some(s) if code >= 100 => s,
-                _ => {
-                    ffi::PyErr_Clear();
-                    raise(
-                        ffi::PyExc_ValueError,
-                        "http.response.start needs an int 'status' from 100 to 999",
-                    );
-                    return None;
-                }
-            };
-            let headers = headers(item(message, c"headers"))?;
-            Some(Outgoing::Start { status, headers })
-        }
-        "http.response.body" => {
-            let body = bytes_item(message, c"body", "http.response.body")?;
-            let more = item(message, c"more_body");
-            let more = !more.is_null() && ffi::PyObject_IsTrue(more) == 1;
-            Some(Outgoing::Body { body, more })
-        }
-        "http.response.early_hint" => {
-            let links = item(message, c"links");
-            let mut map = HeaderMap::new();
-            if !links.is_null() {
-                for link in iterate(links)? {
-                    let Some(value) =
-                        bytes_like(link.as_ptr()).and_then(|b| HeaderValue::from_bytes(&b).ok())
-                    else {
-                        raise(
-                            ffi::PyExc_ValueError,
-                            "http.response.early_hint 'links' must be bytes header values",
-                        );
-                        return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let kind = message_type(message)?;
+        match kind.as_str() {
+            "http.response.start" => {
+                let status = item(message, c"status");
+                let code = if status.is_null() || ffi::PyLong_Check(status) == 0 {
+                    -1
+                } else {
+                    ffi::PyLong_AsLong(status)
+                };
+                let status =
+                    match u16::try_from(code).ok().and_then(|c| StatusCode::from_u16(c).ok()) {
+                        Some(s) if code >= 100 => s,
+                        _ => {
+                            ffi::PyErr_Clear();
+                            raise(
+                                ffi::PyExc_ValueError,
+                                "http.response.start needs an int 'status' from 100 to 999",
+                            );
+                            return None;
+                        }
                     };
-                    map.append(LINK, value);
+                let headers = headers(item(message, c"headers"))?;
+                Some(Outgoing::Start { status, headers })
+            }
+            "http.response.body" => {
+                let body = bytes_item(message, c"body", "http.response.body")?;
+                let more = item(message, c"more_body");
+                let more = !more.is_null() && ffi::PyObject_IsTrue(more) == 1;
+                Some(Outgoing::Body { body, more })
+            }
+            "http.response.early_hint" => {
+                let links = item(message, c"links");
+                let mut map = HeaderMap::new();
+                if !links.is_null() {
+                    for link in iterate(links)? {
+                        let Some(value) = bytes_like(link.as_ptr())
+                            .and_then(|b| HeaderValue::from_bytes(&b).ok())
+                        else {
+                            raise(
+                                ffi::PyExc_ValueError,
+                                "http.response.early_hint 'links' must be bytes header values",
+                            );
+                            return None;
+                        };
+                        map.append(LINK, value);
+                    }
+                }
+                Some(Outgoing::EarlyHint(map))
+            }
+            "http.response.pathsend" => {
+                let path = item(message, c"path");
+                match if path.is_null() { None } else { utf8(path) } {
+                    Some(p) => Some(Outgoing::PathSend(p)),
+                    None => {
+                        raise(ffi::PyExc_ValueError, "http.response.pathsend needs a 'path' str");
+                        None
+                    }
                 }
             }
-            Some(Outgoing::EarlyHint(map))
-        }
-        "http.response.pathsend" => {
-            let path = item(message, c"path");
-            match if path.is_null() { None } else { utf8(path) } {
-                Some(p) => Some(Outgoing::PathSend(p)),
-                None => {
-                    raise(ffi::PyExc_ValueError, "http.response.pathsend needs a 'path' str");
-                    None
-                }
+            other => {
+                raise(
+                    ffi::PyExc_RuntimeError,
+                    &format!("Unexpected ASGI message type '{other}' for an http scope"),
+                );
+                None
             }
-        }
-        other => {
-            raise(
-                ffi::PyExc_RuntimeError,
-                &format!("Unexpected ASGI message type '{other}' for an http scope"),
-            );
-            None
         }
     }
 }
 
 unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
-    let kind = message_type(message)?;
-    let optional_str = |key: &CStr| -> Result<Option<String>, ()> {
-        let obj = item(message, key);
-        if obj.is_null() || obj == ffi::Py_None() {
-            return Ok(None);
-        }
-        match utf8(obj) {
-            Some(s) => Ok(Some(s)),
-            None => {
-                raise(
-                    ffi::PyExc_TypeError,
-                    &format!("{kind} '{}' must be a str", key.to_string_lossy()),
-                );
-                Err(())
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let kind = message_type(message)?;
+        let optional_str = |key: &CStr| -> Result<Option<String>, ()> {
+            let obj = item(message, key);
+            if obj.is_null() || obj == ffi::Py_None() {
+                return Ok(None);
             }
-        }
-    };
-    match kind.as_str() {
-        "websocket.accept" => {
-            let subprotocol = optional_str(c"subprotocol").ok()?;
-            let headers = headers(item(message, c"headers"))?;
-            Some(WsOutgoing::Accept { subprotocol, headers })
-        }
-        "websocket.send" => {
-            let bytes = item(message, c"bytes");
-            if !bytes.is_null() && bytes != ffi::Py_None() {
-                return match bytes_like(bytes) {
-                    Some(b) => Some(WsOutgoing::Send(Data::Binary(b))),
-                    None => {
-                        raise(ffi::PyExc_TypeError, "websocket.send 'bytes' must be bytes");
-                        None
-                    }
-                };
-            }
-            match optional_str(c"text").ok()? {
-                Some(text) => Some(WsOutgoing::Send(Data::Text(text))),
+            match utf8(obj) {
+                Some(s) => Ok(Some(s)),
                 None => {
-                    raise(ffi::PyExc_ValueError, "websocket.send needs 'bytes' or 'text'");
-                    None
+                    raise(
+                        ffi::PyExc_TypeError,
+                        &format!("{kind} '{}' must be a str", key.to_string_lossy()),
+                    );
+                    Err(())
                 }
             }
-        }
-        "websocket.close" => {
-            let code = item(message, c"code");
-            let code = if code.is_null() || code == ffi::Py_None() {
-                1000
-            } else {
-                ffi::PyLong_AsLong(code)
-            };
-            let Ok(code) = u16::try_from(code) else {
-                ffi::PyErr_Clear();
+        };
+        match kind.as_str() {
+            "websocket.accept" => {
+                let subprotocol = optional_str(c"subprotocol").ok()?;
+                let headers = headers(item(message, c"headers"))?;
+                Some(WsOutgoing::Accept { subprotocol, headers })
+            }
+            "websocket.send" => {
+                let bytes = item(message, c"bytes");
+                if !bytes.is_null() && bytes != ffi::Py_None() {
+                    return match bytes_like(bytes) {
+                        Some(b) => Some(WsOutgoing::Send(Data::Binary(b))),
+                        None => {
+                            raise(ffi::PyExc_TypeError, "websocket.send 'bytes' must be bytes");
+                            None
+                        }
+                    };
+                }
+                match optional_str(c"text").ok()? {
+                    Some(text) => Some(WsOutgoing::Send(Data::Text(text))),
+                    None => {
+                        raise(ffi::PyExc_ValueError, "websocket.send needs 'bytes' or 'text'");
+                        None
+                    }
+                }
+            }
+            "websocket.close" => {
+                let code = item(message, c"code");
+                let code = if code.is_null() || code == ffi::Py_None() {
+                    1000
+                } else {
+                    ffi::PyLong_AsLong(code)
+                };
+                let Ok(code) = u16::try_from(code) else {
+                    ffi::PyErr_Clear();
+                    raise(
+                        ffi::PyExc_ValueError,
+                        "websocket.close 'code' must be an int from 1000 to 4999",
+                    );
+                    return None;
+                };
+                let reason = optional_str(c"reason").ok()?.unwrap_or_default();
+                Some(WsOutgoing::Close { code, reason })
+            }
+            other => {
                 raise(
-                    ffi::PyExc_ValueError,
-                    "websocket.close 'code' must be an int from 1000 to 4999",
+                    ffi::PyExc_RuntimeError,
+                    &format!("Unexpected ASGI message type '{other}' for a websocket scope"),
                 );
-                return None;
-            };
-            let reason = optional_str(c"reason").ok()?.unwrap_or_default();
-            Some(WsOutgoing::Close { code, reason })
-        }
-        other => {
-            raise(
-                ffi::PyExc_RuntimeError,
-                &format!("Unexpected ASGI message type '{other}' for a websocket scope"),
-            );
-            None
+                None
+            }
         }
     }
 }
 
 /// The items of any iterable.
 unsafe fn iterate(obj: *mut ffi::PyObject) -> Option<Vec<PyOwned>> {
-    let iter = PyOwned::from_owned(ffi::PyObject_GetIter(obj))?;
-    let mut items = Vec::new();
-    while let Some(item) = PyOwned::from_owned(ffi::PyIter_Next(iter.as_ptr())) {
-        items.push(item);
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let iter = PyOwned::from_owned(ffi::PyObject_GetIter(obj))?;
+        let mut items = Vec::new();
+        while let Some(item) = PyOwned::from_owned(ffi::PyIter_Next(iter.as_ptr())) {
+            items.push(item);
+        }
+        if !ffi::PyErr_Occurred().is_null() {
+            return None;
+        }
+        Some(items)
     }
-    if !ffi::PyErr_Occurred().is_null() {
-        return None;
-    }
-    Some(items)
 }
 
 /// `[[name, value], ...]` of bytes.
 unsafe fn headers(obj: *mut ffi::PyObject) -> Option<HeaderMap> {
-    let mut map = HeaderMap::new();
-    if obj.is_null() {
-        return Some(map);
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let mut map = HeaderMap::new();
+        if obj.is_null() {
+            return Some(map);
+        }
+        for pair in iterate(obj)? {
+            let two = iterate(pair.as_ptr()).filter(|p| p.len() == 2);
+            let parsed = two
+                .as_ref()
+                .and_then(|p| Some((bytes_like(p[0].as_ptr())?, bytes_like(p[1].as_ptr())?)));
+            let Some((name, value)) = parsed else {
+                ffi::PyErr_Clear();
+                raise(
+                    ffi::PyExc_TypeError,
+                    "response headers must be [name, value] pairs of bytes",
+                );
+                return None;
+            };
+            append_header(&mut map, &name, &value)?;
+        }
+        Some(map)
     }
-    for pair in iterate(obj)? {
-        let two = iterate(pair.as_ptr()).filter(|p| p.len() == 2);
-        let parsed = two
-            .as_ref()
-            .and_then(|p| Some((bytes_like(p[0].as_ptr())?, bytes_like(p[1].as_ptr())?)));
-        let Some((name, value)) = parsed else {
-            ffi::PyErr_Clear();
-            raise(ffi::PyExc_TypeError, "response headers must be [name, value] pairs of bytes");
-            return None;
-        };
-        append_header(&mut map, &name, &value)?;
-    }
-    Some(map)
 }
 
 /// `message[key]` as bytes (absent: empty).
 unsafe fn bytes_item(message: *mut ffi::PyObject, key: &CStr, kind: &str) -> Option<Bytes> {
-    let obj = item(message, key);
-    if obj.is_null() {
-        return Some(Bytes::new());
-    }
-    match bytes_like(obj) {
-        Some(b) => Some(b),
-        None => {
-            raise(
-                ffi::PyExc_TypeError,
-                &format!("{kind} '{}' must be bytes", key.to_string_lossy()),
-            );
-            None
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let obj = item(message, key);
+        if obj.is_null() {
+            return Some(Bytes::new());
+        }
+        match bytes_like(obj) {
+            Some(b) => Some(b),
+            None => {
+                raise(
+                    ffi::PyExc_TypeError,
+                    &format!("{kind} '{}' must be bytes", key.to_string_lossy()),
+                );
+                None
+            }
         }
     }
 }

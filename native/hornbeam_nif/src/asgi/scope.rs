@@ -44,12 +44,16 @@ struct Keys {
 
 /// `(host, port)`.
 unsafe fn address(addr: &SocketAddr) -> PyResult<PyOwned> {
-    let host = new_str(&addr.ip().to_string())?;
-    let port = owned(ffi::PyLong_FromLong(addr.port() as std::ffi::c_long))?;
-    let pair = owned(ffi::PyTuple_New(2))?;
-    ffi::PyTuple_SetItem(pair.as_ptr(), 0, host.into_ptr());
-    ffi::PyTuple_SetItem(pair.as_ptr(), 1, port.into_ptr());
-    Ok(pair)
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let host = new_str(&addr.ip().to_string())?;
+        let port = owned(ffi::PyLong_FromLong(addr.port() as std::ffi::c_long))?;
+        let pair = owned(ffi::PyTuple_New(2))?;
+        ffi::PyTuple_SetItem(pair.as_ptr(), 0, host.into_ptr());
+        ffi::PyTuple_SetItem(pair.as_ptr(), 1, port.into_ptr());
+        Ok(pair)
+    }
 }
 
 impl ScopeBuilder {
@@ -58,72 +62,78 @@ impl ScopeBuilder {
     /// # Safety
     /// GIL held.
     pub unsafe fn new(root_path: &str, extensions: &[&str]) -> PyResult<ScopeBuilder> {
-        let template = owned(ffi::PyDict_New())?;
-        let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
-        put("type", &new_str("http")?)?;
-        let asgi = owned(ffi::PyDict_New())?;
-        set(&asgi, &new_str("version")?, &new_str("3.0")?)?;
-        set(&asgi, &new_str("spec_version")?, &new_str("2.4")?)?;
-        put("asgi", &asgi)?;
-        put("root_path", &new_str(root_path)?)?;
-        let ext = owned(ffi::PyDict_New())?;
-        for name in extensions {
-            set(&ext, &new_str(name)?, &owned(ffi::PyDict_New())?)?;
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let template = owned(ffi::PyDict_New())?;
+            let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
+            put("type", &new_str("http")?)?;
+            let asgi = owned(ffi::PyDict_New())?;
+            set(&asgi, &new_str("version")?, &new_str("3.0")?)?;
+            set(&asgi, &new_str("spec_version")?, &new_str("2.4")?)?;
+            put("asgi", &asgi)?;
+            put("root_path", &new_str(root_path)?)?;
+            let ext = owned(ffi::PyDict_New())?;
+            for name in extensions {
+                set(&ext, &new_str(name)?, &owned(ffi::PyDict_New())?)?;
+            }
+            put("extensions", &ext)?;
+            let key = |k: &str| new_str(k);
+            Ok(ScopeBuilder {
+                template,
+                keys: Keys {
+                    http_version: key("http_version")?,
+                    method: key("method")?,
+                    scheme: key("scheme")?,
+                    path: key("path")?,
+                    raw_path: key("raw_path")?,
+                    query_string: key("query_string")?,
+                    headers: key("headers")?,
+                    client: key("client")?,
+                    server: key("server")?,
+                },
+                http_1_0: new_str("1.0")?,
+                http_1_1: new_str("1.1")?,
+                http_2: new_str("2")?,
+                scheme_http: new_str("http")?,
+                scheme_https: new_str("https")?,
+                empty_bytes: new_bytes(b"")?,
+                root_path: root_path.to_string(),
+                methods: Interned::new(16),
+                header_names: Interned::new(HEADER_NAME_CACHE),
+            })
         }
-        put("extensions", &ext)?;
-        let key = |k: &str| new_str(k);
-        Ok(ScopeBuilder {
-            template,
-            keys: Keys {
-                http_version: key("http_version")?,
-                method: key("method")?,
-                scheme: key("scheme")?,
-                path: key("path")?,
-                raw_path: key("raw_path")?,
-                query_string: key("query_string")?,
-                headers: key("headers")?,
-                client: key("client")?,
-                server: key("server")?,
-            },
-            http_1_0: new_str("1.0")?,
-            http_1_1: new_str("1.1")?,
-            http_2: new_str("2")?,
-            scheme_http: new_str("http")?,
-            scheme_https: new_str("https")?,
-            empty_bytes: new_bytes(b"")?,
-            root_path: root_path.to_string(),
-            methods: Interned::new(16),
-            header_names: Interned::new(HEADER_NAME_CACHE),
-        })
     }
 
     /// # Safety
     /// GIL held.
     pub unsafe fn build(&self, req: &Request) -> PyResult<PyOwned> {
-        let scope = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
-        let k = &self.keys;
-        let version = match req.head.version {
-            Version::HTTP_10 => &self.http_1_0,
-            Version::HTTP_2 => &self.http_2,
-            _ => &self.http_1_1,
-        };
-        set(&scope, &k.http_version, version)?;
-        set(&scope, &k.method, &self.method(&req.head.method)?)?;
-        let scheme = if req.scheme == "https" { &self.scheme_https } else { &self.scheme_http };
-        set(&scope, &k.scheme, scheme)?;
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let scope = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
+            let k = &self.keys;
+            let version = match req.head.version {
+                Version::HTTP_10 => &self.http_1_0,
+                Version::HTTP_2 => &self.http_2,
+                _ => &self.http_1_1,
+            };
+            set(&scope, &k.http_version, version)?;
+            set(&scope, &k.method, &self.method(&req.head.method)?)?;
+            let scheme = if req.scheme == "https" { &self.scheme_https } else { &self.scheme_http };
+            set(&scope, &k.scheme, scheme)?;
 
-        let raw_path = req.head.uri.path().as_bytes();
-        set(&scope, &k.raw_path, &new_bytes(raw_path)?)?;
-        set(&scope, &k.path, &self.path(raw_path)?)?;
-        let query = match req.head.uri.query() {
-            Some(q) => new_bytes(q.as_bytes())?,
-            None => self.empty_bytes.clone(),
-        };
-        set(&scope, &k.query_string, &query)?;
-        set(&scope, &k.headers, &self.headers(req)?)?;
-        set(&scope, &k.client, &address(&req.client)?)?;
-        set(&scope, &k.server, &address(&req.local)?)?;
-        Ok(scope)
+            let raw_path = req.head.uri.path().as_bytes();
+            set(&scope, &k.raw_path, &new_bytes(raw_path)?)?;
+            set(&scope, &k.path, &self.path(raw_path)?)?;
+            let query = match req.head.uri.query() {
+                Some(q) => new_bytes(q.as_bytes())?,
+                None => self.empty_bytes.clone(),
+            };
+            set(&scope, &k.query_string, &query)?;
+            set(&scope, &k.headers, &self.headers(req)?)?;
+            set(&scope, &k.client, &address(&req.client)?)?;
+            set(&scope, &k.server, &address(&req.local)?)?;
+            Ok(scope)
+        }
     }
 
     /// The websocket scope: the HTTP one without `method`, with `ws`/`wss`, the offered
@@ -132,74 +142,89 @@ impl ScopeBuilder {
     /// # Safety
     /// GIL held.
     pub unsafe fn build_websocket(&self, req: &Request) -> PyResult<PyOwned> {
-        let scope = self.build(req)?;
-        set(&scope, &new_str("type")?, &new_str("websocket")?)?;
-        let scheme = if req.scheme == "https" { "wss" } else { "ws" };
-        set(&scope, &self.keys.scheme, &new_str(scheme)?)?;
-        if ffi::PyDict_DelItem(scope.as_ptr(), self.keys.method.as_ptr()) != 0 {
-            return Err(PyErrInfo::fetch());
-        }
-        let offered = owned(ffi::PyList_New(0))?;
-        for value in req.head.headers.get_all(hyper::header::SEC_WEBSOCKET_PROTOCOL) {
-            for protocol in value
-                .to_str()
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-            {
-                if ffi::PyList_Append(offered.as_ptr(), new_str(protocol)?.as_ptr()) != 0 {
-                    return Err(PyErrInfo::fetch());
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let scope = self.build(req)?;
+            set(&scope, &new_str("type")?, &new_str("websocket")?)?;
+            let scheme = if req.scheme == "https" { "wss" } else { "ws" };
+            set(&scope, &self.keys.scheme, &new_str(scheme)?)?;
+            if ffi::PyDict_DelItem(scope.as_ptr(), self.keys.method.as_ptr()) != 0 {
+                return Err(PyErrInfo::fetch());
+            }
+            let offered = owned(ffi::PyList_New(0))?;
+            for value in req.head.headers.get_all(hyper::header::SEC_WEBSOCKET_PROTOCOL) {
+                for protocol in value
+                    .to_str()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
+                    if ffi::PyList_Append(offered.as_ptr(), new_str(protocol)?.as_ptr()) != 0 {
+                        return Err(PyErrInfo::fetch());
+                    }
                 }
             }
+            set(&scope, &new_str("subprotocols")?, &offered)?;
+            set(&scope, &new_str("extensions")?, &owned(ffi::PyDict_New())?)?;
+            Ok(scope)
         }
-        set(&scope, &new_str("subprotocols")?, &offered)?;
-        set(&scope, &new_str("extensions")?, &owned(ffi::PyDict_New())?)?;
-        Ok(scope)
     }
 
     /// The decoded path (UTF-8, undecodable bytes replaced, as `urllib.parse.unquote`
     /// does). It includes `root_path`: a request that arrives without the prefix (a
     /// proxy stripped it) gets it put back, as uvicorn does.
     unsafe fn path(&self, raw: &[u8]) -> PyResult<PyOwned> {
-        let mut decoded = percent_decode(raw);
-        let root = self.root_path.as_bytes();
-        let has_root = decoded.starts_with(root)
-            && (decoded.len() == root.len() || decoded[root.len()] == b'/');
-        if !root.is_empty() && !has_root {
-            let mut full = root.to_vec();
-            full.extend_from_slice(&decoded);
-            decoded = full;
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let mut decoded = percent_decode(raw);
+            let root = self.root_path.as_bytes();
+            let has_root = decoded.starts_with(root)
+                && (decoded.len() == root.len() || decoded[root.len()] == b'/');
+            if !root.is_empty() && !has_root {
+                let mut full = root.to_vec();
+                full.extend_from_slice(&decoded);
+                decoded = full;
+            }
+            owned(ffi::PyUnicode_DecodeUTF8(
+                decoded.as_ptr().cast(),
+                decoded.len() as ffi::Py_ssize_t,
+                c"replace".as_ptr(),
+            ))
         }
-        owned(ffi::PyUnicode_DecodeUTF8(
-            decoded.as_ptr().cast(),
-            decoded.len() as ffi::Py_ssize_t,
-            c"replace".as_ptr(),
-        ))
     }
 
     /// `[(name, value), ...]` as bytes, names lower-case (hyper keeps them so). A
     /// trusted proxy's X-Forwarded-Host replaces Host.
     unsafe fn headers(&self, req: &Request) -> PyResult<PyOwned> {
-        let list = owned(ffi::PyList_New(req.head.headers.len() as ffi::Py_ssize_t))?;
-        for (i, (name, value)) in req.head.headers.iter().enumerate() {
-            let value = match (&req.forwarded_host, name == hyper::header::HOST) {
-                (Some(host), true) => new_bytes(host.as_bytes())?,
-                _ => new_bytes(value.as_bytes())?,
-            };
-            let pair = owned(ffi::PyTuple_New(2))?;
-            ffi::PyTuple_SetItem(pair.as_ptr(), 0, self.header_name(name)?.into_ptr());
-            ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_ptr());
-            ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, pair.into_ptr());
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let list = owned(ffi::PyList_New(req.head.headers.len() as ffi::Py_ssize_t))?;
+            for (i, (name, value)) in req.head.headers.iter().enumerate() {
+                let value = match (&req.forwarded_host, name == hyper::header::HOST) {
+                    (Some(host), true) => new_bytes(host.as_bytes())?,
+                    _ => new_bytes(value.as_bytes())?,
+                };
+                let pair = owned(ffi::PyTuple_New(2))?;
+                ffi::PyTuple_SetItem(pair.as_ptr(), 0, self.header_name(name)?.into_ptr());
+                ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_ptr());
+                ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, pair.into_ptr());
+            }
+            Ok(list)
         }
-        Ok(list)
     }
 
     unsafe fn method(&self, method: &Method) -> PyResult<PyOwned> {
-        self.methods.get(method, || new_str(method.as_str()))
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe { self.methods.get(method, || new_str(method.as_str())) }
     }
 
     unsafe fn header_name(&self, name: &HeaderName) -> PyResult<PyOwned> {
-        self.header_names.get(name, || new_bytes(name.as_str().as_bytes()))
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe { self.header_names.get(name, || new_bytes(name.as_str().as_bytes())) }
     }
 }

@@ -141,57 +141,62 @@ unsafe fn serve(
     shared: Arc<Shared>,
     ready: mpsc::SyncSender<Result<(), LoadError>>,
 ) {
-    let init = |e: hornbeam_python::error::PyErrInfo| LoadError::Init(e.traceback_or_message());
-    let prepared = (|| {
-        call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(init)?;
-        let app = AppRef::of(&spec.app).load()?;
-        let glue = call::import("hornbeam_asgi").map_err(init)?;
-        let serve = call::getattr_path(glue.clone(), "serve").map_err(init)?;
-        let disconnected = call::getattr_path(glue, "ClientDisconnected").map_err(init)?;
-        let types = AsgiTypes::create().map_err(init)?;
-        let scopes = ScopeBuilder::new(&spec.root_path, &EXTENSIONS).map_err(init)?;
-        let host = crate::agent::enter(&spec.app.agents).map_err(init)?;
-        Ok((app, serve, disconnected, types, scopes, host))
-    })();
-    let (app, serve, disconnected, types, scopes, host) = match prepared {
-        Ok(parts) => parts,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
+    // SAFETY: the caller keeps the contract above: GIL held, on the worker's thread.
+    unsafe {
+        let init = |e: hornbeam_python::error::PyErrInfo| LoadError::Init(e.traceback_or_message());
+        let prepared = (|| {
+            call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(init)?;
+            let app = AppRef::of(&spec.app).load()?;
+            let glue = call::import("hornbeam_asgi").map_err(init)?;
+            let serve = call::getattr_path(glue.clone(), "serve").map_err(init)?;
+            let disconnected = call::getattr_path(glue, "ClientDisconnected").map_err(init)?;
+            let types = AsgiTypes::create().map_err(init)?;
+            let scopes = ScopeBuilder::new(&spec.root_path, &EXTENSIONS).map_err(init)?;
+            let host = crate::agent::enter(&spec.app.agents).map_err(init)?;
+            Ok((app, serve, disconnected, types, scopes, host))
+        })();
+        let (app, serve, disconnected, types, scopes, host) = match prepared {
+            Ok(parts) => parts,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let native = match types.native(shared.clone(), scopes, disconnected, ready) {
+            Ok(native) => native,
+            Err(e) => {
+                shared
+                    .log
+                    .error(&format!("cannot start an ASGI worker: {}", e.traceback_or_message()));
+                return;
+            }
+        };
+        let lifespan = match spec.app.lifespan {
+            Lifespan::Auto => "auto",
+            Lifespan::On => "on",
+            Lifespan::Off => "off",
+        };
+        let outcome = (|| {
+            let args = owned(ffi::PyTuple_New(4))?;
+            ffi::PyTuple_SetItem(args.as_ptr(), 0, native.clone().into_ptr());
+            ffi::PyTuple_SetItem(args.as_ptr(), 1, app.into_ptr());
+            ffi::PyTuple_SetItem(args.as_ptr(), 2, call::new_str(lifespan)?.into_ptr());
+            ffi::PyTuple_SetItem(
+                args.as_ptr(),
+                3,
+                owned(ffi::PyFloat_FromDouble(spec.app.shutdown_timeout.as_secs_f64()))?.into_ptr(),
+            );
+            call::call(&serve, &args, None)
+        })();
+        if let Err(e) = outcome {
+            let text = e.traceback_or_message();
+            // Before ready() this is a start-up failure; after, the loop died.
+            let reported = pytypes::report_failure(&native, LoadError::Init(text.clone()));
+            if !reported && !text.contains("KeyboardInterrupt") {
+                shared.log.error(&format!("ASGI worker loop failed:\n{text}"));
+            }
         }
-    };
-    let native = match types.native(shared.clone(), scopes, disconnected, ready) {
-        Ok(native) => native,
-        Err(e) => {
-            shared.log.error(&format!("cannot start an ASGI worker: {}", e.traceback_or_message()));
-            return;
-        }
-    };
-    let lifespan = match spec.app.lifespan {
-        Lifespan::Auto => "auto",
-        Lifespan::On => "on",
-        Lifespan::Off => "off",
-    };
-    let outcome = (|| {
-        let args = owned(ffi::PyTuple_New(4))?;
-        ffi::PyTuple_SetItem(args.as_ptr(), 0, native.clone().into_ptr());
-        ffi::PyTuple_SetItem(args.as_ptr(), 1, app.into_ptr());
-        ffi::PyTuple_SetItem(args.as_ptr(), 2, call::new_str(lifespan)?.into_ptr());
-        ffi::PyTuple_SetItem(
-            args.as_ptr(),
-            3,
-            owned(ffi::PyFloat_FromDouble(spec.app.shutdown_timeout.as_secs_f64()))?.into_ptr(),
-        );
-        call::call(&serve, &args, None)
-    })();
-    if let Err(e) = outcome {
-        let text = e.traceback_or_message();
-        // Before ready() this is a start-up failure; after, the loop died.
-        let reported = pytypes::report_failure(&native, LoadError::Init(text.clone()));
-        if !reported && !text.contains("KeyboardInterrupt") {
-            shared.log.error(&format!("ASGI worker loop failed:\n{text}"));
-        }
+        drop(native);
+        drop(host);
     }
-    drop(native);
-    drop(host);
 }

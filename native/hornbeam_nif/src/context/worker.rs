@@ -122,10 +122,14 @@ fn run(
 
 /// Puts the configured paths on `sys.path` and loads the `erlang` classes.
 unsafe fn prepare(config: &WorkerConfig) -> PyResult<(PyTypes, PyOwned)> {
-    call::extend_sys_path(&config.paths, &config.site_dirs)?;
-    let types = PyTypes::load()?;
-    let globals = call::new_globals("__hornbeam__")?;
-    Ok((types, globals))
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        call::extend_sys_path(&config.paths, &config.site_dirs)?;
+        let types = PyTypes::load()?;
+        let globals = call::new_globals("__hornbeam__")?;
+        Ok((types, globals))
+    }
 }
 
 /// Why a job failed, before it becomes the `{error, Reason}` term.
@@ -193,6 +197,8 @@ impl WorkerCtx {
             return;
         }
         self.shared.calls_run.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: jobs run on the context's own thread outside `detached`, so its
+        // interpreter is attached.
         let reply = catch_unwind(AssertUnwindSafe(|| unsafe { self.execute(&env, kind) }))
             .unwrap_or_else(|panic| env.run(|e| env.save(guard::panic_term(e, panic))));
         let cancelled = self.shared.finish(id, || {
@@ -207,70 +213,86 @@ impl WorkerCtx {
     }
 
     unsafe fn execute(&self, env: &OwnedEnv, kind: JobKind) -> SavedTerm {
-        env.run(|e| {
-            let term = self.dispatch(e, kind).unwrap_or_else(|failure| failure.to_term(e));
-            env.save(term)
-        })
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            env.run(|e| {
+                let term = self.dispatch(e, kind).unwrap_or_else(|failure| failure.to_term(e));
+                env.save(term)
+            })
+        }
     }
 
     unsafe fn dispatch<'a>(&self, e: Env<'a>, kind: JobKind) -> Result<Term<'a>, Failure> {
-        match kind {
-            JobKind::Call { module, function, args, kwargs } => {
-                let callable = call::resolve(&module, &function)?;
-                let py_args =
-                    term::to_py_args(&self.types, args.load(e)).map_err(Failure::BadArg)?;
-                let py_kwargs =
-                    term::to_py_kwargs(&self.types, kwargs.load(e)).map_err(Failure::BadArg)?;
-                let result = call::call(&callable, &py_args, py_kwargs.as_ref())?;
-                self.ok_value(e, &result)
-            }
-            JobKind::Eval { code, locals } => {
-                let locals = locals.load(e);
-                let value = if locals.map_size().unwrap_or(0) == 0 {
-                    call::eval(&code, &self.globals, &self.globals)?
-                } else {
-                    let dict =
-                        term::to_py(&self.types, locals, false, 0).map_err(Failure::BadArg)?;
-                    call::eval(&code, &self.globals, &dict)?
-                };
-                self.ok_value(e, &value)
-            }
-            JobKind::Exec { code } => {
-                call::exec(&code, &self.globals)?;
-                Ok(atoms::ok().encode(e))
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            match kind {
+                JobKind::Call { module, function, args, kwargs } => {
+                    let callable = call::resolve(&module, &function)?;
+                    let py_args =
+                        term::to_py_args(&self.types, args.load(e)).map_err(Failure::BadArg)?;
+                    let py_kwargs =
+                        term::to_py_kwargs(&self.types, kwargs.load(e)).map_err(Failure::BadArg)?;
+                    let result = call::call(&callable, &py_args, py_kwargs.as_ref())?;
+                    self.ok_value(e, &result)
+                }
+                JobKind::Eval { code, locals } => {
+                    let locals = locals.load(e);
+                    let value = if locals.map_size().unwrap_or(0) == 0 {
+                        call::eval(&code, &self.globals, &self.globals)?
+                    } else {
+                        let dict =
+                            term::to_py(&self.types, locals, false, 0).map_err(Failure::BadArg)?;
+                        call::eval(&code, &self.globals, &dict)?
+                    };
+                    self.ok_value(e, &value)
+                }
+                JobKind::Exec { code } => {
+                    call::exec(&code, &self.globals)?;
+                    Ok(atoms::ok().encode(e))
+                }
             }
         }
     }
 
     unsafe fn ok_value<'a>(&self, e: Env<'a>, value: &PyOwned) -> Result<Term<'a>, Failure> {
-        let term = term::from_py(&self.types, e, value.as_ptr(), 0).map_err(Failure::Result)?;
-        Ok((atoms::ok(), term).encode(e))
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let term = term::from_py(&self.types, e, value.as_ptr(), 0).map_err(Failure::Result)?;
+            Ok((atoms::ok(), term).encode(e))
+        }
     }
 
     /// Waits for the reply to callback `id`, running jobs that arrive meanwhile.
     unsafe fn await_callback(&self, id: u64) -> Option<PyOwned> {
-        let my_job = self.shared.innermost_running();
-        loop {
-            if let Some((env, reply)) = self.early_replies.borrow_mut().remove(&id) {
-                return env.run(|e| host::callback_result(&self.types, reply.load(e)));
-            }
-            if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
-                return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
-            }
-            match self.interp.detached(|| self.rx.recv()) {
-                Ok(Msg::CallbackReply { id: reply_id, env, reply }) => {
-                    if reply_id == id {
-                        return env.run(|e| host::callback_result(&self.types, reply.load(e)));
-                    }
-                    if self.waiting.borrow().contains(&reply_id) {
-                        self.early_replies.borrow_mut().insert(reply_id, (env, reply));
-                    } // else its waiter gave up (cancelled): drop it
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let my_job = self.shared.innermost_running();
+            loop {
+                if let Some((env, reply)) = self.early_replies.borrow_mut().remove(&id) {
+                    return env.run(|e| host::callback_result(&self.types, reply.load(e)));
                 }
-                Ok(Msg::Wake) => {}
-                Ok(Msg::Job(job)) => self.run_job(job),
-                Ok(Msg::Stop) | Err(_) => {
-                    self.stopping.set(true);
-                    return raise(ffi::PyExc_RuntimeError, "the context is stopping");
+                if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
+                    return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
+                }
+                match self.interp.detached(|| self.rx.recv()) {
+                    Ok(Msg::CallbackReply { id: reply_id, env, reply }) => {
+                        if reply_id == id {
+                            return env.run(|e| host::callback_result(&self.types, reply.load(e)));
+                        }
+                        if self.waiting.borrow().contains(&reply_id) {
+                            self.early_replies.borrow_mut().insert(reply_id, (env, reply));
+                        } // else its waiter gave up (cancelled): drop it
+                    }
+                    Ok(Msg::Wake) => {}
+                    Ok(Msg::Job(job)) => self.run_job(job),
+                    Ok(Msg::Stop) | Err(_) => {
+                        self.stopping.set(true);
+                        return raise(ffi::PyExc_RuntimeError, "the context is stopping");
+                    }
                 }
             }
         }
@@ -306,14 +328,18 @@ impl ErlangHost for WorkerCtx {
     /// # Safety
     /// On this worker's thread, GIL held; `args` are borrowed objects.
     unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
-        let id = self.next_callback.get() + 1;
-        self.next_callback.set(id);
-        if let Err(raised) = host::request_callback(&self.types, &self.owner, id, name, args) {
-            return raised;
+        // SAFETY: the caller keeps the contract above: On this worker's thread, GIL held; `args`
+        // are borrowed objects.
+        unsafe {
+            let id = self.next_callback.get() + 1;
+            self.next_callback.set(id);
+            if let Err(raised) = host::request_callback(&self.types, &self.owner, id, name, args) {
+                return raised;
+            }
+            self.waiting.borrow_mut().push(id);
+            let outcome = self.await_callback(id);
+            self.waiting.borrow_mut().retain(|&w| w != id);
+            outcome
         }
-        self.waiting.borrow_mut().push(id);
-        let outcome = self.await_callback(id);
-        self.waiting.borrow_mut().retain(|&w| w != id);
-        outcome
     }
 }

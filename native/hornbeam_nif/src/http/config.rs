@@ -138,7 +138,7 @@ pub struct AppConfig {
     pub max_requests: u64,
     pub preload_app: bool,
     /// The Erlang processes that run `erlang.call` for the workers' threads.
-    pub agents: std::sync::Arc<crate::agent::Agents>,
+    pub agents: Arc<crate::agent::Agents>,
 }
 
 impl AppConfig {
@@ -182,7 +182,7 @@ impl AppConfig {
             python_home: home_term.decode::<String>().ok(),
             max_requests: get(map, "max_requests")?,
             preload_app: get(map, "preload_app")?,
-            agents: std::sync::Arc::new(crate::agent::Agents::new(get(map, "agents")?)),
+            agents: Arc::new(crate::agent::Agents::new(get(map, "agents")?)),
         })
     }
 }

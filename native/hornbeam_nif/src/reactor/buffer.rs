@@ -31,16 +31,20 @@ struct BufferObject {
 /// # Safety
 /// GIL held; `tp` is the `ReactorBuffer` type of the current interpreter.
 pub unsafe fn new(tp: *mut ffi::PyObject, bytes: Vec<u8>) -> *mut ffi::PyObject {
-    let obj = ffi::PyType_GenericAlloc(tp.cast(), 0);
-    if obj.is_null() {
-        return obj;
+    // SAFETY: the caller keeps the contract above: GIL held; `tp` is the `ReactorBuffer` type of
+    // the current interpreter.
+    unsafe {
+        let obj = ffi::PyType_GenericAlloc(tp.cast(), 0);
+        if obj.is_null() {
+            return obj;
+        }
+        let mut bytes = ManuallyDrop::new(bytes);
+        let b = obj.cast::<BufferObject>();
+        (*b).data = bytes.as_mut_ptr();
+        (*b).len = bytes.len();
+        (*b).cap = bytes.capacity();
+        obj
     }
-    let mut bytes = ManuallyDrop::new(bytes);
-    let b = obj.cast::<BufferObject>();
-    (*b).data = bytes.as_mut_ptr();
-    (*b).len = bytes.len();
-    (*b).cap = bytes.capacity();
-    obj
 }
 
 /// The object's bytes.
@@ -48,20 +52,28 @@ pub unsafe fn new(tp: *mut ffi::PyObject, bytes: Vec<u8>) -> *mut ffi::PyObject 
 /// # Safety
 /// `obj` is a live `ReactorBuffer`; the slice must not outlive it.
 unsafe fn bytes_of<'a>(obj: *mut ffi::PyObject) -> &'a [u8] {
-    let b = obj.cast::<BufferObject>();
-    if (*b).len == 0 {
-        return &[];
+    // SAFETY: the caller keeps the contract above: `obj` is a live `ReactorBuffer`; the slice must
+    // not outlive it.
+    unsafe {
+        let b = obj.cast::<BufferObject>();
+        if (*b).len == 0 {
+            return &[];
+        }
+        std::slice::from_raw_parts((*b).data, (*b).len)
     }
-    std::slice::from_raw_parts((*b).data, (*b).len)
 }
 
 unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
-    let b = obj.cast::<BufferObject>();
-    if !(*b).data.is_null() {
-        drop(Vec::from_raw_parts((*b).data, (*b).len, (*b).cap));
-        (*b).data = ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let b = obj.cast::<BufferObject>();
+        if !(*b).data.is_null() {
+            drop(Vec::from_raw_parts((*b).data, (*b).len, (*b).cap));
+            (*b).data = ptr::null_mut();
+        }
+        crate::pyheap::free_instance(obj);
     }
-    crate::pyheap::free_instance(obj);
 }
 
 unsafe extern "C" fn getbuffer(
@@ -69,13 +81,19 @@ unsafe extern "C" fn getbuffer(
     view: *mut ffi::Py_buffer,
     flags: c_int,
 ) -> c_int {
-    let b = obj.cast::<BufferObject>();
-    // Read-only: PyBuffer_FillInfo refuses PyBUF_WRITABLE requests with a BufferError.
-    ffi::PyBuffer_FillInfo(view, obj, (*b).data.cast(), (*b).len as ffi::Py_ssize_t, 1, flags)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let b = obj.cast::<BufferObject>();
+        // Read-only: PyBuffer_FillInfo refuses PyBUF_WRITABLE requests with a BufferError.
+        ffi::PyBuffer_FillInfo(view, obj, (*b).data.cast(), (*b).len as ffi::Py_ssize_t, 1, flags)
+    }
 }
 
 unsafe extern "C" fn length(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    (*obj.cast::<BufferObject>()).len as ffi::Py_ssize_t
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { (*obj.cast::<BufferObject>()).len as ffi::Py_ssize_t }
 }
 
 /// A borrowed view of another object's bytes, released on drop.
@@ -86,11 +104,15 @@ struct Borrowed {
 impl Borrowed {
     /// `None` (with a `TypeError` set) when `obj` does not export a buffer.
     unsafe fn of(obj: *mut ffi::PyObject) -> Option<Borrowed> {
-        let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
-        if ffi::PyObject_GetBuffer(obj, view.as_mut_ptr(), ffi::PyBUF_SIMPLE) != 0 {
-            return None;
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
+            if ffi::PyObject_GetBuffer(obj, view.as_mut_ptr(), ffi::PyBUF_SIMPLE) != 0 {
+                return None;
+            }
+            Some(Borrowed { view: view.assume_init() })
         }
-        Some(Borrowed { view: view.assume_init() })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -118,21 +140,25 @@ enum Needle {
 
 impl Needle {
     unsafe fn of(obj: *mut ffi::PyObject) -> Option<Needle> {
-        if ffi::PyIndex_Check(obj) != 0 {
-            let value = ffi::PyNumber_AsSsize_t(obj, ffi::PyExc_OverflowError);
-            if value == -1 && !ffi::PyErr_Occurred().is_null() {
-                return None;
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            if ffi::PyIndex_Check(obj) != 0 {
+                let value = ffi::PyNumber_AsSsize_t(obj, ffi::PyExc_OverflowError);
+                if value == -1 && !ffi::PyErr_Occurred().is_null() {
+                    return None;
+                }
+                if !(0..=255).contains(&value) {
+                    ffi::PyErr_SetString(
+                        ffi::PyExc_ValueError,
+                        c"byte must be in range(0, 256)".as_ptr(),
+                    );
+                    return None;
+                }
+                return Some(Needle::Byte([value as u8]));
             }
-            if !(0..=255).contains(&value) {
-                ffi::PyErr_SetString(
-                    ffi::PyExc_ValueError,
-                    c"byte must be in range(0, 256)".as_ptr(),
-                );
-                return None;
-            }
-            return Some(Needle::Byte([value as u8]));
+            Borrowed::of(obj).map(Needle::Bytes)
         }
-        Borrowed::of(obj).map(Needle::Bytes)
     }
 
     fn bytes(&self) -> &[u8] {
@@ -146,54 +172,70 @@ impl Needle {
 /// `[start:end]` bounds as `bytes.find` reads its optional arguments (None or ints,
 /// negative from the end, clamped). `start` may exceed `len`; callers check.
 unsafe fn bounds(args: &[*mut ffi::PyObject], len: usize) -> Option<(usize, usize)> {
-    let len = len as isize;
-    let read = |i: usize, default: isize| -> Option<isize> {
-        match args.get(i) {
-            Some(&a) if a != ffi::Py_None() => {
-                let v = ffi::PyNumber_AsSsize_t(a, ptr::null_mut());
-                if v == -1 && !ffi::PyErr_Occurred().is_null() {
-                    return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let len = len as isize;
+        let read = |i: usize, default: isize| -> Option<isize> {
+            match args.get(i) {
+                Some(&a) if a != ffi::Py_None() => {
+                    let v = ffi::PyNumber_AsSsize_t(a, ptr::null_mut());
+                    if v == -1 && !ffi::PyErr_Occurred().is_null() {
+                        return None;
+                    }
+                    Some(v)
                 }
-                Some(v)
+                _ => Some(default),
             }
-            _ => Some(default),
+        };
+        let mut start = read(0, 0)?;
+        let mut end = read(1, len)?;
+        if start < 0 {
+            start = (start + len).max(0);
         }
-    };
-    let mut start = read(0, 0)?;
-    let mut end = read(1, len)?;
-    if start < 0 {
-        start = (start + len).max(0);
+        if end < 0 {
+            end = (end + len).max(0);
+        }
+        Some((start as usize, end.min(len) as usize))
     }
-    if end < 0 {
-        end = (end + len).max(0);
-    }
-    Some((start as usize, end.min(len) as usize))
 }
 
 unsafe fn fast_args<'a>(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> &'a [*mut ffi::PyObject] {
-    if nargs <= 0 {
-        return &[];
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if nargs <= 0 {
+            return &[];
+        }
+        std::slice::from_raw_parts(args, nargs as usize)
     }
-    std::slice::from_raw_parts(args, nargs as usize)
 }
 
 unsafe fn arity(name: &str, args: &[*mut ffi::PyObject], min: usize, max: usize) -> bool {
-    if args.len() < min || args.len() > max {
-        let msg = format!(
-            "{name}() takes from {min} to {max} positional arguments ({} given)",
-            args.len()
-        );
-        set_error(ffi::PyExc_TypeError, &msg);
-        return false;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if args.len() < min || args.len() > max {
+            let msg = format!(
+                "{name}() takes from {min} to {max} positional arguments ({} given)",
+                args.len()
+            );
+            set_error(ffi::PyExc_TypeError, &msg);
+            return false;
+        }
+        true
     }
-    true
 }
 
 unsafe fn set_error(class: *mut ffi::PyObject, message: &str) {
-    let _ = hornbeam_python::error::raise(class, message);
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let _ = hornbeam_python::error::raise(class, message);
+    }
 }
 
 /// The arguments of `find`/`count`: `(sub[, start[, end]])` over `obj`'s bytes.
@@ -204,14 +246,18 @@ unsafe fn search_args<'a>(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> Option<(&'a [u8], Needle, usize, usize)> {
-    let args = fast_args(args, nargs);
-    if !arity(name, args, 1, 3) {
-        return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let args = fast_args(args, nargs);
+        if !arity(name, args, 1, 3) {
+            return None;
+        }
+        let hay = bytes_of(obj);
+        let needle = Needle::of(args[0])?;
+        let (start, end) = bounds(&args[1..], hay.len())?;
+        Some((hay, needle, start, end))
     }
-    let hay = bytes_of(obj);
-    let needle = Needle::of(args[0])?;
-    let (start, end) = bounds(&args[1..], hay.len())?;
-    Some((hay, needle, start, end))
 }
 
 unsafe extern "C" fn find(
@@ -219,16 +265,20 @@ unsafe extern "C" fn find(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    let Some((hay, needle, start, end)) = search_args("find", obj, args, nargs) else {
-        return ptr::null_mut();
-    };
-    let needle = needle.bytes();
-    let found = if end < start || end - start < needle.len() {
-        None
-    } else {
-        memchr::memmem::find(&hay[start..end], needle).map(|i| i + start)
-    };
-    ffi::PyLong_FromSsize_t(found.map_or(-1, |i| i as ffi::Py_ssize_t))
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Some((hay, needle, start, end)) = search_args("find", obj, args, nargs) else {
+            return ptr::null_mut();
+        };
+        let needle = needle.bytes();
+        let found = if end < start || end - start < needle.len() {
+            None
+        } else {
+            memchr::memmem::find(&hay[start..end], needle).map(|i| i + start)
+        };
+        ffi::PyLong_FromSsize_t(found.map_or(-1, |i| i as ffi::Py_ssize_t))
+    }
 }
 
 unsafe extern "C" fn count(
@@ -236,18 +286,22 @@ unsafe extern "C" fn count(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    let Some((hay, needle, start, end)) = search_args("count", obj, args, nargs) else {
-        return ptr::null_mut();
-    };
-    let needle = needle.bytes();
-    let n = if end < start {
-        0
-    } else if needle.is_empty() {
-        end - start + 1
-    } else {
-        memchr::memmem::find_iter(&hay[start..end], needle).count()
-    };
-    ffi::PyLong_FromSsize_t(n as ffi::Py_ssize_t)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Some((hay, needle, start, end)) = search_args("count", obj, args, nargs) else {
+            return ptr::null_mut();
+        };
+        let needle = needle.bytes();
+        let n = if end < start {
+            0
+        } else if needle.is_empty() {
+            end - start + 1
+        } else {
+            memchr::memmem::find_iter(&hay[start..end], needle).count()
+        };
+        ffi::PyLong_FromSsize_t(n as ffi::Py_ssize_t)
+    }
 }
 
 /// `startswith`/`endswith`: `affix` is bytes-like or a tuple of them.
@@ -258,41 +312,45 @@ unsafe fn affix_match(
     nargs: ffi::Py_ssize_t,
     at_end: bool,
 ) -> *mut ffi::PyObject {
-    let args = fast_args(args, nargs);
-    if !arity(name, args, 1, 3) {
-        return ptr::null_mut();
-    }
-    let hay = bytes_of(obj);
-    let Some((start, end)) = bounds(&args[1..], hay.len()) else {
-        return ptr::null_mut();
-    };
-    let matches = |affix: &[u8]| {
-        if start > hay.len() || end < start || end - start < affix.len() {
-            return false;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let args = fast_args(args, nargs);
+        if !arity(name, args, 1, 3) {
+            return ptr::null_mut();
         }
-        if at_end {
-            &hay[end - affix.len()..end] == affix
-        } else {
-            &hay[start..start + affix.len()] == affix
-        }
-    };
-    let candidates: Vec<*mut ffi::PyObject> = if ffi::PyTuple_Check(args[0]) != 0 {
-        (0..ffi::PyTuple_Size(args[0])).map(|i| ffi::PyTuple_GetItem(args[0], i)).collect()
-    } else {
-        vec![args[0]]
-    };
-    for candidate in candidates {
-        let Some(affix) = Borrowed::of(candidate) else {
-            ffi::PyErr_Clear();
-            let msg = format!("{name} first arg must be bytes or a tuple of bytes");
-            set_error(ffi::PyExc_TypeError, &msg);
+        let hay = bytes_of(obj);
+        let Some((start, end)) = bounds(&args[1..], hay.len()) else {
             return ptr::null_mut();
         };
-        if matches(affix.bytes()) {
-            return ffi::PyBool_FromLong(1);
+        let matches = |affix: &[u8]| {
+            if start > hay.len() || end < start || end - start < affix.len() {
+                return false;
+            }
+            if at_end {
+                &hay[end - affix.len()..end] == affix
+            } else {
+                &hay[start..start + affix.len()] == affix
+            }
+        };
+        let candidates: Vec<*mut ffi::PyObject> = if ffi::PyTuple_Check(args[0]) != 0 {
+            (0..ffi::PyTuple_Size(args[0])).map(|i| ffi::PyTuple_GetItem(args[0], i)).collect()
+        } else {
+            vec![args[0]]
+        };
+        for candidate in candidates {
+            let Some(affix) = Borrowed::of(candidate) else {
+                ffi::PyErr_Clear();
+                let msg = format!("{name} first arg must be bytes or a tuple of bytes");
+                set_error(ffi::PyExc_TypeError, &msg);
+                return ptr::null_mut();
+            };
+            if matches(affix.bytes()) {
+                return ffi::PyBool_FromLong(1);
+            }
         }
+        ffi::PyBool_FromLong(0)
     }
-    ffi::PyBool_FromLong(0)
 }
 
 unsafe extern "C" fn startswith(
@@ -300,7 +358,9 @@ unsafe extern "C" fn startswith(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    affix_match("startswith", obj, args, nargs, false)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { affix_match("startswith", obj, args, nargs, false) }
 }
 
 unsafe extern "C" fn endswith(
@@ -308,7 +368,9 @@ unsafe extern "C" fn endswith(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    affix_match("endswith", obj, args, nargs, true)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { affix_match("endswith", obj, args, nargs, true) }
 }
 
 /// `decode(encoding="utf-8", errors="strict")`, straight from the buffer to `str`.
@@ -318,127 +380,157 @@ unsafe extern "C" fn decode(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let positional = fast_args(args, nargs);
-    if !arity("decode", positional, 0, 2) {
-        return ptr::null_mut();
-    }
-    let mut encoding = positional.first().copied();
-    let mut errors = positional.get(1).copied();
-    if !kwnames.is_null() {
-        for i in 0..ffi::PyTuple_Size(kwnames) {
-            let value = *args.add(nargs as usize + i as usize);
-            let key = ffi::PyTuple_GetItem(kwnames, i);
-            if ffi::PyUnicode_CompareWithASCIIString(key, c"encoding".as_ptr()) == 0 {
-                encoding = Some(value);
-            } else if ffi::PyUnicode_CompareWithASCIIString(key, c"errors".as_ptr()) == 0 {
-                errors = Some(value);
-            } else {
-                set_error(ffi::PyExc_TypeError, "decode() got an unexpected keyword argument");
-                return ptr::null_mut();
-            }
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let positional = fast_args(args, nargs);
+        if !arity("decode", positional, 0, 2) {
+            return ptr::null_mut();
         }
-    }
-    let as_cstr = |o: Option<*mut ffi::PyObject>| -> Result<*const std::ffi::c_char, ()> {
-        match o {
-            None => Ok(ptr::null()),
-            Some(o) if ffi::PyUnicode_Check(o) != 0 => {
-                let s = ffi::PyUnicode_AsUTF8(o);
-                if s.is_null() {
-                    Err(())
+        let mut encoding = positional.first().copied();
+        let mut errors = positional.get(1).copied();
+        if !kwnames.is_null() {
+            for i in 0..ffi::PyTuple_Size(kwnames) {
+                let value = *args.add(nargs as usize + i as usize);
+                let key = ffi::PyTuple_GetItem(kwnames, i);
+                if ffi::PyUnicode_CompareWithASCIIString(key, c"encoding".as_ptr()) == 0 {
+                    encoding = Some(value);
+                } else if ffi::PyUnicode_CompareWithASCIIString(key, c"errors".as_ptr()) == 0 {
+                    errors = Some(value);
                 } else {
-                    Ok(s)
+                    set_error(ffi::PyExc_TypeError, "decode() got an unexpected keyword argument");
+                    return ptr::null_mut();
                 }
             }
-            Some(_) => {
-                set_error(ffi::PyExc_TypeError, "decode() arguments must be str");
-                Err(())
-            }
         }
-    };
-    let (Ok(encoding), Ok(errors)) = (as_cstr(encoding), as_cstr(errors)) else {
-        return ptr::null_mut();
-    };
-    let data = bytes_of(obj);
-    // A NULL encoding means UTF-8, a NULL errors "strict".
-    ffi::PyUnicode_Decode(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t, encoding, errors)
+        let as_cstr = |o: Option<*mut ffi::PyObject>| -> Result<*const std::ffi::c_char, ()> {
+            match o {
+                None => Ok(ptr::null()),
+                Some(o) if ffi::PyUnicode_Check(o) != 0 => {
+                    let s = ffi::PyUnicode_AsUTF8(o);
+                    if s.is_null() {
+                        Err(())
+                    } else {
+                        Ok(s)
+                    }
+                }
+                Some(_) => {
+                    set_error(ffi::PyExc_TypeError, "decode() arguments must be str");
+                    Err(())
+                }
+            }
+        };
+        let (Ok(encoding), Ok(errors)) = (as_cstr(encoding), as_cstr(errors)) else {
+            return ptr::null_mut();
+        };
+        let data = bytes_of(obj);
+        // A NULL encoding means UTF-8, a NULL errors "strict".
+        ffi::PyUnicode_Decode(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t, encoding, errors)
+    }
 }
 
 unsafe extern "C" fn to_bytes(
     obj: *mut ffi::PyObject,
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let data = bytes_of(obj);
-    ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let data = bytes_of(obj);
+        ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t)
+    }
 }
 
 unsafe extern "C" fn memoryview(
     obj: *mut ffi::PyObject,
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    ffi::PyMemoryView_FromObject(obj)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { ffi::PyMemoryView_FromObject(obj) }
 }
 
 unsafe extern "C" fn subscript(
     obj: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let data = bytes_of(obj);
-    if ffi::PyIndex_Check(key) != 0 {
-        let i = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
-        if i == -1 && !ffi::PyErr_Occurred().is_null() {
-            return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let data = bytes_of(obj);
+        if ffi::PyIndex_Check(key) != 0 {
+            let i = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
+            if i == -1 && !ffi::PyErr_Occurred().is_null() {
+                return ptr::null_mut();
+            }
+            return item(obj, i);
         }
-        return item(obj, i);
+        if ffi::PySlice_Check(key) != 0 {
+            let (mut start, mut stop, mut step) = (0, 0, 0);
+            if ffi::PySlice_Unpack(key, &mut start, &mut stop, &mut step) < 0 {
+                return ptr::null_mut();
+            }
+            let n = ffi::PySlice_AdjustIndices(
+                data.len() as ffi::Py_ssize_t,
+                &mut start,
+                &mut stop,
+                step,
+            );
+            if step == 1 {
+                let slice = &data[start as usize..(start + n) as usize];
+                return ffi::PyBytes_FromStringAndSize(slice.as_ptr().cast(), n);
+            }
+            let picked: Vec<u8> = (0..n).map(|k| data[(start + k * step) as usize]).collect();
+            return ffi::PyBytes_FromStringAndSize(picked.as_ptr().cast(), n);
+        }
+        set_error(ffi::PyExc_TypeError, "ReactorBuffer indices must be integers or slices");
+        ptr::null_mut()
     }
-    if ffi::PySlice_Check(key) != 0 {
-        let (mut start, mut stop, mut step) = (0, 0, 0);
-        if ffi::PySlice_Unpack(key, &mut start, &mut stop, &mut step) < 0 {
-            return ptr::null_mut();
-        }
-        let n =
-            ffi::PySlice_AdjustIndices(data.len() as ffi::Py_ssize_t, &mut start, &mut stop, step);
-        if step == 1 {
-            let slice = &data[start as usize..(start + n) as usize];
-            return ffi::PyBytes_FromStringAndSize(slice.as_ptr().cast(), n);
-        }
-        let picked: Vec<u8> = (0..n).map(|k| data[(start + k * step) as usize]).collect();
-        return ffi::PyBytes_FromStringAndSize(picked.as_ptr().cast(), n);
-    }
-    set_error(ffi::PyExc_TypeError, "ReactorBuffer indices must be integers or slices");
-    ptr::null_mut()
 }
 
 /// `data[i]` (also what iteration uses).
 unsafe extern "C" fn item(obj: *mut ffi::PyObject, i: ffi::Py_ssize_t) -> *mut ffi::PyObject {
-    let data = bytes_of(obj);
-    let index = if i < 0 { i + data.len() as ffi::Py_ssize_t } else { i };
-    match usize::try_from(index).ok().and_then(|k| data.get(k)) {
-        Some(&byte) => ffi::PyLong_FromLong(byte as std::ffi::c_long),
-        None => {
-            set_error(ffi::PyExc_IndexError, "index out of range");
-            ptr::null_mut()
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let data = bytes_of(obj);
+        let index = if i < 0 { i + data.len() as ffi::Py_ssize_t } else { i };
+        match usize::try_from(index).ok().and_then(|k| data.get(k)) {
+            Some(&byte) => ffi::PyLong_FromLong(byte as std::ffi::c_long),
+            None => {
+                set_error(ffi::PyExc_IndexError, "index out of range");
+                ptr::null_mut()
+            }
         }
     }
 }
 
 unsafe extern "C" fn contains(obj: *mut ffi::PyObject, value: *mut ffi::PyObject) -> c_int {
-    let Some(needle) = Needle::of(value) else {
-        return -1;
-    };
-    memchr::memmem::find(bytes_of(obj), needle.bytes()).is_some() as c_int
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Some(needle) = Needle::of(value) else {
+            return -1;
+        };
+        memchr::memmem::find(bytes_of(obj), needle.bytes()).is_some() as c_int
+    }
 }
 
 unsafe extern "C" fn concat(
     obj: *mut ffi::PyObject,
     other: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let Some(other) = Borrowed::of(other) else {
-        return ptr::null_mut();
-    };
-    let mut joined = Vec::with_capacity(length(obj) as usize + other.bytes().len());
-    joined.extend_from_slice(bytes_of(obj));
-    joined.extend_from_slice(other.bytes());
-    ffi::PyBytes_FromStringAndSize(joined.as_ptr().cast(), joined.len() as ffi::Py_ssize_t)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Some(other) = Borrowed::of(other) else {
+            return ptr::null_mut();
+        };
+        let mut joined = Vec::with_capacity(length(obj) as usize + other.bytes().len());
+        joined.extend_from_slice(bytes_of(obj));
+        joined.extend_from_slice(other.bytes());
+        ffi::PyBytes_FromStringAndSize(joined.as_ptr().cast(), joined.len() as ffi::Py_ssize_t)
+    }
 }
 
 /// Compares with any bytes-like object, as `bytes` does.
@@ -447,48 +539,60 @@ unsafe extern "C" fn richcompare(
     other: *mut ffi::PyObject,
     op: c_int,
 ) -> *mut ffi::PyObject {
-    if ffi::PyObject_CheckBuffer(other) == 0 || ffi::PyUnicode_Check(other) != 0 {
-        return ffi::Py_NewRef(ffi::Py_NotImplemented());
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if ffi::PyObject_CheckBuffer(other) == 0 || ffi::PyUnicode_Check(other) != 0 {
+            return ffi::Py_NewRef(ffi::Py_NotImplemented());
+        }
+        let Some(other) = Borrowed::of(other) else {
+            return ptr::null_mut();
+        };
+        let ord = bytes_of(obj).cmp(other.bytes());
+        let result = match op {
+            ffi::Py_LT => ord.is_lt(),
+            ffi::Py_LE => ord.is_le(),
+            ffi::Py_EQ => ord.is_eq(),
+            ffi::Py_NE => ord.is_ne(),
+            ffi::Py_GT => ord.is_gt(),
+            _ => ord.is_ge(),
+        };
+        ffi::PyBool_FromLong(result as std::ffi::c_long)
     }
-    let Some(other) = Borrowed::of(other) else {
-        return ptr::null_mut();
-    };
-    let ord = bytes_of(obj).cmp(other.bytes());
-    let result = match op {
-        ffi::Py_LT => ord.is_lt(),
-        ffi::Py_LE => ord.is_le(),
-        ffi::Py_EQ => ord.is_eq(),
-        ffi::Py_NE => ord.is_ne(),
-        ffi::Py_GT => ord.is_gt(),
-        _ => ord.is_ge(),
-    };
-    ffi::PyBool_FromLong(result as std::ffi::c_long)
 }
 
 /// Equal objects hash equally: the same hash as the equal `bytes`.
 unsafe extern "C" fn hash(obj: *mut ffi::PyObject) -> ffi::Py_hash_t {
-    let copy = to_bytes(obj, ptr::null_mut());
-    if copy.is_null() {
-        return -1;
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let copy = to_bytes(obj, ptr::null_mut());
+        if copy.is_null() {
+            return -1;
+        }
+        let h = ffi::PyObject_Hash(copy);
+        ffi::Py_DecRef(copy);
+        h
     }
-    let h = ffi::PyObject_Hash(copy);
-    ffi::Py_DecRef(copy);
-    h
 }
 
 unsafe extern "C" fn repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let copy = to_bytes(obj, ptr::null_mut());
-    if copy.is_null() {
-        return copy;
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let copy = to_bytes(obj, ptr::null_mut());
+        if copy.is_null() {
+            return copy;
+        }
+        let inner = ffi::PyObject_Repr(copy);
+        ffi::Py_DecRef(copy);
+        if inner.is_null() {
+            return inner;
+        }
+        let out = ffi::PyUnicode_FromFormat(c"ReactorBuffer(%U)".as_ptr(), inner);
+        ffi::Py_DecRef(inner);
+        out
     }
-    let inner = ffi::PyObject_Repr(copy);
-    ffi::Py_DecRef(copy);
-    if inner.is_null() {
-        return inner;
-    }
-    let out = ffi::PyUnicode_FromFormat(c"ReactorBuffer(%U)".as_ptr(), inner);
-    ffi::Py_DecRef(inner);
-    out
 }
 
 use crate::pyheap::{method, sealed_spec, slot};
@@ -532,13 +636,17 @@ static mut SPEC: ffi::PyType_Spec =
 /// # Safety
 /// GIL held; `module` is the `_hornbeam_reactor` module being executed.
 pub unsafe fn add_type(module: *mut ffi::PyObject) -> c_int {
-    let tp = ffi::PyType_FromModuleAndSpec(module, &raw mut SPEC, ptr::null_mut());
-    if tp.is_null() {
-        return -1;
+    // SAFETY: the caller keeps the contract above: GIL held; `module` is the `_hornbeam_reactor`
+    // module being executed.
+    unsafe {
+        let tp = ffi::PyType_FromModuleAndSpec(module, &raw mut SPEC, ptr::null_mut());
+        if tp.is_null() {
+            return -1;
+        }
+        let rc = ffi::PyModule_AddType(module, tp.cast());
+        ffi::Py_DecRef(tp);
+        rc
     }
-    let rc = ffi::PyModule_AddType(module, tp.cast());
-    ffi::Py_DecRef(tp);
-    rc
 }
 
 /// The address of the memory `obj` exports through the buffer protocol (tests use it
@@ -547,5 +655,6 @@ pub unsafe fn add_type(module: *mut ffi::PyObject) -> c_int {
 /// # Safety
 /// GIL held.
 pub unsafe fn export_address(obj: *mut ffi::PyObject) -> Option<usize> {
-    Borrowed::of(obj).map(|b| b.view.buf as usize)
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe { Borrowed::of(obj).map(|b| b.view.buf as usize) }
 }

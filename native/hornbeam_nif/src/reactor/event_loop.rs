@@ -181,21 +181,25 @@ fn run(
 
 /// Puts the paths on `sys.path`, imports `erlang.reactor` and binds it to this thread.
 unsafe fn prepare(config: &LoopConfig) -> PyResult<PyParts> {
-    call::extend_sys_path(&config.paths, &config.site_dirs)?;
-    let types = PyTypes::load()?;
-    let module = call::import("erlang.reactor")?;
-    let bind = call::getattr_path(module.clone(), "_bind")?;
-    call::owned(ffi::PyObject_CallNoArgs(bind.as_ptr()))?;
-    let native = call::import("_hornbeam_reactor")?;
-    Ok(PyParts {
-        types,
-        globals: call::new_globals("__reactor__")?,
-        init_connection: call::getattr_path(module.clone(), "init_connection")?,
-        close_connection: call::getattr_path(module, "close_connection")?,
-        buffer_type: call::getattr_path(native, "ReactorBuffer")?,
-        data_received: call::owned(ffi::PyUnicode_InternFromString(c"data_received".as_ptr()))?,
-        write_ready: call::owned(ffi::PyUnicode_InternFromString(c"write_ready".as_ptr()))?,
-    })
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        call::extend_sys_path(&config.paths, &config.site_dirs)?;
+        let types = PyTypes::load()?;
+        let module = call::import("erlang.reactor")?;
+        let bind = call::getattr_path(module.clone(), "_bind")?;
+        call::owned(ffi::PyObject_CallNoArgs(bind.as_ptr()))?;
+        let native = call::import("_hornbeam_reactor")?;
+        Ok(PyParts {
+            types,
+            globals: call::new_globals("__reactor__")?,
+            init_connection: call::getattr_path(module.clone(), "init_connection")?,
+            close_connection: call::getattr_path(module, "close_connection")?,
+            buffer_type: call::getattr_path(native, "ReactorBuffer")?,
+            data_received: call::owned(ffi::PyUnicode_InternFromString(c"data_received".as_ptr()))?,
+            write_ready: call::owned(ffi::PyUnicode_InternFromString(c"write_ready".as_ptr()))?,
+        })
+    }
 }
 
 /// A failed callback: the exception, and whether it only says the peer went away.
@@ -205,8 +209,12 @@ struct Raised {
 }
 
 unsafe fn fetch_raised() -> Raised {
-    let peer_gone = ffi::PyErr_ExceptionMatches(ffi::PyExc_ConnectionError) != 0;
-    Raised { info: PyErrInfo::fetch(), peer_gone }
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let peer_gone = ffi::PyErr_ExceptionMatches(ffi::PyExc_ConnectionError) != 0;
+        Raised { info: PyErrInfo::fetch(), peer_gone }
+    }
 }
 
 impl Reactor {
@@ -251,44 +259,59 @@ impl Reactor {
     /// # Safety
     /// Attached, on the loop thread.
     unsafe fn dispatch(&self, fd: RawFd, ready: Ready) {
-        match ready {
-            Ready::Read(ReadOutcome::Data(bytes)) => {
-                Stats::add(&self.shared.stats.bytes_in, bytes.len() as u64);
-                self.deliver(fd, bytes);
-            }
-            Ready::Read(ReadOutcome::Eof) => {
-                if let Some(conn) = self.conns.borrow_mut().get_mut(&fd) {
-                    conn.eof = true;
+        // SAFETY: the caller keeps the contract above: Attached, on the loop thread.
+        unsafe {
+            match ready {
+                Ready::Read(ReadOutcome::Data(bytes)) => {
+                    Stats::add(&self.shared.stats.bytes_in, bytes.len() as u64);
+                    self.deliver(fd, bytes);
                 }
-                self.deliver(fd, Vec::new());
+                Ready::Read(ReadOutcome::Eof) => {
+                    if let Some(conn) = self.conns.borrow_mut().get_mut(&fd) {
+                        conn.eof = true;
+                    }
+                    self.deliver(fd, Vec::new());
+                }
+                Ready::Read(ReadOutcome::WouldBlock) => self.arm(fd, Want::Read),
+                Ready::Read(ReadOutcome::Failed(e)) => {
+                    self.log(atoms::debug(), &format!("{}: read failed: {e}", self.label(fd)));
+                    self.close(fd);
+                }
+                Ready::Write => self.call_write_ready(fd),
             }
-            Ready::Read(ReadOutcome::WouldBlock) => self.arm(fd, Want::Read),
-            Ready::Read(ReadOutcome::Failed(e)) => {
-                self.log(atoms::debug(), &format!("{}: read failed: {e}", self.label(fd)));
-                self.close(fd);
-            }
-            Ready::Write => self.call_write_ready(fd),
         }
     }
 
     /// Hands `bytes` to the protocol's `data_received` as a `ReactorBuffer`.
     unsafe fn deliver(&self, fd: RawFd, bytes: Vec<u8>) {
-        let Some(proto) = self.proto(fd) else { return };
-        let data = buffer::new(self.py.buffer_type.as_ptr(), bytes);
-        if data.is_null() {
-            let raised = fetch_raised();
-            return self.failed(fd, "data_received", raised);
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let Some(proto) = self.proto(fd) else { return };
+            let data = buffer::new(self.py.buffer_type.as_ptr(), bytes);
+            if data.is_null() {
+                let raised = fetch_raised();
+                return self.failed(fd, "data_received", raised);
+            }
+            let result = ffi::PyObject_CallMethodOneArg(
+                proto.as_ptr(),
+                self.py.data_received.as_ptr(),
+                data,
+            );
+            ffi::Py_DecRef(data);
+            self.after_callback(fd, "data_received", Want::Read, result);
         }
-        let result =
-            ffi::PyObject_CallMethodOneArg(proto.as_ptr(), self.py.data_received.as_ptr(), data);
-        ffi::Py_DecRef(data);
-        self.after_callback(fd, "data_received", Want::Read, result);
     }
 
     unsafe fn call_write_ready(&self, fd: RawFd) {
-        let Some(proto) = self.proto(fd) else { return };
-        let result = ffi::PyObject_CallMethodNoArgs(proto.as_ptr(), self.py.write_ready.as_ptr());
-        self.after_callback(fd, "write_ready", Want::Write, result);
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let Some(proto) = self.proto(fd) else { return };
+            let result =
+                ffi::PyObject_CallMethodNoArgs(proto.as_ptr(), self.py.write_ready.as_ptr());
+            self.after_callback(fd, "write_ready", Want::Write, result);
+        }
     }
 
     /// Applies what a callback returned (a new reference or NULL with an exception).
@@ -299,59 +322,71 @@ impl Reactor {
         from: Want,
         result: *mut ffi::PyObject,
     ) {
-        Stats::add(&self.shared.stats.callbacks, 1);
-        let Some(result) = PyOwned::from_owned(result) else {
-            let raised = fetch_raised();
-            return self.failed(fd, callback, raised);
-        };
-        let eof = self.conns.borrow().get(&fd).is_some_and(|c| c.eof);
-        match parse_action(&result) {
-            Some(Action::Close) => self.close(fd),
-            Some(Action::Continue) if from == Want::Write => self.arm(fd, Want::Write),
-            Some(Action::Continue) | Some(Action::ReadPending) if eof => self.close(fd),
-            Some(Action::Continue) | Some(Action::ReadPending) => self.arm(fd, Want::Read),
-            // A socket is nearly always writable: write now instead of after another
-            // trip through epoll. If it is not, write_ready says "continue".
-            Some(Action::WritePending) if from == Want::Read => self.call_write_ready(fd),
-            Some(Action::WritePending) => self.arm(fd, Want::Write),
-            None => {
-                let shown = repr_of(&result);
-                let class = self.proto_class(fd);
-                self.log(
-                    atoms::error(),
-                    &format!(
-                        "{}: {class}.{callback} returned {shown}, which is not an action \
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            Stats::add(&self.shared.stats.callbacks, 1);
+            let Some(result) = PyOwned::from_owned(result) else {
+                let raised = fetch_raised();
+                return self.failed(fd, callback, raised);
+            };
+            let eof = self.conns.borrow().get(&fd).is_some_and(|c| c.eof);
+            match parse_action(&result) {
+                Some(Action::Close) => self.close(fd),
+                Some(Action::Continue) if from == Want::Write => self.arm(fd, Want::Write),
+                Some(Action::Continue) | Some(Action::ReadPending) if eof => self.close(fd),
+                Some(Action::Continue) | Some(Action::ReadPending) => self.arm(fd, Want::Read),
+                // A socket is nearly always writable: write now instead of after another
+                // trip through epoll. If it is not, write_ready says "continue".
+                Some(Action::WritePending) if from == Want::Read => self.call_write_ready(fd),
+                Some(Action::WritePending) => self.arm(fd, Want::Write),
+                None => {
+                    let shown = repr_of(&result);
+                    let class = self.proto_class(fd);
+                    self.log(
+                        atoms::error(),
+                        &format!(
+                            "{}: {class}.{callback} returned {shown}, which is not an action \
                          (\"continue\", \"read_pending\", \"write_pending\", \"close\"); closing",
-                        self.label(fd)
-                    ),
-                );
-                self.close(fd);
+                            self.label(fd)
+                        ),
+                    );
+                    self.close(fd);
+                }
             }
         }
     }
 
     /// A callback raised: log it (briefly if the peer just went away) and close.
     unsafe fn failed(&self, fd: RawFd, callback: &str, raised: Raised) {
-        let class = self.proto_class(fd);
-        let Raised { info, peer_gone } = raised;
-        if peer_gone {
-            self.log(
-                atoms::info(),
-                &format!("{}: peer gone in {class}.{callback}: {}", self.label(fd), info.message),
-            );
-        } else {
-            self.log(
-                atoms::error(),
-                &format!(
-                    "{}: {class}.{callback} raised {}: {}; closing\n{}",
-                    self.label(fd),
-                    info.type_name,
-                    info.message,
-                    info.traceback
-                ),
-            );
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let class = self.proto_class(fd);
+            let Raised { info, peer_gone } = raised;
+            if peer_gone {
+                self.log(
+                    atoms::info(),
+                    &format!(
+                        "{}: peer gone in {class}.{callback}: {}",
+                        self.label(fd),
+                        info.message
+                    ),
+                );
+            } else {
+                self.log(
+                    atoms::error(),
+                    &format!(
+                        "{}: {class}.{callback} raised {}: {}; closing\n{}",
+                        self.label(fd),
+                        info.type_name,
+                        info.message,
+                        info.traceback
+                    ),
+                );
+            }
+            self.close(fd);
         }
-        self.close(fd);
     }
 
     /// Re-arms `fd` for `want` (one-shot).
@@ -381,29 +416,32 @@ impl Reactor {
     /// # Safety
     /// Attached, on the loop thread.
     unsafe fn close(&self, fd: RawFd) {
-        let Some(conn) = self.conns.borrow_mut().remove(&fd) else { return };
-        let _ = self.shared.poller.delete(BorrowedFd::borrow_raw(fd));
-        let fd_obj = PyOwned::from_owned(ffi::PyLong_FromLong(fd as std::ffi::c_long));
-        let lost = fd_obj.and_then(|n| {
-            PyOwned::from_owned(ffi::PyObject_CallOneArg(
-                self.py.close_connection.as_ptr(),
-                n.as_ptr(),
-            ))
-        });
-        if lost.is_none() {
-            let info = PyErrInfo::fetch();
-            self.log(
-                atoms::error(),
-                &format!(
-                    "{}: connection_lost raised {}: {}\n{}",
-                    conn.label, info.type_name, info.message, info.traceback
-                ),
-            );
+        // SAFETY: the caller keeps the contract above: Attached, on the loop thread.
+        unsafe {
+            let Some(conn) = self.conns.borrow_mut().remove(&fd) else { return };
+            let _ = self.shared.poller.delete(BorrowedFd::borrow_raw(fd));
+            let fd_obj = PyOwned::from_owned(ffi::PyLong_FromLong(fd as std::ffi::c_long));
+            let lost = fd_obj.and_then(|n| {
+                PyOwned::from_owned(ffi::PyObject_CallOneArg(
+                    self.py.close_connection.as_ptr(),
+                    n.as_ptr(),
+                ))
+            });
+            if lost.is_none() {
+                let info = PyErrInfo::fetch();
+                self.log(
+                    atoms::error(),
+                    &format!(
+                        "{}: connection_lost raised {}: {}\n{}",
+                        conn.label, info.type_name, info.message, info.traceback
+                    ),
+                );
+            }
+            drop(conn);
+            self.shared.stats.connection_closed();
+            // SAFETY: the fd was ours (handed off) and nothing refers to it any more.
+            libc::close(fd);
         }
-        drop(conn);
-        self.shared.stats.connection_closed();
-        // SAFETY: the fd was ours (handed off) and nothing refers to it any more.
-        libc::close(fd);
     }
 
     fn proto(&self, fd: RawFd) -> Option<PyOwned> {
@@ -415,10 +453,14 @@ impl Reactor {
     }
 
     unsafe fn proto_class(&self, fd: RawFd) -> String {
-        let Some(proto) = self.proto(fd) else { return "Protocol".into() };
-        PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(proto.as_ptr())))
-            .and_then(|n| hornbeam_python::error::str_of(&n))
-            .unwrap_or_else(|| "Protocol".into())
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let Some(proto) = self.proto(fd) else { return "Protocol".into() };
+            PyOwned::from_owned(ffi::PyType_GetName(ffi::Py_TYPE(proto.as_ptr())))
+                .and_then(|n| hornbeam_python::error::str_of(&n))
+                .unwrap_or_else(|| "Protocol".into())
+        }
     }
 
     /// Arms for writing the fds that `Protocol.request_write()` named this turn. One
@@ -453,89 +495,101 @@ impl Reactor {
     }
 
     unsafe fn command(&self, cmd: Command) {
-        match cmd {
-            Command::Handoff { fd, env, client_info } => self.accept(fd, env, client_info),
-            Command::Exec { code, reply } => {
-                let outcome = call::exec(&code, &self.py.globals);
-                answer(reply, |e| match outcome {
-                    Ok(()) => atoms::ok().encode(e),
-                    Err(info) => python_error(e, &info),
-                });
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            match cmd {
+                Command::Handoff { fd, env, client_info } => self.accept(fd, env, client_info),
+                Command::Exec { code, reply } => {
+                    let outcome = call::exec(&code, &self.py.globals);
+                    answer(reply, |e| match outcome {
+                        Ok(()) => atoms::ok().encode(e),
+                        Err(info) => python_error(e, &info),
+                    });
+                }
+                Command::Eval { code, reply } => {
+                    let outcome = call::eval(&code, &self.py.globals, &self.py.globals);
+                    answer(reply, |e| match outcome {
+                        Ok(value) => match term::from_py(&self.py.types, e, value.as_ptr(), 0) {
+                            Ok(t) => (atoms::ok(), t).encode(e),
+                            Err(c) => (atoms::error(), c.reason(e)).encode(e),
+                        },
+                        Err(info) => python_error(e, &info),
+                    });
+                }
+                Command::CallbackReply { .. } => {} // its waiter gave up
+                Command::Stop { done } => *self.stopping.borrow_mut() = Some(done),
             }
-            Command::Eval { code, reply } => {
-                let outcome = call::eval(&code, &self.py.globals, &self.py.globals);
-                answer(reply, |e| match outcome {
-                    Ok(value) => match term::from_py(&self.py.types, e, value.as_ptr(), 0) {
-                        Ok(t) => (atoms::ok(), t).encode(e),
-                        Err(c) => (atoms::error(), c.reason(e)).encode(e),
-                    },
-                    Err(info) => python_error(e, &info),
-                });
-            }
-            Command::CallbackReply { .. } => {} // its waiter gave up
-            Command::Stop { done } => *self.stopping.borrow_mut() = Some(done),
         }
     }
 
     /// A handed-off fd: make its protocol, then watch it.
     unsafe fn accept(&self, fd: OwnedFd, env: OwnedEnv, client_info: SavedTerm) {
-        let raw = fd.as_raw_fd();
-        let (info, label) = env.run(|e| {
-            let term = client_info.load(e);
-            let label = label_of(raw, term);
-            if self.conns.borrow().contains_key(&raw) {
-                return (None, label);
-            }
-            (Some(term::to_py(&self.py.types, term, false, 0)), label)
-        });
-        let Some(info) = info else {
-            // The same fd handed over twice: it belongs to the connection already here.
-            self.log(
-                atoms::error(),
-                &format!("{label}: this fd is already served by this reactor; hand-off ignored"),
-            );
-            let _ = fd.into_raw_fd();
-            self.shared.stats.release();
-            return;
-        };
-        let raw = fd.into_raw_fd();
-        Stats::add(&self.shared.stats.accepted, 1);
-        let made = info
-            .map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message())))
-            .and_then(|info| {
-                let args = call::owned(ffi::PyTuple_New(2))?;
-                ffi::PyTuple_SetItem(
-                    args.as_ptr(),
-                    0,
-                    call::owned(ffi::PyLong_FromLong(raw as std::ffi::c_long))?.into_ptr(),
-                );
-                ffi::PyTuple_SetItem(args.as_ptr(), 1, info.into_ptr());
-                call::call(&self.py.init_connection, &args, None)
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let raw = fd.as_raw_fd();
+            let (info, label) = env.run(|e| {
+                let term = client_info.load(e);
+                let label = label_of(raw, term);
+                if self.conns.borrow().contains_key(&raw) {
+                    return (None, label);
+                }
+                (Some(term::to_py(&self.py.types, term, false, 0)), label)
             });
-        Stats::add(&self.shared.stats.callbacks, 1);
-        let (proto, action) = match made.and_then(|pair| split_pair(&pair)) {
-            Ok(parts) => parts,
-            Err(info) => {
+            let Some(info) = info else {
+                // The same fd handed over twice: it belongs to the connection already here.
                 self.log(
                     atoms::error(),
                     &format!(
-                        "{label}: connection_made raised {}: {}; closing\n{}",
-                        info.type_name, info.message, info.traceback
+                        "{label}: this fd is already served by this reactor; hand-off ignored"
                     ),
                 );
-                self.shared.stats.connection_closed();
-                libc::close(raw);
+                let _ = fd.into_raw_fd();
+                self.shared.stats.release();
                 return;
+            };
+            let raw = fd.into_raw_fd();
+            Stats::add(&self.shared.stats.accepted, 1);
+            let made = info
+                .map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message())))
+                .and_then(|info| {
+                    let args = call::owned(ffi::PyTuple_New(2))?;
+                    ffi::PyTuple_SetItem(
+                        args.as_ptr(),
+                        0,
+                        call::owned(ffi::PyLong_FromLong(raw as std::ffi::c_long))?.into_ptr(),
+                    );
+                    ffi::PyTuple_SetItem(args.as_ptr(), 1, info.into_ptr());
+                    call::call(&self.py.init_connection, &args, None)
+                });
+            Stats::add(&self.shared.stats.callbacks, 1);
+            let (proto, action) = match made.and_then(|pair| split_pair(&pair)) {
+                Ok(parts) => parts,
+                Err(info) => {
+                    self.log(
+                        atoms::error(),
+                        &format!(
+                            "{label}: connection_made raised {}: {}; closing\n{}",
+                            info.type_name, info.message, info.traceback
+                        ),
+                    );
+                    self.shared.stats.connection_closed();
+                    libc::close(raw);
+                    return;
+                }
+            };
+            self.conns
+                .borrow_mut()
+                .insert(raw, Conn { proto, want: Want::Read, eof: false, label });
+            // SAFETY: `raw` is open and stays registered until `close` deletes it first.
+            if let Err(e) = self.shared.poller.add(raw, Event::readable(raw as usize)) {
+                self.log(atoms::error(), &format!("fd {raw}: cannot watch the fd: {e}; closing"));
+                return self.close(raw);
             }
-        };
-        self.conns.borrow_mut().insert(raw, Conn { proto, want: Want::Read, eof: false, label });
-        // SAFETY: `raw` is open and stays registered until `close` deletes it first.
-        if let Err(e) = self.shared.poller.add(raw, Event::readable(raw as usize)) {
-            self.log(atoms::error(), &format!("fd {raw}: cannot watch the fd: {e}; closing"));
-            return self.close(raw);
-        }
-        if action.as_ptr() != ffi::Py_None() {
-            self.after_callback(raw, "connection_made", Want::Read, action.into_ptr());
+            if action.as_ptr() != ffi::Py_None() {
+                self.after_callback(raw, "connection_made", Want::Read, action.into_ptr());
+            }
         }
     }
 
@@ -580,70 +634,87 @@ impl ErlangHost for Reactor {
     /// Blocks this reactor (GIL released) until the owner answers; commands arriving
     /// meanwhile are kept for the next turn.
     unsafe fn call_erlang(&self, name: &str, args: &[*mut ffi::PyObject]) -> Option<PyOwned> {
-        let id = self.next_callback.get() + 1;
-        self.next_callback.set(id);
-        if let Err(raised) = host::request_callback(&self.py.types, &self.owner, id, name, args) {
-            return raised;
-        }
-        loop {
-            match self.interp.detached(|| self.rx.recv()) {
-                Ok(Command::CallbackReply { id: reply_id, env, reply }) if reply_id == id => {
-                    return env.run(|e| host::callback_result(&self.py.types, reply.load(e)));
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let id = self.next_callback.get() + 1;
+            self.next_callback.set(id);
+            if let Err(raised) = host::request_callback(&self.py.types, &self.owner, id, name, args)
+            {
+                return raised;
+            }
+            loop {
+                match self.interp.detached(|| self.rx.recv()) {
+                    Ok(Command::CallbackReply { id: reply_id, env, reply }) if reply_id == id => {
+                        return env.run(|e| host::callback_result(&self.py.types, reply.load(e)));
+                    }
+                    Ok(Command::CallbackReply { .. }) => {}
+                    Ok(Command::Stop { done }) => {
+                        *self.stopping.borrow_mut() = Some(done);
+                        return raise(ffi::PyExc_RuntimeError, "the reactor is stopping");
+                    }
+                    Ok(other) => self.deferred.borrow_mut().push_back(other),
+                    Err(_) => return raise(ffi::PyExc_RuntimeError, "the reactor is stopping"),
                 }
-                Ok(Command::CallbackReply { .. }) => {}
-                Ok(Command::Stop { done }) => {
-                    *self.stopping.borrow_mut() = Some(done);
-                    return raise(ffi::PyExc_RuntimeError, "the reactor is stopping");
-                }
-                Ok(other) => self.deferred.borrow_mut().push_back(other),
-                Err(_) => return raise(ffi::PyExc_RuntimeError, "the reactor is stopping"),
             }
         }
     }
 }
 
 unsafe fn parse_action(result: &PyOwned) -> Option<Action> {
-    let obj = result.as_ptr();
-    if ffi::PyUnicode_Check(obj) == 0 {
-        return None;
-    }
-    let is = |s: &std::ffi::CStr| ffi::PyUnicode_CompareWithASCIIString(obj, s.as_ptr()) == 0;
-    if is(c"continue") {
-        Some(Action::Continue)
-    } else if is(c"write_pending") {
-        Some(Action::WritePending)
-    } else if is(c"read_pending") {
-        Some(Action::ReadPending)
-    } else if is(c"close") {
-        Some(Action::Close)
-    } else {
-        None
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let obj = result.as_ptr();
+        if ffi::PyUnicode_Check(obj) == 0 {
+            return None;
+        }
+        let is = |s: &std::ffi::CStr| ffi::PyUnicode_CompareWithASCIIString(obj, s.as_ptr()) == 0;
+        if is(c"continue") {
+            Some(Action::Continue)
+        } else if is(c"write_pending") {
+            Some(Action::WritePending)
+        } else if is(c"read_pending") {
+            Some(Action::ReadPending)
+        } else if is(c"close") {
+            Some(Action::Close)
+        } else {
+            None
+        }
     }
 }
 
 unsafe fn repr_of(obj: &PyOwned) -> String {
-    let text = PyOwned::from_owned(ffi::PyObject_Repr(obj.as_ptr()))
-        .and_then(|r| hornbeam_python::error::str_of(&r));
-    ffi::PyErr_Clear();
-    let mut text = text.unwrap_or_else(|| "an unprintable object".into());
-    if text.len() > 200 {
-        text.truncate(text.floor_char_boundary(200));
-        text.push_str("...");
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let text = PyOwned::from_owned(ffi::PyObject_Repr(obj.as_ptr()))
+            .and_then(|r| hornbeam_python::error::str_of(&r));
+        ffi::PyErr_Clear();
+        let mut text = text.unwrap_or_else(|| "an unprintable object".into());
+        if text.len() > 200 {
+            text.truncate(text.floor_char_boundary(200));
+            text.push_str("...");
+        }
+        text
     }
-    text
 }
 
 /// `init_connection` returns `(protocol, action or None)`.
 unsafe fn split_pair(pair: &PyOwned) -> PyResult<(PyOwned, PyOwned)> {
-    if ffi::PyTuple_Check(pair.as_ptr()) == 0 || ffi::PyTuple_Size(pair.as_ptr()) != 2 {
-        return Err(PyErrInfo::new(
-            "TypeError",
-            "erlang.reactor.init_connection must return (protocol, action)",
-        ));
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if ffi::PyTuple_Check(pair.as_ptr()) == 0 || ffi::PyTuple_Size(pair.as_ptr()) != 2 {
+            return Err(PyErrInfo::new(
+                "TypeError",
+                "erlang.reactor.init_connection must return (protocol, action)",
+            ));
+        }
+        let proto = PyOwned::from_borrowed(ffi::PyTuple_GetItem(pair.as_ptr(), 0));
+        let action = PyOwned::from_borrowed(ffi::PyTuple_GetItem(pair.as_ptr(), 1));
+        proto.zip(action).ok_or_else(|| PyErrInfo::fetch())
     }
-    let proto = PyOwned::from_borrowed(ffi::PyTuple_GetItem(pair.as_ptr(), 0));
-    let action = PyOwned::from_borrowed(ffi::PyTuple_GetItem(pair.as_ptr(), 1));
-    proto.zip(action).ok_or_else(|| PyErrInfo::fetch())
 }
 
 /// "fd 12 (127.0.0.1:50000)" from the `addr` and `port` of the client info, if any.

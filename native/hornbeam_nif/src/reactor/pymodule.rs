@@ -15,32 +15,36 @@ unsafe extern "C" fn write(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    if nargs != 2 {
-        raise(ffi::PyExc_TypeError, "write(fd, data) takes two arguments");
-        return ptr::null_mut();
-    }
-    let fd = ffi::PyLong_AsLong(*args);
-    if fd == -1 && !ffi::PyErr_Occurred().is_null() {
-        return ptr::null_mut();
-    }
-    let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
-    if ffi::PyObject_GetBuffer(*args.add(1), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) != 0 {
-        return ptr::null_mut();
-    }
-    let mut view = view.assume_init();
-    let data: &[u8] = if view.len > 0 {
-        std::slice::from_raw_parts(view.buf as *const u8, view.len as usize)
-    } else {
-        &[]
-    };
-    let outcome = fd_io::write(fd as i32, data);
-    ffi::PyBuffer_Release(&mut view);
-    match outcome {
-        Ok(n) => {
-            stats::count_out(n);
-            ffi::PyLong_FromSize_t(n)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if nargs != 2 {
+            raise(ffi::PyExc_TypeError, "write(fd, data) takes two arguments");
+            return ptr::null_mut();
         }
-        Err(e) => raise_os_error(e),
+        let fd = ffi::PyLong_AsLong(*args);
+        if fd == -1 && !ffi::PyErr_Occurred().is_null() {
+            return ptr::null_mut();
+        }
+        let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
+        if ffi::PyObject_GetBuffer(*args.add(1), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) != 0 {
+            return ptr::null_mut();
+        }
+        let mut view = view.assume_init();
+        let data: &[u8] = if view.len > 0 {
+            std::slice::from_raw_parts(view.buf as *const u8, view.len as usize)
+        } else {
+            &[]
+        };
+        let outcome = fd_io::write(fd as i32, data);
+        ffi::PyBuffer_Release(&mut view);
+        match outcome {
+            Ok(n) => {
+                stats::count_out(n);
+                ffi::PyLong_FromSize_t(n)
+            }
+            Err(e) => raise_os_error(e),
+        }
     }
 }
 
@@ -51,34 +55,45 @@ unsafe extern "C" fn read(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    if nargs != 2 {
-        raise(ffi::PyExc_TypeError, "read(fd, size) takes two arguments");
-        return ptr::null_mut();
-    }
-    let fd = ffi::PyLong_AsLong(*args);
-    let size = ffi::PyLong_AsSsize_t(*args.add(1));
-    if !ffi::PyErr_Occurred().is_null() {
-        return ptr::null_mut();
-    }
-    if size < 0 {
-        raise(ffi::PyExc_ValueError, "read: size must be >= 0");
-        return ptr::null_mut();
-    }
-    match fd_io::read(fd as i32, size.max(1) as usize) {
-        fd_io::ReadOutcome::Data(bytes) => {
-            stats::count_in(bytes.len());
-            ffi::PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if nargs != 2 {
+            raise(ffi::PyExc_TypeError, "read(fd, size) takes two arguments");
+            return ptr::null_mut();
         }
-        fd_io::ReadOutcome::Eof => ffi::PyBytes_FromStringAndSize(ptr::null(), 0),
-        fd_io::ReadOutcome::WouldBlock => ffi::Py_NewRef(ffi::Py_None()),
-        fd_io::ReadOutcome::Failed(e) => raise_os_error(e),
+        let fd = ffi::PyLong_AsLong(*args);
+        let size = ffi::PyLong_AsSsize_t(*args.add(1));
+        if !ffi::PyErr_Occurred().is_null() {
+            return ptr::null_mut();
+        }
+        if size < 0 {
+            raise(ffi::PyExc_ValueError, "read: size must be >= 0");
+            return ptr::null_mut();
+        }
+        match fd_io::read(fd as i32, size.max(1) as usize) {
+            fd_io::ReadOutcome::Data(bytes) => {
+                stats::count_in(bytes.len());
+                ffi::PyBytes_FromStringAndSize(
+                    bytes.as_ptr().cast(),
+                    bytes.len() as ffi::Py_ssize_t,
+                )
+            }
+            fd_io::ReadOutcome::Eof => ffi::PyBytes_FromStringAndSize(ptr::null(), 0),
+            fd_io::ReadOutcome::WouldBlock => ffi::Py_NewRef(ffi::Py_None()),
+            fd_io::ReadOutcome::Failed(e) => raise_os_error(e),
+        }
     }
 }
 
 unsafe fn raise_os_error(e: std::io::Error) -> *mut ffi::PyObject {
-    let errno = e.raw_os_error().unwrap_or(libc::EIO);
-    *libc::__errno_location() = errno;
-    ffi::PyErr_SetFromErrno(ffi::PyExc_OSError)
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        *libc::__errno_location() = errno;
+        ffi::PyErr_SetFromErrno(ffi::PyExc_OSError)
+    }
 }
 
 /// `want_write(fd)`: after this turn's callbacks, arm `fd` for writing so its
@@ -87,15 +102,19 @@ unsafe extern "C" fn want_write(
     _m: *mut ffi::PyObject,
     fd: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let fd = ffi::PyLong_AsLong(fd);
-    if fd == -1 && !ffi::PyErr_Occurred().is_null() {
-        return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let fd = ffi::PyLong_AsLong(fd);
+        if fd == -1 && !ffi::PyErr_Occurred().is_null() {
+            return ptr::null_mut();
+        }
+        if !write_requests::request(fd as i32) {
+            raise(ffi::PyExc_RuntimeError, "want_write: this thread runs no reactor");
+            return ptr::null_mut();
+        }
+        ffi::Py_NewRef(ffi::Py_None())
     }
-    if !write_requests::request(fd as i32) {
-        raise(ffi::PyExc_RuntimeError, "want_write: this thread runs no reactor");
-        return ptr::null_mut();
-    }
-    ffi::Py_NewRef(ffi::Py_None())
 }
 
 /// `_buffer_address(obj) -> int`: where `obj`'s exported buffer lives. For tests that
@@ -104,14 +123,20 @@ unsafe extern "C" fn buffer_address(
     _m: *mut ffi::PyObject,
     obj: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    match buffer::export_address(obj) {
-        Some(addr) => ffi::PyLong_FromSize_t(addr),
-        None => ptr::null_mut(),
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        match buffer::export_address(obj) {
+            Some(addr) => ffi::PyLong_FromSize_t(addr),
+            None => ptr::null_mut(),
+        }
     }
 }
 
 unsafe extern "C" fn exec_module(module: *mut ffi::PyObject) -> c_int {
-    buffer::add_type(module)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { buffer::add_type(module) }
 }
 
 // SAFETY (all statics below): CPython reads these tables; nothing writes them after
@@ -138,5 +163,7 @@ static mut MODULE: ffi::PyModuleDef =
 
 /// `PyInit__hornbeam_reactor`, registered with `PyImport_AppendInittab`.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
-    ffi::PyModuleDef_Init(&raw mut MODULE)
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe { ffi::PyModuleDef_Init(&raw mut MODULE) }
 }

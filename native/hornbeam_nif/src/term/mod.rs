@@ -33,17 +33,20 @@ impl PyTypes {
     /// # Safety
     /// GIL of the current interpreter held.
     pub unsafe fn load() -> PyResult<PyTypes> {
-        let module = call::import("erlang")?;
-        let get = |name: &str| call::getattr_path(module.clone(), name);
-        Ok(PyTypes {
-            atom: get("Atom")?,
-            pid: get("Pid")?,
-            reference: get("Ref")?,
-            list_key: get("ListKey")?,
-            map_key: get("MapKey")?,
-            erlang_error: get("ErlangError")?,
-            unknown_function_error: get("UnknownFunctionError")?,
-        })
+        // SAFETY: the caller keeps the contract above: GIL of the current interpreter held.
+        unsafe {
+            let module = call::import("erlang")?;
+            let get = |name: &str| call::getattr_path(module.clone(), name);
+            Ok(PyTypes {
+                atom: get("Atom")?,
+                pid: get("Pid")?,
+                reference: get("Ref")?,
+                list_key: get("ListKey")?,
+                map_key: get("MapKey")?,
+                erlang_error: get("ErlangError")?,
+                unknown_function_error: get("UnknownFunctionError")?,
+            })
+        }
     }
 }
 

@@ -56,158 +56,181 @@ pub struct Fixed<'a> {
 
 /// A `str` of the bytes, each byte one code point (latin-1), as PEP 3333 wants.
 unsafe fn latin1(bytes: &[u8]) -> PyResult<PyOwned> {
-    owned(ffi::PyUnicode_DecodeLatin1(
-        bytes.as_ptr().cast(),
-        bytes.len() as ffi::Py_ssize_t,
-        std::ptr::null(),
-    ))
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        owned(ffi::PyUnicode_DecodeLatin1(
+            bytes.as_ptr().cast(),
+            bytes.len() as ffi::Py_ssize_t,
+            std::ptr::null(),
+        ))
+    }
 }
 
 unsafe fn py_bool(value: bool) -> PyOwned {
-    PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() })
-        .expect("bool singletons exist")
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() })
+            .expect("bool singletons exist")
+    }
 }
 
 impl EnvironBuilder {
     /// # Safety
     /// GIL held.
     pub unsafe fn new(fixed: Fixed<'_>) -> PyResult<EnvironBuilder> {
-        let template = owned(ffi::PyDict_New())?;
-        let version = owned(ffi::Py_BuildValue(
-            c"(ii)".as_ptr(),
-            1 as std::ffi::c_int,
-            0 as std::ffi::c_int,
-        ))?;
-        let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
-        put("wsgi.version", &version)?;
-        put("wsgi.errors", fixed.errors)?;
-        put("wsgi.file_wrapper", fixed.file_wrapper)?;
-        put("wsgi.multithread", &py_bool(fixed.multithread))?;
-        put("wsgi.multiprocess", &py_bool(fixed.multiprocess))?;
-        put("wsgi.run_once", &py_bool(false))?;
-        put("wsgi.input_terminated", &py_bool(true))?;
-        put("SCRIPT_NAME", &new_str(fixed.root_path)?)?;
-        put("SERVER_SOFTWARE", &new_str(concat!("hornbeam/", env!("CARGO_PKG_VERSION")))?)?;
-        let key = |k: &str| new_str(k);
-        Ok(EnvironBuilder {
-            template,
-            keys: Keys {
-                request_method: key("REQUEST_METHOD")?,
-                path_info: key("PATH_INFO")?,
-                query_string: key("QUERY_STRING")?,
-                server_protocol: key("SERVER_PROTOCOL")?,
-                server_name: key("SERVER_NAME")?,
-                server_port: key("SERVER_PORT")?,
-                remote_addr: key("REMOTE_ADDR")?,
-                remote_port: key("REMOTE_PORT")?,
-                content_type: key("CONTENT_TYPE")?,
-                content_length: key("CONTENT_LENGTH")?,
-                url_scheme: key("wsgi.url_scheme")?,
-                input: key("wsgi.input")?,
-            },
-            http_1_0: new_str("HTTP/1.0")?,
-            http_1_1: new_str("HTTP/1.1")?,
-            http_2: new_str("HTTP/2")?,
-            scheme_http: new_str("http")?,
-            scheme_https: new_str("https")?,
-            empty: new_str("")?,
-            methods: Interned::new(16),
-            header_keys: Interned::new(HEADER_KEY_CACHE),
-            root_path: fixed.root_path.as_bytes().to_vec(),
-        })
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let template = owned(ffi::PyDict_New())?;
+            let version = owned(ffi::Py_BuildValue(
+                c"(ii)".as_ptr(),
+                1 as std::ffi::c_int,
+                0 as std::ffi::c_int,
+            ))?;
+            let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
+            put("wsgi.version", &version)?;
+            put("wsgi.errors", fixed.errors)?;
+            put("wsgi.file_wrapper", fixed.file_wrapper)?;
+            put("wsgi.multithread", &py_bool(fixed.multithread))?;
+            put("wsgi.multiprocess", &py_bool(fixed.multiprocess))?;
+            put("wsgi.run_once", &py_bool(false))?;
+            put("wsgi.input_terminated", &py_bool(true))?;
+            put("SCRIPT_NAME", &new_str(fixed.root_path)?)?;
+            put("SERVER_SOFTWARE", &new_str(concat!("hornbeam/", env!("CARGO_PKG_VERSION")))?)?;
+            let key = |k: &str| new_str(k);
+            Ok(EnvironBuilder {
+                template,
+                keys: Keys {
+                    request_method: key("REQUEST_METHOD")?,
+                    path_info: key("PATH_INFO")?,
+                    query_string: key("QUERY_STRING")?,
+                    server_protocol: key("SERVER_PROTOCOL")?,
+                    server_name: key("SERVER_NAME")?,
+                    server_port: key("SERVER_PORT")?,
+                    remote_addr: key("REMOTE_ADDR")?,
+                    remote_port: key("REMOTE_PORT")?,
+                    content_type: key("CONTENT_TYPE")?,
+                    content_length: key("CONTENT_LENGTH")?,
+                    url_scheme: key("wsgi.url_scheme")?,
+                    input: key("wsgi.input")?,
+                },
+                http_1_0: new_str("HTTP/1.0")?,
+                http_1_1: new_str("HTTP/1.1")?,
+                http_2: new_str("HTTP/2")?,
+                scheme_http: new_str("http")?,
+                scheme_https: new_str("https")?,
+                empty: new_str("")?,
+                methods: Interned::new(16),
+                header_keys: Interned::new(HEADER_KEY_CACHE),
+                root_path: fixed.root_path.as_bytes().to_vec(),
+            })
+        }
     }
 
     /// # Safety
     /// GIL held; `input` is the request's `wsgi.input`.
     pub unsafe fn build(&self, req: &Request, input: &PyOwned) -> PyResult<PyOwned> {
-        let env = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
-        let k = &self.keys;
-        set(&env, &k.request_method, &self.method(&req.head.method)?)?;
+        // SAFETY: the caller keeps the contract above: GIL held; `input` is the request's
+        // `wsgi.input`.
+        unsafe {
+            let env = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
+            let k = &self.keys;
+            set(&env, &k.request_method, &self.method(&req.head.method)?)?;
 
-        let path = percent_decode(req.head.uri.path().as_bytes());
-        let path_info = match path.strip_prefix(self.root_path.as_slice()) {
-            Some(rest) if !self.root_path.is_empty() && (rest.is_empty() || rest[0] == b'/') => {
-                rest
-            }
-            _ => &path[..],
-        };
-        set(&env, &k.path_info, &latin1(path_info)?)?;
-        let query = match req.head.uri.query() {
-            Some(q) => latin1(q.as_bytes())?,
-            None => self.empty.clone(),
-        };
-        set(&env, &k.query_string, &query)?;
-        let protocol = match req.head.version {
-            Version::HTTP_10 => &self.http_1_0,
-            Version::HTTP_2 => &self.http_2,
-            _ => &self.http_1_1,
-        };
-        set(&env, &k.server_protocol, protocol)?;
-        let scheme = if req.scheme == "https" { &self.scheme_https } else { &self.scheme_http };
-        set(&env, &k.url_scheme, scheme)?;
-        set(&env, &k.input, input)?;
-
-        let (name, port) = server_name_port(req);
-        set(&env, &k.server_name, &latin1(name.as_bytes())?)?;
-        set(&env, &k.server_port, &new_str(&port.to_string())?)?;
-        set(&env, &k.remote_addr, &new_str(&req.client.ip().to_string())?)?;
-        set(&env, &k.remote_port, &new_str(&req.client.port().to_string())?)?;
-
-        for name in req.head.headers.keys() {
-            let key = if name == header::CONTENT_TYPE {
-                k.content_type.clone()
-            } else if name == header::CONTENT_LENGTH {
-                k.content_length.clone()
-            } else if name.as_str().contains('_') {
-                // HTTP_FOO_BAR would be ambiguous between foo-bar and foo_bar: a client
-                // could pass a header off as one a proxy set (gunicorn drops them too).
-                continue;
-            } else if name == header::HOST && req.forwarded_host.is_some() {
-                let host = req.forwarded_host.as_deref().unwrap_or_default();
-                set(&env, &self.header_key(name)?, &latin1(host.as_bytes())?)?;
-                continue;
-            } else {
-                self.header_key(name)?
-            };
-            let separator: &[u8] = if name == header::COOKIE { b"; " } else { b", " };
-            let mut values = req.head.headers.get_all(name).iter();
-            let value = match (values.next(), values.next()) {
-                (Some(only), None) => latin1(only.as_bytes())?,
-                _ => {
-                    let joined = req
-                        .head
-                        .headers
-                        .get_all(name)
-                        .iter()
-                        .map(|v| v.as_bytes())
-                        .collect::<Vec<_>>()
-                        .join(separator);
-                    latin1(&joined)?
+            let path = percent_decode(req.head.uri.path().as_bytes());
+            let path_info = match path.strip_prefix(self.root_path.as_slice()) {
+                Some(rest)
+                    if !self.root_path.is_empty() && (rest.is_empty() || rest[0] == b'/') =>
+                {
+                    rest
                 }
+                _ => &path[..],
             };
-            set(&env, &key, &value)?;
+            set(&env, &k.path_info, &latin1(path_info)?)?;
+            let query = match req.head.uri.query() {
+                Some(q) => latin1(q.as_bytes())?,
+                None => self.empty.clone(),
+            };
+            set(&env, &k.query_string, &query)?;
+            let protocol = match req.head.version {
+                Version::HTTP_10 => &self.http_1_0,
+                Version::HTTP_2 => &self.http_2,
+                _ => &self.http_1_1,
+            };
+            set(&env, &k.server_protocol, protocol)?;
+            let scheme = if req.scheme == "https" { &self.scheme_https } else { &self.scheme_http };
+            set(&env, &k.url_scheme, scheme)?;
+            set(&env, &k.input, input)?;
+
+            let (name, port) = server_name_port(req);
+            set(&env, &k.server_name, &latin1(name.as_bytes())?)?;
+            set(&env, &k.server_port, &new_str(&port.to_string())?)?;
+            set(&env, &k.remote_addr, &new_str(&req.client.ip().to_string())?)?;
+            set(&env, &k.remote_port, &new_str(&req.client.port().to_string())?)?;
+
+            for name in req.head.headers.keys() {
+                let key = if name == header::CONTENT_TYPE {
+                    k.content_type.clone()
+                } else if name == header::CONTENT_LENGTH {
+                    k.content_length.clone()
+                } else if name.as_str().contains('_') {
+                    // HTTP_FOO_BAR would be ambiguous between foo-bar and foo_bar: a client
+                    // could pass a header off as one a proxy set (gunicorn drops them too).
+                    continue;
+                } else if name == header::HOST && req.forwarded_host.is_some() {
+                    let host = req.forwarded_host.as_deref().unwrap_or_default();
+                    set(&env, &self.header_key(name)?, &latin1(host.as_bytes())?)?;
+                    continue;
+                } else {
+                    self.header_key(name)?
+                };
+                let separator: &[u8] = if name == header::COOKIE { b"; " } else { b", " };
+                let mut values = req.head.headers.get_all(name).iter();
+                let value = match (values.next(), values.next()) {
+                    (Some(only), None) => latin1(only.as_bytes())?,
+                    _ => {
+                        let joined = req
+                            .head
+                            .headers
+                            .get_all(name)
+                            .iter()
+                            .map(|v| v.as_bytes())
+                            .collect::<Vec<_>>()
+                            .join(separator);
+                        latin1(&joined)?
+                    }
+                };
+                set(&env, &key, &value)?;
+            }
+            Ok(env)
         }
-        Ok(env)
     }
 
     unsafe fn method(&self, method: &Method) -> PyResult<PyOwned> {
-        self.methods.get(method, || new_str(method.as_str()))
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe { self.methods.get(method, || new_str(method.as_str())) }
     }
 
     /// `HTTP_` + the name upper-cased with `-` as `_`.
     unsafe fn header_key(&self, name: &HeaderName) -> PyResult<PyOwned> {
-        self.header_keys.get(name, || {
-            let mut text = String::with_capacity(5 + name.as_str().len());
-            text.push_str("HTTP_");
-            text.extend(name.as_str().chars().map(|c| {
-                if c == '-' {
-                    '_'
-                } else {
-                    c.to_ascii_uppercase()
-                }
-            }));
-            new_str(&text)
-        })
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            self.header_keys.get(name, || {
+                let mut text = String::with_capacity(5 + name.as_str().len());
+                text.push_str("HTTP_");
+                text.extend(name.as_str().chars().map(|c| {
+                    if c == '-' {
+                        '_'
+                    } else {
+                        c.to_ascii_uppercase()
+                    }
+                }));
+                new_str(&text)
+            })
+        }
     }
 }
 

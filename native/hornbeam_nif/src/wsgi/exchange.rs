@@ -157,15 +157,12 @@ impl Exchange {
         let mut headers = HeaderMap::new();
         headers.insert(
             hyper::header::CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+            HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         // A body the client failed to send (413, 400, 408) leaves the connection in an
         // unknown state: it closes after the answer.
         if status.is_client_error() {
-            headers.insert(
-                hyper::header::CONNECTION,
-                hyper::header::HeaderValue::from_static("close"),
-            );
+            headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         }
         self.status = Some((status, headers));
         let _ = self.send_head(ResponseBody::full(text));

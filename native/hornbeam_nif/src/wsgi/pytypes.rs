@@ -86,11 +86,14 @@ impl WsgiTypes {
     /// # Safety
     /// GIL held.
     pub unsafe fn create() -> PyResult<WsgiTypes> {
-        Ok(WsgiTypes {
-            start_response: owned(ffi::PyType_FromSpec(&raw mut START_RESPONSE_SPEC))?,
-            input: owned(ffi::PyType_FromSpec(&raw mut INPUT_SPEC))?,
-            errors: owned(ffi::PyType_FromSpec(&raw mut ERRORS_SPEC))?,
-        })
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            Ok(WsgiTypes {
+                start_response: owned(ffi::PyType_FromSpec(&raw mut START_RESPONSE_SPEC))?,
+                input: owned(ffi::PyType_FromSpec(&raw mut INPUT_SPEC))?,
+                errors: owned(ffi::PyType_FromSpec(&raw mut ERRORS_SPEC))?,
+            })
+        }
     }
 
     /// A `start_response` bound to `state` until `detach_start_response`.
@@ -98,9 +101,12 @@ impl WsgiTypes {
     /// # Safety
     /// GIL held; `state` outlives the attachment.
     pub unsafe fn start_response(&self, state: *mut ResponseState) -> PyResult<PyOwned> {
-        let obj = owned(ffi::PyType_GenericAlloc(self.start_response.as_ptr().cast(), 0))?;
-        (*obj.as_ptr().cast::<StartResponseObject>()).state = state;
-        Ok(obj)
+        // SAFETY: the caller keeps the contract above: GIL held; `state` outlives the attachment.
+        unsafe {
+            let obj = owned(ffi::PyType_GenericAlloc(self.start_response.as_ptr().cast(), 0))?;
+            (*obj.as_ptr().cast::<StartResponseObject>()).state = state;
+            Ok(obj)
+        }
     }
 
     /// The request's `wsgi.early_hints(headers)` callable, bound to its
@@ -109,11 +115,15 @@ impl WsgiTypes {
     /// # Safety
     /// GIL held; `start_response` came from `WsgiTypes::start_response`.
     pub unsafe fn early_hints(&self, start_response: &PyOwned) -> PyResult<PyOwned> {
-        owned(ffi::PyCFunction_NewEx(
-            &raw mut EARLY_HINTS_DEF,
-            start_response.as_ptr(),
-            ptr::null_mut(),
-        ))
+        // SAFETY: the caller keeps the contract above: GIL held; `start_response` came from
+        // `WsgiTypes::start_response`.
+        unsafe {
+            owned(ffi::PyCFunction_NewEx(
+                &raw mut EARLY_HINTS_DEF,
+                start_response.as_ptr(),
+                ptr::null_mut(),
+            ))
+        }
     }
 
     /// A `wsgi.input` bound to `reader` until `detach_input`.
@@ -121,9 +131,12 @@ impl WsgiTypes {
     /// # Safety
     /// GIL held; `reader` outlives the attachment.
     pub unsafe fn input(&self, reader: *mut InputReader) -> PyResult<PyOwned> {
-        let obj = owned(ffi::PyType_GenericAlloc(self.input.as_ptr().cast(), 0))?;
-        (*obj.as_ptr().cast::<InputObject>()).reader = reader;
-        Ok(obj)
+        // SAFETY: the caller keeps the contract above: GIL held; `reader` outlives the attachment.
+        unsafe {
+            let obj = owned(ffi::PyType_GenericAlloc(self.input.as_ptr().cast(), 0))?;
+            (*obj.as_ptr().cast::<InputObject>()).reader = reader;
+            Ok(obj)
+        }
     }
 
     /// The worker's `wsgi.errors`: it owns its sink.
@@ -131,23 +144,33 @@ impl WsgiTypes {
     /// # Safety
     /// GIL held.
     pub unsafe fn errors(&self, log: Log) -> PyResult<PyOwned> {
-        let obj = owned(ffi::PyType_GenericAlloc(self.errors.as_ptr().cast(), 0))?;
-        let sink = Box::new(ErrorSink { log, partial: String::new() });
-        (*obj.as_ptr().cast::<ErrorsObject>()).sink = Box::into_raw(sink);
-        Ok(obj)
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let obj = owned(ffi::PyType_GenericAlloc(self.errors.as_ptr().cast(), 0))?;
+            let sink = Box::new(ErrorSink { log, partial: String::new() });
+            (*obj.as_ptr().cast::<ErrorsObject>()).sink = Box::into_raw(sink);
+            Ok(obj)
+        }
     }
 }
 
 /// # Safety
 /// GIL held; `obj` came from `WsgiTypes::start_response`.
 pub unsafe fn detach_start_response(obj: &PyOwned) {
-    (*obj.as_ptr().cast::<StartResponseObject>()).state = ptr::null_mut();
+    // SAFETY: the caller keeps the contract above: GIL held; `obj` came from
+    // `WsgiTypes::start_response`.
+    unsafe {
+        (*obj.as_ptr().cast::<StartResponseObject>()).state = ptr::null_mut();
+    }
 }
 
 /// # Safety
 /// GIL held; `obj` came from `WsgiTypes::input`.
 pub unsafe fn detach_input(obj: &PyOwned) {
-    (*obj.as_ptr().cast::<InputObject>()).reader = ptr::null_mut();
+    // SAFETY: the caller keeps the contract above: GIL held; `obj` came from `WsgiTypes::input`.
+    unsafe {
+        (*obj.as_ptr().cast::<InputObject>()).reader = ptr::null_mut();
+    }
 }
 
 /// Emits a partial `wsgi.errors` line left at the end of a request.
@@ -155,37 +178,52 @@ pub unsafe fn detach_input(obj: &PyOwned) {
 /// # Safety
 /// GIL held; `obj` came from `WsgiTypes::errors`.
 pub unsafe fn flush_errors(obj: &PyOwned) {
-    let sink = (*obj.as_ptr().cast::<ErrorsObject>()).sink;
-    if !sink.is_null() {
-        (*sink).flush();
+    // SAFETY: the caller keeps the contract above: GIL held; `obj` came from `WsgiTypes::errors`.
+    unsafe {
+        let sink = (*obj.as_ptr().cast::<ErrorsObject>()).sink;
+        if !sink.is_null() {
+            (*sink).flush();
+        }
     }
 }
 
 unsafe extern "C" fn plain_dealloc(obj: *mut ffi::PyObject) {
-    free_instance(obj);
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        free_instance(obj);
+    }
 }
 
 unsafe extern "C" fn errors_dealloc(obj: *mut ffi::PyObject) {
-    let sink = (*obj.cast::<ErrorsObject>()).sink;
-    if !sink.is_null() {
-        drop(Box::from_raw(sink));
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let sink = (*obj.cast::<ErrorsObject>()).sink;
+        if !sink.is_null() {
+            drop(Box::from_raw(sink));
+        }
+        free_instance(obj);
     }
-    free_instance(obj);
 }
 
 // ---- start_response and write ------------------------------------------------------
 
 unsafe fn response_state(obj: *mut ffi::PyObject) -> Option<&'static mut ResponseState> {
-    let state = (*obj.cast::<StartResponseObject>()).state;
-    if state.is_null() {
-        raise(ffi::PyExc_RuntimeError, "start_response used after its request ended");
-        return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let state = (*obj.cast::<StartResponseObject>()).state;
+        if state.is_null() {
+            raise(ffi::PyExc_RuntimeError, "start_response used after its request ended");
+            return None;
+        }
+        if (*state).busy {
+            raise(ffi::PyExc_RuntimeError, "the response is being written by another thread");
+            return None;
+        }
+        Some(&mut *state)
     }
-    if (*state).busy {
-        raise(ffi::PyExc_RuntimeError, "the response is being written by another thread");
-        return None;
-    }
-    Some(&mut *state)
 }
 
 /// `start_response(status, response_headers, exc_info=None) -> write`
@@ -194,112 +232,133 @@ unsafe extern "C" fn start_response_call(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let nargs = ffi::PyTuple_Size(args);
-    if !(2..=3).contains(&nargs) {
-        raise(ffi::PyExc_TypeError, "start_response(status, response_headers, exc_info=None)");
-        return ptr::null_mut();
-    }
-    let mut exc_info = if nargs == 3 { ffi::PyTuple_GetItem(args, 2) } else { ptr::null_mut() };
-    if !kwargs.is_null() {
-        let kw = ffi::PyDict_GetItemString(kwargs, c"exc_info".as_ptr());
-        if !kw.is_null() {
-            exc_info = kw;
-        }
-        if ffi::PyDict_Size(kwargs) > i64::from(!kw.is_null()) as ffi::Py_ssize_t {
-            raise(ffi::PyExc_TypeError, "start_response() takes only exc_info as a keyword");
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let nargs = ffi::PyTuple_Size(args);
+        if !(2..=3).contains(&nargs) {
+            raise(ffi::PyExc_TypeError, "start_response(status, response_headers, exc_info=None)");
             return ptr::null_mut();
         }
-    }
-    let Some(state) = response_state(obj) else { return ptr::null_mut() };
-    let has_exc_info =
-        !exc_info.is_null() && exc_info != ffi::Py_None() && ffi::PyObject_IsTrue(exc_info) == 1;
-    if has_exc_info {
-        if state.exchange.headers_sent() {
-            // PEP 3333: too late to change the response; re-raise the application's error.
-            let value = ffi::PySequence_GetItem(exc_info, 1);
-            if value.is_null() {
+        let mut exc_info = if nargs == 3 { ffi::PyTuple_GetItem(args, 2) } else { ptr::null_mut() };
+        if !kwargs.is_null() {
+            let kw = ffi::PyDict_GetItemString(kwargs, c"exc_info".as_ptr());
+            if !kw.is_null() {
+                exc_info = kw;
+            }
+            if ffi::PyDict_Size(kwargs) > i64::from(!kw.is_null()) as ffi::Py_ssize_t {
+                raise(ffi::PyExc_TypeError, "start_response() takes only exc_info as a keyword");
                 return ptr::null_mut();
             }
-            ffi::PyErr_SetRaisedException(value);
+        }
+        let Some(state) = response_state(obj) else { return ptr::null_mut() };
+        let has_exc_info = !exc_info.is_null()
+            && exc_info != ffi::Py_None()
+            && ffi::PyObject_IsTrue(exc_info) == 1;
+        if has_exc_info {
+            if state.exchange.headers_sent() {
+                // PEP 3333: too late to change the response; re-raise the application's error.
+                let value = ffi::PySequence_GetItem(exc_info, 1);
+                if value.is_null() {
+                    return ptr::null_mut();
+                }
+                ffi::PyErr_SetRaisedException(value);
+                return ptr::null_mut();
+            }
+        } else if state.exchange.has_status() || state.exchange.headers_sent() {
+            raise(
+                ffi::PyExc_AssertionError,
+                "start_response called a second time without exc_info",
+            );
             return ptr::null_mut();
         }
-    } else if state.exchange.has_status() || state.exchange.headers_sent() {
-        raise(ffi::PyExc_AssertionError, "start_response called a second time without exc_info");
-        return ptr::null_mut();
+        let status = match parse_status(ffi::PyTuple_GetItem(args, 0)) {
+            Some(s) => s,
+            None => return ptr::null_mut(),
+        };
+        let headers = match parse_headers(ffi::PyTuple_GetItem(args, 1)) {
+            Some(h) => h,
+            None => return ptr::null_mut(),
+        };
+        state.exchange.set_status(status, headers);
+        ffi::PyCFunction_NewEx(&raw mut WRITE_DEF, obj, ptr::null_mut())
     }
-    let status = match parse_status(ffi::PyTuple_GetItem(args, 0)) {
-        Some(s) => s,
-        None => return ptr::null_mut(),
-    };
-    let headers = match parse_headers(ffi::PyTuple_GetItem(args, 1)) {
-        Some(h) => h,
-        None => return ptr::null_mut(),
-    };
-    state.exchange.set_status(status, headers);
-    ffi::PyCFunction_NewEx(&raw mut WRITE_DEF, obj, ptr::null_mut())
 }
 
 /// `"200 OK"` -> 200. The reason phrase is the standard one for the code.
 unsafe fn parse_status(status: *mut ffi::PyObject) -> Option<StatusCode> {
-    let text = match str_bytes(status) {
-        Some(t) => t,
-        None => {
-            raise(ffi::PyExc_TypeError, "status must be a str such as '200 OK'");
-            return None;
-        }
-    };
-    let code = text.get(..3).filter(|_| text.len() == 3 || text.get(3) == Some(&b' '));
-    match code.and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok()) {
-        Some(code) if (100..=999).contains(&code) => StatusCode::from_u16(code).ok(),
-        _ => {
-            raise(
-                ffi::PyExc_ValueError,
-                "status must start with a three-digit code, as in '200 OK'",
-            );
-            None
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let text = match str_bytes(status) {
+            Some(t) => t,
+            None => {
+                raise(ffi::PyExc_TypeError, "status must be a str such as '200 OK'");
+                return None;
+            }
+        };
+        let code = text.get(..3).filter(|_| text.len() == 3 || text.get(3) == Some(&b' '));
+        match code.and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok()) {
+            Some(code) if (100..=999).contains(&code) => StatusCode::from_u16(code).ok(),
+            _ => {
+                raise(
+                    ffi::PyExc_ValueError,
+                    "status must start with a three-digit code, as in '200 OK'",
+                );
+                None
+            }
         }
     }
 }
 
 /// A `[(name, value), ...]` list of `str` pairs (latin-1, no control characters).
 unsafe fn parse_headers(list: *mut ffi::PyObject) -> Option<HeaderMap> {
-    if ffi::PyList_Check(list) == 0 {
-        raise(ffi::PyExc_TypeError, "response_headers must be a list of (name, value) tuples");
-        return None;
-    }
-    let n = ffi::PyList_Size(list);
-    let mut headers = HeaderMap::with_capacity(n as usize);
-    for i in 0..n {
-        let item = ffi::PyList_GetItem(list, i);
-        if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_Size(item) != 2 {
-            raise(ffi::PyExc_TypeError, "each response header must be a (name, value) tuple");
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if ffi::PyList_Check(list) == 0 {
+            raise(ffi::PyExc_TypeError, "response_headers must be a list of (name, value) tuples");
             return None;
         }
-        let (Some(name), Some(value)) =
-            (str_bytes(ffi::PyTuple_GetItem(item, 0)), str_bytes(ffi::PyTuple_GetItem(item, 1)))
-        else {
-            raise(ffi::PyExc_TypeError, "response header names and values must be str");
-            return None;
-        };
-        append_header(&mut headers, &name, &value)?;
+        let n = ffi::PyList_Size(list);
+        let mut headers = HeaderMap::with_capacity(n as usize);
+        for i in 0..n {
+            let item = ffi::PyList_GetItem(list, i);
+            if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_Size(item) != 2 {
+                raise(ffi::PyExc_TypeError, "each response header must be a (name, value) tuple");
+                return None;
+            }
+            let (Some(name), Some(value)) = (
+                str_bytes(ffi::PyTuple_GetItem(item, 0)),
+                str_bytes(ffi::PyTuple_GetItem(item, 1)),
+            ) else {
+                raise(ffi::PyExc_TypeError, "response header names and values must be str");
+                return None;
+            };
+            append_header(&mut headers, &name, &value)?;
+        }
+        Some(headers)
     }
-    Some(headers)
 }
 
 /// The latin-1 bytes of a `str` (`None`, with no exception set, for anything else or
 /// for characters above U+00FF).
 unsafe fn str_bytes(obj: *mut ffi::PyObject) -> Option<Vec<u8>> {
-    if ffi::PyUnicode_Check(obj) == 0 {
-        return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if ffi::PyUnicode_Check(obj) == 0 {
+            return None;
+        }
+        let encoded = ffi::PyUnicode_AsLatin1String(obj);
+        if encoded.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let out = bytes_of(encoded).map(<[u8]>::to_vec);
+        ffi::Py_DecRef(encoded);
+        out
     }
-    let encoded = ffi::PyUnicode_AsLatin1String(obj);
-    if encoded.is_null() {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    let out = bytes_of(encoded).map(<[u8]>::to_vec);
-    ffi::Py_DecRef(encoded);
-    out
 }
 
 /// The bytes of one body chunk, copied for the engine. `None` with `TypeError` set for
@@ -308,12 +367,15 @@ unsafe fn str_bytes(obj: *mut ffi::PyObject) -> Option<Vec<u8>> {
 /// # Safety
 /// GIL held.
 pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
-    match bytes_of(obj) {
-        Some(b) => Some(Bytes::copy_from_slice(b)),
-        None => {
-            let name = type_name(obj);
-            raise(ffi::PyExc_TypeError, &format!("WSGI body chunks must be bytes, not {name}"));
-            None
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        match bytes_of(obj) {
+            Some(b) => Some(Bytes::copy_from_slice(b)),
+            None => {
+                let name = type_name(obj);
+                raise(ffi::PyExc_TypeError, &format!("WSGI body chunks must be bytes, not {name}"));
+                None
+            }
         }
     }
 }
@@ -324,10 +386,14 @@ pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
 /// # Safety
 /// GIL held; `state` is the request's live state and not busy.
 pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> Result<(), Gone> {
-    (*state).busy = true;
-    let sent = allow_threads(|| (*state).exchange.send_chunk_blocking(chunk));
-    (*state).busy = false;
-    sent
+    // SAFETY: the caller keeps the contract above: GIL held; `state` is the request's live state
+    // and not busy.
+    unsafe {
+        (*state).busy = true;
+        let sent = allow_threads(|| (*state).exchange.send_chunk_blocking(chunk));
+        (*state).busy = false;
+        sent
+    }
 }
 
 /// The legacy `write(data)` callable `start_response` returns.
@@ -335,17 +401,21 @@ unsafe extern "C" fn write(
     obj: *mut ffi::PyObject,
     data: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let Some(state) = response_state(obj) else { return ptr::null_mut() };
-    if !state.exchange.has_status() && !state.exchange.headers_sent() {
-        raise(ffi::PyExc_AssertionError, "write() called before start_response");
-        return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Some(state) = response_state(obj) else { return ptr::null_mut() };
+        if !state.exchange.has_status() && !state.exchange.headers_sent() {
+            raise(ffi::PyExc_AssertionError, "write() called before start_response");
+            return ptr::null_mut();
+        }
+        let Some(chunk) = chunk_of(data) else { return ptr::null_mut() };
+        if send_chunk(state, chunk).is_err() {
+            raise(ffi::PyExc_OSError, "the client disconnected");
+            return ptr::null_mut();
+        }
+        ffi::Py_NewRef(ffi::Py_None())
     }
-    let Some(chunk) = chunk_of(data) else { return ptr::null_mut() };
-    if send_chunk(state, chunk).is_err() {
-        raise(ffi::PyExc_OSError, "the client disconnected");
-        return ptr::null_mut();
-    }
-    ffi::Py_NewRef(ffi::Py_None())
 }
 
 /// `wsgi.early_hints(headers)`: sends a 103 response with these `(name, value)`
@@ -354,25 +424,33 @@ unsafe extern "C" fn early_hints(
     obj: *mut ffi::PyObject,
     headers: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let Some(state) = response_state(obj) else { return ptr::null_mut() };
-    let Some(headers) = parse_headers(headers) else { return ptr::null_mut() };
-    state.exchange.send_hints(headers);
-    ffi::Py_NewRef(ffi::Py_None())
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Some(state) = response_state(obj) else { return ptr::null_mut() };
+        let Some(headers) = parse_headers(headers) else { return ptr::null_mut() };
+        state.exchange.send_hints(headers);
+        ffi::Py_NewRef(ffi::Py_None())
+    }
 }
 
 // ---- wsgi.input ---------------------------------------------------------------------
 
 unsafe fn input_reader(obj: *mut ffi::PyObject) -> Option<&'static mut InputReader> {
-    let this = obj.cast::<InputObject>();
-    if (*this).reader.is_null() {
-        raise(ffi::PyExc_ValueError, "wsgi.input read after its request ended");
-        return None;
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let this = obj.cast::<InputObject>();
+        if (*this).reader.is_null() {
+            raise(ffi::PyExc_ValueError, "wsgi.input read after its request ended");
+            return None;
+        }
+        if (*this).busy {
+            raise(ffi::PyExc_RuntimeError, "wsgi.input is being read by another thread");
+            return None;
+        }
+        Some(&mut *(*this).reader)
     }
-    if (*this).busy {
-        raise(ffi::PyExc_RuntimeError, "wsgi.input is being read by another thread");
-        return None;
-    }
-    Some(&mut *(*this).reader)
 }
 
 /// An optional size argument: absent, `None` or negative mean "no limit".
@@ -381,18 +459,22 @@ unsafe fn optional_size(
     nargs: ffi::Py_ssize_t,
     what: &str,
 ) -> Result<Option<usize>, ()> {
-    if nargs > 1 {
-        raise(ffi::PyExc_TypeError, &format!("{what} takes at most one argument"));
-        return Err(());
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        if nargs > 1 {
+            raise(ffi::PyExc_TypeError, &format!("{what} takes at most one argument"));
+            return Err(());
+        }
+        if nargs == 0 || *args == ffi::Py_None() {
+            return Ok(None);
+        }
+        let n = ffi::PyLong_AsSsize_t(*args);
+        if n == -1 && !ffi::PyErr_Occurred().is_null() {
+            return Err(());
+        }
+        Ok(if n < 0 { None } else { Some(n as usize) })
     }
-    if nargs == 0 || *args == ffi::Py_None() {
-        return Ok(None);
-    }
-    let n = ffi::PyLong_AsSsize_t(*args);
-    if n == -1 && !ffi::PyErr_Occurred().is_null() {
-        return Err(());
-    }
-    Ok(if n < 0 { None } else { Some(n as usize) })
 }
 
 /// Runs a read, releasing the GIL (and marking the input busy) when it must wait.
@@ -402,22 +484,27 @@ unsafe fn blocking_read(
     blocks: bool,
     read: impl FnOnce(&mut InputReader) -> Result<Bytes, crate::http::body::BodyError>,
 ) -> *mut ffi::PyObject {
-    let this = obj.cast::<InputObject>();
-    let outcome = if blocks {
-        (*this).busy = true;
-        let out = allow_threads(|| read(reader));
-        (*this).busy = false;
-        out
-    } else {
-        read(reader)
-    };
-    match outcome {
-        Ok(bytes) => {
-            ffi::PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as ffi::Py_ssize_t)
-        }
-        Err(e) => {
-            raise(ffi::PyExc_OSError, &e.to_string());
-            ptr::null_mut()
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let this = obj.cast::<InputObject>();
+        let outcome = if blocks {
+            (*this).busy = true;
+            let out = allow_threads(|| read(reader));
+            (*this).busy = false;
+            out
+        } else {
+            read(reader)
+        };
+        match outcome {
+            Ok(bytes) => ffi::PyBytes_FromStringAndSize(
+                bytes.as_ptr().cast(),
+                bytes.len() as ffi::Py_ssize_t,
+            ),
+            Err(e) => {
+                raise(ffi::PyExc_OSError, &e.to_string());
+                ptr::null_mut()
+            }
         }
     }
 }
@@ -427,16 +514,24 @@ unsafe extern "C" fn input_read(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    let Ok(size) = optional_size(args, nargs, "read()") else { return ptr::null_mut() };
-    let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
-    let blocks = reader.would_block(size);
-    blocking_read(obj, reader, blocks, |r| r.read(size))
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Ok(size) = optional_size(args, nargs, "read()") else { return ptr::null_mut() };
+        let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
+        let blocks = reader.would_block(size);
+        blocking_read(obj, reader, blocks, |r| r.read(size))
+    }
 }
 
 unsafe fn readline_limited(obj: *mut ffi::PyObject, limit: Option<usize>) -> *mut ffi::PyObject {
-    let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
-    let blocks = !reader.has_line(limit);
-    blocking_read(obj, reader, blocks, |r| r.readline(limit))
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let Some(reader) = input_reader(obj) else { return ptr::null_mut() };
+        let blocks = !reader.has_line(limit);
+        blocking_read(obj, reader, blocks, |r| r.readline(limit))
+    }
 }
 
 unsafe extern "C" fn input_readline(
@@ -444,9 +539,13 @@ unsafe extern "C" fn input_readline(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    match optional_size(args, nargs, "readline()") {
-        Ok(limit) => readline_limited(obj, limit),
-        Err(()) => ptr::null_mut(),
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        match optional_size(args, nargs, "readline()") {
+            Ok(limit) => readline_limited(obj, limit),
+            Err(()) => ptr::null_mut(),
+        }
     }
 }
 
@@ -455,102 +554,124 @@ unsafe extern "C" fn input_readlines(
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    let Ok(hint) = optional_size(args, nargs, "readlines()") else { return ptr::null_mut() };
-    let lines = ffi::PyList_New(0);
-    if lines.is_null() {
-        return lines;
-    }
-    let mut total = 0usize;
-    loop {
-        let line = readline_limited(obj, None);
-        if line.is_null() {
-            ffi::Py_DecRef(lines);
-            return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let Ok(hint) = optional_size(args, nargs, "readlines()") else { return ptr::null_mut() };
+        let lines = ffi::PyList_New(0);
+        if lines.is_null() {
+            return lines;
         }
-        let len = ffi::PyBytes_Size(line) as usize;
-        if len == 0 {
+        let mut total = 0usize;
+        loop {
+            let line = readline_limited(obj, None);
+            if line.is_null() {
+                ffi::Py_DecRef(lines);
+                return ptr::null_mut();
+            }
+            let len = ffi::PyBytes_Size(line) as usize;
+            if len == 0 {
+                ffi::Py_DecRef(line);
+                return lines;
+            }
+            let appended = ffi::PyList_Append(lines, line);
             ffi::Py_DecRef(line);
-            return lines;
-        }
-        let appended = ffi::PyList_Append(lines, line);
-        ffi::Py_DecRef(line);
-        if appended != 0 {
-            ffi::Py_DecRef(lines);
-            return ptr::null_mut();
-        }
-        total += len;
-        if hint.is_some_and(|h| h > 0 && total >= h) {
-            return lines;
+            if appended != 0 {
+                ffi::Py_DecRef(lines);
+                return ptr::null_mut();
+            }
+            total += len;
+            if hint.is_some_and(|h| h > 0 && total >= h) {
+                return lines;
+            }
         }
     }
 }
 
 /// Iteration yields lines until the body ends.
 unsafe extern "C" fn input_next(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let line = readline_limited(obj, None);
-    if !line.is_null() && ffi::PyBytes_Size(line) == 0 {
-        ffi::Py_DecRef(line);
-        return ptr::null_mut(); // StopIteration, no exception set
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let line = readline_limited(obj, None);
+        if !line.is_null() && ffi::PyBytes_Size(line) == 0 {
+            ffi::Py_DecRef(line);
+            return ptr::null_mut(); // StopIteration, no exception set
+        }
+        line
     }
-    line
 }
 
 // ---- wsgi.errors --------------------------------------------------------------------
 
 unsafe fn error_sink(obj: *mut ffi::PyObject) -> &'static mut ErrorSink {
-    &mut *(*obj.cast::<ErrorsObject>()).sink
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe { &mut *(*obj.cast::<ErrorsObject>()).sink }
 }
 
 unsafe fn write_text(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> bool {
-    let mut len: ffi::Py_ssize_t = 0;
-    let data = if ffi::PyUnicode_Check(text) != 0 {
-        ffi::PyUnicode_AsUTF8AndSize(text, &mut len)
-    } else {
-        ptr::null()
-    };
-    if data.is_null() {
-        if ffi::PyErr_Occurred().is_null() {
-            raise(ffi::PyExc_TypeError, "wsgi.errors.write() takes a str");
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let mut len: ffi::Py_ssize_t = 0;
+        let data = if ffi::PyUnicode_Check(text) != 0 {
+            ffi::PyUnicode_AsUTF8AndSize(text, &mut len)
+        } else {
+            ptr::null()
+        };
+        if data.is_null() {
+            if ffi::PyErr_Occurred().is_null() {
+                raise(ffi::PyExc_TypeError, "wsgi.errors.write() takes a str");
+            }
+            return false;
         }
-        return false;
+        let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
+        error_sink(obj).write(&String::from_utf8_lossy(bytes));
+        true
     }
-    let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
-    error_sink(obj).write(&String::from_utf8_lossy(bytes));
-    true
 }
 
 unsafe extern "C" fn errors_write(
     obj: *mut ffi::PyObject,
     text: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    if !write_text(obj, text) {
-        return ptr::null_mut();
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if !write_text(obj, text) {
+            return ptr::null_mut();
+        }
+        ffi::PyLong_FromSsize_t(ffi::PyUnicode_GetLength(text))
     }
-    ffi::PyLong_FromSsize_t(ffi::PyUnicode_GetLength(text))
 }
 
 unsafe extern "C" fn errors_writelines(
     obj: *mut ffi::PyObject,
     lines: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let iter = ffi::PyObject_GetIter(lines);
-    if iter.is_null() {
-        return ptr::null_mut();
-    }
-    loop {
-        let item = ffi::PyIter_Next(iter);
-        if item.is_null() {
-            ffi::Py_DecRef(iter);
-            if !ffi::PyErr_Occurred().is_null() {
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        let iter = ffi::PyObject_GetIter(lines);
+        if iter.is_null() {
+            return ptr::null_mut();
+        }
+        loop {
+            let item = ffi::PyIter_Next(iter);
+            if item.is_null() {
+                ffi::Py_DecRef(iter);
+                if !ffi::PyErr_Occurred().is_null() {
+                    return ptr::null_mut();
+                }
+                return ffi::Py_NewRef(ffi::Py_None());
+            }
+            let ok = write_text(obj, item);
+            ffi::Py_DecRef(item);
+            if !ok {
+                ffi::Py_DecRef(iter);
                 return ptr::null_mut();
             }
-            return ffi::Py_NewRef(ffi::Py_None());
-        }
-        let ok = write_text(obj, item);
-        ffi::Py_DecRef(item);
-        if !ok {
-            ffi::Py_DecRef(iter);
-            return ptr::null_mut();
         }
     }
 }
@@ -559,8 +680,12 @@ unsafe extern "C" fn errors_flush(
     obj: *mut ffi::PyObject,
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    error_sink(obj).flush();
-    ffi::Py_NewRef(ffi::Py_None())
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        error_sink(obj).flush();
+        ffi::Py_NewRef(ffi::Py_None())
+    }
 }
 
 // ---- type tables ----------------------------------------------------------------------

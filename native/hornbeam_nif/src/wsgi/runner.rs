@@ -48,46 +48,53 @@ impl Runner {
     /// # Safety
     /// GIL held, on the worker's thread.
     pub unsafe fn new(config: RunnerConfig<'_>) -> Result<Runner, LoadError> {
-        let init = |e: PyErrInfo| LoadError::Init(e.traceback_or_message());
-        let types = WsgiTypes::create().map_err(init)?;
-        let errors = types.errors(config.log.clone()).map_err(init)?;
-        let file_wrapper = call::resolve("hornbeam_wsgi", "FileWrapper").map_err(init)?;
-        let environ = EnvironBuilder::new(Fixed {
-            root_path: config.root_path,
-            errors: &errors,
-            file_wrapper: &file_wrapper,
-            multithread: config.multithread,
-            multiprocess: config.multiprocess,
-        })
-        .map_err(init)?;
-        let app = if config.preload { Some(config.app.load()?) } else { None };
-        Ok(Runner {
-            app_ref: config.app,
-            app: RefCell::new(app),
-            types,
-            environ,
-            errors,
-            file_wrapper,
-            early_hints_key: call::new_str("wsgi.early_hints").map_err(init)?,
-            engine: config.engine,
-            log: config.log,
-        })
+        // SAFETY: the caller keeps the contract above: GIL held, on the worker's thread.
+        unsafe {
+            let init = |e: PyErrInfo| LoadError::Init(e.traceback_or_message());
+            let types = WsgiTypes::create().map_err(init)?;
+            let errors = types.errors(config.log.clone()).map_err(init)?;
+            let file_wrapper = call::resolve("hornbeam_wsgi", "FileWrapper").map_err(init)?;
+            let environ = EnvironBuilder::new(Fixed {
+                root_path: config.root_path,
+                errors: &errors,
+                file_wrapper: &file_wrapper,
+                multithread: config.multithread,
+                multiprocess: config.multiprocess,
+            })
+            .map_err(init)?;
+            let app = if config.preload { Some(config.app.load()?) } else { None };
+            Ok(Runner {
+                app_ref: config.app,
+                app: RefCell::new(app),
+                types,
+                environ,
+                errors,
+                file_wrapper,
+                early_hints_key: call::new_str("wsgi.early_hints").map_err(init)?,
+                engine: config.engine,
+                log: config.log,
+            })
+        }
     }
 
     unsafe fn app(&self) -> PyResult<PyOwned> {
-        if let Some(app) = self.app.borrow().as_ref() {
-            return Ok(app.clone());
-        }
-        match self.app_ref.load() {
-            Ok(app) => {
-                *self.app.borrow_mut() = Some(app.clone());
-                Ok(app)
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            if let Some(app) = self.app.borrow().as_ref() {
+                return Ok(app.clone());
             }
-            Err(LoadError::Import(tb))
-            | Err(LoadError::Init(tb))
-            | Err(LoadError::LifespanFailed(tb)) => Err(PyErrInfo::new("ImportError", tb)),
-            Err(LoadError::CallableNotFound(spec)) => {
-                Err(PyErrInfo::new("AttributeError", format!("no callable {spec}")))
+            match self.app_ref.load() {
+                Ok(app) => {
+                    *self.app.borrow_mut() = Some(app.clone());
+                    Ok(app)
+                }
+                Err(LoadError::Import(tb))
+                | Err(LoadError::Init(tb))
+                | Err(LoadError::LifespanFailed(tb)) => Err(PyErrInfo::new("ImportError", tb)),
+                Err(LoadError::CallableNotFound(spec)) => {
+                    Err(PyErrInfo::new("AttributeError", format!("no callable {spec}")))
+                }
             }
         }
     }
@@ -98,25 +105,29 @@ impl Runner {
     /// # Safety
     /// GIL held, on the worker's thread.
     pub unsafe fn run(&self, job: Job) {
-        let Job { mut request, respond, hints, control } = job;
-        let mut state = ResponseState { exchange: Exchange::new(respond, hints), busy: false };
-        let mut reader = InputReader::new(request.body.take());
-        // The Python objects reach these two through raw pointers; from here on this
-        // function uses them only through the same pointers.
-        let state_ptr: *mut ResponseState = &mut state;
-        let reader_ptr: *mut InputReader = &mut reader;
-        let outcome = match (self.types.start_response(state_ptr), self.types.input(reader_ptr)) {
-            (Ok(start_response), Ok(input)) => {
-                let outcome = self.call(&request, &input, &start_response, state_ptr);
-                pytypes::detach_start_response(&start_response);
-                pytypes::detach_input(&input);
-                outcome
+        // SAFETY: the caller keeps the contract above: GIL held, on the worker's thread.
+        unsafe {
+            let Job { mut request, respond, hints, control } = job;
+            let mut state = ResponseState { exchange: Exchange::new(respond, hints), busy: false };
+            let mut reader = InputReader::new(request.body.take());
+            // The Python objects reach these two through raw pointers; from here on this
+            // function uses them only through the same pointers.
+            let state_ptr: *mut ResponseState = &mut state;
+            let reader_ptr: *mut InputReader = &mut reader;
+            let outcome = match (self.types.start_response(state_ptr), self.types.input(reader_ptr))
+            {
+                (Ok(start_response), Ok(input)) => {
+                    let outcome = self.call(&request, &input, &start_response, state_ptr);
+                    pytypes::detach_start_response(&start_response);
+                    pytypes::detach_input(&input);
+                    outcome
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            pytypes::flush_errors(&self.errors);
+            if let Err(error) = outcome {
+                self.fail(state_ptr, (*reader_ptr).failure(), &request, &control, error);
             }
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        };
-        pytypes::flush_errors(&self.errors);
-        if let Err(error) = outcome {
-            self.fail(state_ptr, (*reader_ptr).failure(), &request, &control, error);
         }
     }
 
@@ -127,66 +138,79 @@ impl Runner {
         start_response: &PyOwned,
         state: *mut ResponseState,
     ) -> PyResult<()> {
-        let environ = self.environ.build(request, input)?;
-        let hints = self.types.early_hints(start_response)?;
-        if ffi::PyDict_SetItem(environ.as_ptr(), self.early_hints_key.as_ptr(), hints.as_ptr()) != 0
-        {
-            return Err(PyErrInfo::fetch());
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let environ = self.environ.build(request, input)?;
+            let hints = self.types.early_hints(start_response)?;
+            if ffi::PyDict_SetItem(environ.as_ptr(), self.early_hints_key.as_ptr(), hints.as_ptr())
+                != 0
+            {
+                return Err(PyErrInfo::fetch());
+            }
+            let app = self.app()?;
+            let args = [environ.as_ptr(), start_response.as_ptr()];
+            let result = owned(ffi::PyObject_Vectorcall(
+                app.as_ptr(),
+                args.as_ptr(),
+                2,
+                std::ptr::null_mut(),
+            ))?;
+            let sent = self.send_body(&result, state);
+            let closed = close(&result);
+            sent.and(closed)
         }
-        let app = self.app()?;
-        let args = [environ.as_ptr(), start_response.as_ptr()];
-        let result =
-            owned(ffi::PyObject_Vectorcall(app.as_ptr(), args.as_ptr(), 2, std::ptr::null_mut()))?;
-        let sent = self.send_body(&result, state);
-        let closed = close(&result);
-        sent.and(closed)
     }
 
     unsafe fn send_body(&self, result: &PyOwned, state: *mut ResponseState) -> PyResult<()> {
-        let obj = result.as_ptr();
-        if ffi::Py_TYPE(obj).cast() == self.file_wrapper.as_ptr()
-            && !(*state).exchange.headers_sent()
-        {
-            if let Some((file, offset, len)) = open_wrapped_file(obj) {
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let obj = result.as_ptr();
+            if ffi::Py_TYPE(obj).cast() == self.file_wrapper.as_ptr()
+                && !(*state).exchange.headers_sent()
+            {
+                if let Some((file, offset, len)) = open_wrapped_file(obj) {
+                    require_status(state)?;
+                    let _ = (*state).exchange.send_file(file, offset, len, &self.engine);
+                    return Ok(());
+                }
+            }
+            if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
+                let body = whole_body(obj)?;
                 require_status(state)?;
-                let _ = (*state).exchange.send_file(file, offset, len, &self.engine);
+                if (*state).exchange.headers_sent() {
+                    // write() already started a stream: this is its last part. A client
+                    // that left is nobody to tell.
+                    if pytypes::send_chunk(state, body).is_ok() {
+                        (*state).exchange.finish();
+                    }
+                } else {
+                    let _ = (*state).exchange.finish_whole(body);
+                }
                 return Ok(());
             }
-        }
-        if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
-            let body = whole_body(obj)?;
-            require_status(state)?;
-            if (*state).exchange.headers_sent() {
-                // write() already started a stream: this is its last part. A client
-                // that left is nobody to tell.
-                if pytypes::send_chunk(state, body).is_ok() {
-                    (*state).exchange.finish();
+            let iter = owned(ffi::PyObject_GetIter(obj))?;
+            loop {
+                let Some(item) = PyOwned::from_owned(ffi::PyIter_Next(iter.as_ptr())) else {
+                    if !ffi::PyErr_Occurred().is_null() {
+                        return Err(PyErrInfo::fetch());
+                    }
+                    break;
+                };
+                let chunk = pytypes::chunk_of(item.as_ptr()).ok_or_else(|| PyErrInfo::fetch())?;
+                if chunk.is_empty() {
+                    continue;
                 }
-            } else {
-                let _ = (*state).exchange.finish_whole(body);
-            }
-            return Ok(());
-        }
-        let iter = owned(ffi::PyObject_GetIter(obj))?;
-        loop {
-            let Some(item) = PyOwned::from_owned(ffi::PyIter_Next(iter.as_ptr())) else {
-                if !ffi::PyErr_Occurred().is_null() {
-                    return Err(PyErrInfo::fetch());
+                require_status(state)?;
+                if pytypes::send_chunk(state, chunk).is_err() {
+                    return Ok(()); // the client left: stop producing, nobody to tell
                 }
-                break;
-            };
-            let chunk = pytypes::chunk_of(item.as_ptr()).ok_or_else(|| PyErrInfo::fetch())?;
-            if chunk.is_empty() {
-                continue;
             }
             require_status(state)?;
-            if pytypes::send_chunk(state, chunk).is_err() {
-                return Ok(()); // the client left: stop producing, nobody to tell
-            }
+            (*state).exchange.finish();
+            Ok(())
         }
-        require_status(state)?;
-        (*state).exchange.finish();
-        Ok(())
     }
 
     unsafe fn fail(
@@ -197,49 +221,58 @@ impl Runner {
         control: &JobControl,
         error: PyErrInfo,
     ) {
-        let exchange = &mut (*state).exchange;
-        if control.is_cancelled() || exchange.is_gone() {
-            return; // the engine already answered (504) or the client left
-        }
-        // The app failed because the body did: the client's fault, not a 500.
-        match (body_failure, exchange.headers_sent()) {
-            (Some(BodyError::TooLarge(_)), false) => {
-                return exchange
-                    .respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+        // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
+        // live objects.
+        unsafe {
+            let exchange = &mut (*state).exchange;
+            if control.is_cancelled() || exchange.is_gone() {
+                return; // the engine already answered (504) or the client left
             }
-            (Some(BodyError::Client(_)), false) => {
-                return exchange.respond_plain(StatusCode::BAD_REQUEST, "Malformed request body");
+            // The app failed because the body did: the client's fault, not a 500.
+            match (body_failure, exchange.headers_sent()) {
+                (Some(BodyError::TooLarge(_)), false) => {
+                    return exchange
+                        .respond_plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+                }
+                (Some(BodyError::Client(_)), false) => {
+                    return exchange
+                        .respond_plain(StatusCode::BAD_REQUEST, "Malformed request body");
+                }
+                (Some(BodyError::Stalled(_)), false) => {
+                    return exchange
+                        .respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out");
+                }
+                _ => {}
             }
-            (Some(BodyError::Stalled(_)), false) => {
-                return exchange
-                    .respond_plain(StatusCode::REQUEST_TIMEOUT, "Request body timed out");
+            self.log.error(&format!(
+                "Error handling request {} {}\n{}",
+                request.head.method,
+                request.head.uri,
+                error.traceback_or_message()
+            ));
+            if exchange.headers_sent() {
+                allow_threads(|| exchange.abort_blocking(&error.message));
+            } else {
+                exchange.respond_plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
             }
-            _ => {}
-        }
-        self.log.error(&format!(
-            "Error handling request {} {}\n{}",
-            request.head.method,
-            request.head.uri,
-            error.traceback_or_message()
-        ));
-        if exchange.headers_sent() {
-            allow_threads(|| exchange.abort_blocking(&error.message));
-        } else {
-            exchange.respond_plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
         }
     }
 }
 
 /// PEP 3333: a body chunk may only go out after `start_response`.
 unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
-    let exchange = &(*state).exchange;
-    if exchange.has_status() || exchange.headers_sent() {
-        Ok(())
-    } else {
-        Err(PyErrInfo::new(
-            "AssertionError",
-            "the application returned a body without calling start_response",
-        ))
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let exchange = &(*state).exchange;
+        if exchange.has_status() || exchange.headers_sent() {
+            Ok(())
+        } else {
+            Err(PyErrInfo::new(
+                "AssertionError",
+                "the application returned a body without calling start_response",
+            ))
+        }
     }
 }
 
@@ -248,59 +281,72 @@ unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
 /// `None` (no exception set) when it is not a regular file with a descriptor: the
 /// response is then iterated like any other.
 unsafe fn open_wrapped_file(wrapper: *mut ffi::PyObject) -> Option<(File, u64, u64)> {
-    let attempt = || -> Option<(File, u64, u64)> {
-        let filelike =
-            PyOwned::from_owned(ffi::PyObject_GetAttrString(wrapper, c"filelike".as_ptr()))?;
-        let fileno = PyOwned::from_owned(ffi::PyObject_CallMethod(
-            filelike.as_ptr(),
-            c"fileno".as_ptr(),
-            std::ptr::null(),
-        ))?;
-        let fd = ffi::PyLong_AsLong(fileno.as_ptr());
-        let position = PyOwned::from_owned(ffi::PyObject_CallMethod(
-            filelike.as_ptr(),
-            c"tell".as_ptr(),
-            std::ptr::null(),
-        ))?;
-        let offset = ffi::PyLong_AsUnsignedLongLong(position.as_ptr());
-        if !ffi::PyErr_Occurred().is_null() || fd < 0 {
-            return None;
-        }
-        let dup = crate::fd::dup_raw(fd as i32).ok()?;
-        // SAFETY: `dup` is a fresh descriptor this function owns.
-        let file = File::from_raw_fd(dup);
-        let meta = file.metadata().ok().filter(|m| m.is_file())?;
-        Some((file, offset, meta.len().saturating_sub(offset)))
-    };
-    let found = attempt();
-    ffi::PyErr_Clear();
-    found
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let attempt = || -> Option<(File, u64, u64)> {
+            let filelike =
+                PyOwned::from_owned(ffi::PyObject_GetAttrString(wrapper, c"filelike".as_ptr()))?;
+            let fileno = PyOwned::from_owned(ffi::PyObject_CallMethod(
+                filelike.as_ptr(),
+                c"fileno".as_ptr(),
+                std::ptr::null(),
+            ))?;
+            let fd = ffi::PyLong_AsLong(fileno.as_ptr());
+            let position = PyOwned::from_owned(ffi::PyObject_CallMethod(
+                filelike.as_ptr(),
+                c"tell".as_ptr(),
+                std::ptr::null(),
+            ))?;
+            let offset = ffi::PyLong_AsUnsignedLongLong(position.as_ptr());
+            if !ffi::PyErr_Occurred().is_null() || fd < 0 {
+                return None;
+            }
+            let dup = crate::fd::dup_raw(fd as i32).ok()?;
+            // SAFETY: `dup` is a fresh descriptor this function owns.
+            let file = File::from_raw_fd(dup);
+            let meta = file.metadata().ok().filter(|m| m.is_file())?;
+            Some((file, offset, meta.len().saturating_sub(offset)))
+        };
+        let found = attempt();
+        ffi::PyErr_Clear();
+        found
+    }
 }
 
 /// The items of a list or tuple of `bytes`, joined.
 unsafe fn whole_body(seq: *mut ffi::PyObject) -> PyResult<Bytes> {
-    let is_list = ffi::PyList_CheckExact(seq) != 0;
-    let n = if is_list { ffi::PyList_Size(seq) } else { ffi::PyTuple_Size(seq) };
-    let item = |i| if is_list { ffi::PyList_GetItem(seq, i) } else { ffi::PyTuple_GetItem(seq, i) };
-    if n == 1 {
-        return pytypes::chunk_of(item(0)).ok_or_else(|| PyErrInfo::fetch());
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let is_list = ffi::PyList_CheckExact(seq) != 0;
+        let n = if is_list { ffi::PyList_Size(seq) } else { ffi::PyTuple_Size(seq) };
+        let item =
+            |i| if is_list { ffi::PyList_GetItem(seq, i) } else { ffi::PyTuple_GetItem(seq, i) };
+        if n == 1 {
+            return pytypes::chunk_of(item(0)).ok_or_else(|| PyErrInfo::fetch());
+        }
+        let mut body = BytesMut::new();
+        for i in 0..n {
+            let chunk = pytypes::chunk_of(item(i)).ok_or_else(|| PyErrInfo::fetch())?;
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
-    let mut body = BytesMut::new();
-    for i in 0..n {
-        let chunk = pytypes::chunk_of(item(i)).ok_or_else(|| PyErrInfo::fetch())?;
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 /// `result.close()` if it has one (PEP 3333: always, even after an error).
 unsafe fn close(result: &PyOwned) -> PyResult<()> {
-    let obj = result.as_ptr();
-    if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
-        return Ok(());
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let obj = result.as_ptr();
+        if ffi::PyList_CheckExact(obj) != 0 || ffi::PyTuple_CheckExact(obj) != 0 {
+            return Ok(());
+        }
+        if ffi::PyObject_HasAttrString(obj, c"close".as_ptr()) == 0 {
+            return Ok(());
+        }
+        owned(ffi::PyObject_CallMethod(obj, c"close".as_ptr(), std::ptr::null())).map(drop)
     }
-    if ffi::PyObject_HasAttrString(obj, c"close".as_ptr()) == 0 {
-        return Ok(());
-    }
-    owned(ffi::PyObject_CallMethod(obj, c"close".as_ptr(), std::ptr::null())).map(drop)
 }

@@ -142,19 +142,23 @@ fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
 }
 
 unsafe fn load(pool: &PoolInner) -> Result<Runner, LoadError> {
-    let spec = &pool.spec;
-    call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs)
-        .map_err(|e| LoadError::Init(e.traceback_or_message()))?;
-    let many = spec.app.workers > 1;
-    Runner::new(RunnerConfig {
-        app: AppRef::of(&spec.app),
-        preload: spec.app.preload_app,
-        root_path: &spec.root_path,
-        multithread: many && pool.mode == Mode::Main,
-        multiprocess: many && pool.mode == Mode::Sub,
-        log: spec.log.clone(),
-        engine: spec.engine.clone(),
-    })
+    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
+    // objects.
+    unsafe {
+        let spec = &pool.spec;
+        call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs)
+            .map_err(|e| LoadError::Init(e.traceback_or_message()))?;
+        let many = spec.app.workers > 1;
+        Runner::new(RunnerConfig {
+            app: AppRef::of(&spec.app),
+            preload: spec.app.preload_app,
+            root_path: &spec.root_path,
+            multithread: many && pool.mode == Mode::Main,
+            multiprocess: many && pool.mode == Mode::Sub,
+            log: spec.log.clone(),
+            engine: spec.engine.clone(),
+        })
+    }
 }
 
 fn serve(pool: &Arc<PoolInner>, interp: &Interpreter, runner: &Runner, running: &Arc<Running>) {
