@@ -133,7 +133,7 @@ class _Lifespan:
             return
         try:
             answer = await asyncio.wait_for(self._exchange("lifespan.shutdown"), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.worker.log("error", f"lifespan shutdown did not finish within {timeout:g} s")
             self.task.cancel()
             return
@@ -208,7 +208,7 @@ class _Worker:
             conn.cancel()
         except ClientDisconnected:
             conn.cancel()
-        except BaseException as exc:  # noqa: B036 - the engine must answer whatever happened
+        except BaseException as exc:
             # SystemExit or KeyboardInterrupt from app code is a 500 like any error: it
             # must not end the loop every other request of this worker runs on. Only
             # the interrupt that stops a worker which did not stop in time goes on.

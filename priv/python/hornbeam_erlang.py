@@ -19,6 +19,7 @@ a binary in Erlang: `state_set("k", 1)` is `hornbeam_state:get(<<"k">>)` there.
 
 import asyncio
 import logging
+from typing import ClassVar
 
 import erlang
 from erlang import ErlangError, UnknownFunctionError
@@ -146,6 +147,12 @@ def subscribe(topic):
 _WAIT_SLICE = 0.25
 
 
+def _wake(arrived):
+    """`add_reader`'s callback: the mailbox's eventfd is readable."""
+    if not arrived.done():
+        arrived.set_result(None)
+
+
 class Subscription:
     """Messages published on one topic, oldest first.
 
@@ -207,7 +214,7 @@ class Subscription:
             if got is not None:
                 return got[0]
             arrived = loop.create_future()
-            loop.add_reader(self._fd, lambda: arrived.done() or arrived.set_result(None))
+            loop.add_reader(self._fd, _wake, arrived)
             self._watching = loop
             try:
                 await arrived
@@ -269,7 +276,7 @@ class LogHandler(logging.Handler):
         logging.getLogger("myapp").addHandler(hornbeam_erlang.LogHandler())
     """
 
-    _LEVELS = {
+    _LEVELS: ClassVar[dict[int, str]] = {
         logging.DEBUG: "debug",
         logging.INFO: "info",
         logging.WARNING: "warning",

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "priv" / "python"))
 
-import erlang  # noqa: E402
+import erlang
 
 
 def test_atom_is_a_str_that_remembers_it_is_an_atom():

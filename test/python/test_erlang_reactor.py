@@ -9,11 +9,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "priv" / "python"))
 
-import erlang.reactor as reactor  # noqa: E402
+import erlang.reactor as reactor
 
 
 def test_actions():
-    assert reactor.ACTIONS == {"continue", "write_pending", "read_pending", "close"}
+    assert {"continue", "write_pending", "read_pending", "close"} == reactor.ACTIONS
 
 
 def test_protocol_defaults():

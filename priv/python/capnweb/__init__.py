@@ -15,10 +15,10 @@ Inside Hornbeam: `app = capnweb.asgi_app(Api())` and
 
 from .asgi import asgi_app
 from .batch import new_http_batch_rpc_response, new_http_batch_rpc_session
+from .codec import BigInt, Limits, deserialize, serialize, undefined
 from .errors import RpcError, RpcRangeError, RpcSessionClosed, RpcTypeError
 from .hooks import RpcTarget
 from .options import RpcSessionOptions
-from .codec import BigInt, Limits, deserialize, serialize, undefined
 from .session import RpcSession, Transport
 from .stubs import RpcPromise, RpcStub
 from .websocket import (

@@ -1,13 +1,13 @@
 """`asgi_app(target)`: WebSocket sessions and HTTP batches on one path, for any ASGI
 server: `hornbeam:start("api:app", #{worker_class => asgi})`, uvicorn, granian..."""
 
+import logging
+
 from .batch import new_http_batch_rpc_response
 from .options import RpcSessionOptions
 from .session import RpcSession
 from .transports import AsgiWebSocketTransport
 from .websocket import Connection, main_for
-
-import logging
 
 log = logging.getLogger("capnweb")
 

@@ -19,15 +19,13 @@ async def new_http_batch_rpc_session(url, local_main=None, options=None):
     async def post(lines):
         headers = {"Content-Type": "text/plain", **await options.auth_headers()}
         timeout = aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.post(
-                url, data="\n".join(lines).encode("utf-8"), headers=headers
-            ) as response:
-                if response.status != 200:
-                    raise RpcSessionClosed(
-                        f"RPC request failed: {response.status} {response.reason}"
-                    )
-                body = await response.text()
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.post(url, data="\n".join(lines).encode("utf-8"), headers=headers) as response,
+        ):
+            if response.status != 200:
+                raise RpcSessionClosed(f"RPC request failed: {response.status} {response.reason}")
+            body = await response.text()
         return body.split("\n") if body else []
 
     session = RpcSession(BatchClientTransport(post), local_main, options)

@@ -26,7 +26,7 @@ import math
 from . import errors
 
 MAX_SAFE_INTEGER = 2**53 - 1
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 class Limits:
@@ -125,7 +125,7 @@ def encode(value, caps=NO_CAPABILITIES, depth=0):
         return ["bytes", base64.b64encode(value).decode("ascii").rstrip("=")]
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
+            value = value.replace(tzinfo=datetime.UTC)
         return ["date", (value - _EPOCH) // datetime.timedelta(milliseconds=1)]
     if isinstance(value, BaseException):
         return encode_error(value, caps)
@@ -192,7 +192,8 @@ def _decode_special(expr, caps, pending, depth):
         digits = expr[1]
         if len(digits) > caps.limits.max_bigint_digits:
             raise TypeError(
-                f"Deserialized bigint exceeds maximum length of {caps.limits.max_bigint_digits} digits."
+                "Deserialized bigint exceeds maximum length of "
+                f"{caps.limits.max_bigint_digits} digits."
             )
         try:
             return BigInt(int(digits, 10))

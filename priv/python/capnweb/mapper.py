@@ -169,6 +169,7 @@ class MapApplicator(codec.Capabilities):
 def apply_map(value, captures, instructions):
     """A hook for `instructions` applied to `value` (each element of a list)."""
     import asyncio
+
     from .stubs import settle
 
     if not instructions:

@@ -2,7 +2,7 @@
 
 import dataclasses
 import inspect
-from typing import Awaitable, Callable, Dict, Optional
+from collections.abc import Awaitable, Callable
 
 from .codec import Limits
 
@@ -10,9 +10,9 @@ from .codec import Limits
 @dataclasses.dataclass
 class RpcSessionOptions:
     #: Seconds to open the connection (WebSocket handshake, HTTP request); None waits forever.
-    connect_timeout: Optional[float] = None
+    connect_timeout: float | None = None
     #: Seconds an awaited call may take before TimeoutError; None waits forever.
-    call_timeout: Optional[float] = None
+    call_timeout: float | None = None
     #: Reopen a lost WebSocket client connection, waiting reconnect_delay, then that times
     #: reconnect_backoff_factor each attempt, at most reconnect_max_delay.
     reconnect_enabled: bool = False
@@ -21,13 +21,13 @@ class RpcSessionOptions:
     reconnect_backoff_factor: float = 2.0
     reconnect_max_delay: float = 60.0
     #: `async def () -> dict` of headers sent with each WebSocket handshake or batch request.
-    auth_handler: Optional[Callable[[], Awaitable[Dict[str, str]]]] = None
+    auth_handler: Callable[[], Awaitable[dict[str, str]]] | None = None
     #: Called (sync or async) after each connection opens, and with the error after it is lost.
-    on_connect: Optional[Callable] = None
-    on_disconnect: Optional[Callable] = None
+    on_connect: Callable | None = None
+    on_disconnect: Callable | None = None
     #: Given each error about to be sent to the peer; returns the error to send instead
     #: (e.g. a redacted one), or None to send it unchanged.
-    on_send_error: Optional[Callable[[BaseException], Optional[BaseException]]] = None
+    on_send_error: Callable[[BaseException], BaseException | None] | None = None
     #: Log every message, and failed calls with their tracebacks, on the "capnweb" logger.
     debug: bool = False
     #: Send Python tracebacks as the error's stack (off: stacks stay on this side).

@@ -176,6 +176,8 @@ class RpcSession(codec.Capabilities):
         self.closed = self.loop.create_future()
         self._pulls = 0
         self._pulls_done = None
+        # The loop keeps only weak references to tasks: these keep the pulls alive.
+        self._pull_tasks = set()
         self._main_stub = RpcStub(MainHook(self.imports[0]))
         self._reader = asyncio.ensure_future(self._read_loop())
 
@@ -362,7 +364,8 @@ class RpcSession(codec.Capabilities):
                     break
                 if len(text) > self.limits.max_message_size:
                     raise RpcError(
-                        f"Incoming message exceeds maximum size of {self.limits.max_message_size} characters.",
+                        "Incoming message exceeds maximum size of "
+                        f"{self.limits.max_message_size} characters.",
                         "TypeError",
                     )
                 if self.options.debug:
@@ -443,7 +446,9 @@ class RpcSession(codec.Capabilities):
             self._send_resolution(export_id, hook.value, None)  # known now: no task
             return
         self._pulls += 1
-        asyncio.ensure_future(self._pull_and_resolve(export_id, hook))
+        task = asyncio.ensure_future(self._pull_and_resolve(export_id, hook))
+        self._pull_tasks.add(task)
+        task.add_done_callback(self._pull_tasks.discard)
 
     async def _pull_and_resolve(self, export_id, hook):
         try:

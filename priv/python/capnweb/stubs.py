@@ -115,7 +115,7 @@ async def settle(value, pending):
     if not pending:
         return value
     results = await asyncio.gather(*(promise._pull() for _, _, promise in pending))
-    for (parent, key, _), result in zip(pending, results):
+    for (parent, key, _), result in zip(pending, results, strict=True):
         if parent is None:
             value = result
         else:

@@ -112,7 +112,8 @@ class WebSocketClient:
                 log.info("capnweb reconnection %d to %s failed: %s", attempt, self.url, exc)
                 error = exc
         self._give_up = RpcSessionClosed(
-            f"could not reconnect to {self.url} after {self.options.reconnect_max_attempts} attempts: {error}"
+            f"could not reconnect to {self.url} after "
+            f"{self.options.reconnect_max_attempts} attempts: {error}"
         )
         self.closed = True
         self._connected.set()  # wake waiting calls, which now fail

@@ -119,7 +119,7 @@ def atom(name: str) -> Atom:
 
 try:
     # Native, in Hornbeam only. The mailbox functions serve hornbeam_erlang.subscribe.
-    from _erlang import call, send, interpreter_id, mailbox_new, mailbox_get, mailbox_close  # noqa: E402
+    from _erlang import call, interpreter_id, mailbox_close, mailbox_get, mailbox_new, send
 except ImportError:  # plain Python, outside Hornbeam
 
     def _outside(*_args, **_kwargs):

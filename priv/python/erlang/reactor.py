@@ -28,8 +28,14 @@ import threading
 try:
     from _hornbeam_reactor import (
         ReactorBuffer,
+    )
+    from _hornbeam_reactor import (
         read as _read,
+    )
+    from _hornbeam_reactor import (
         want_write as _want_write,
+    )
+    from _hornbeam_reactor import (
         write as _write,
     )
 except ImportError:  # outside Hornbeam: the classes stay importable for docs and tests

@@ -4,7 +4,7 @@
 |---|---|
 | none and an empty body | `{}` |
 | `application/json`, `*+json` | the parsed JSON (malformed JSON is a 400) |
-| `application/x-www-form-urlencoded` | a dict of the decoded fields (last value wins); JSON if the body is a JSON object or array (what `curl -d '{...}'` sends) |
+| `application/x-www-form-urlencoded` | a dict of the fields (last wins); JSON if it is (curl -d) |
 | `text/*` | `str` (the charset parameter, UTF-8 by default) |
 | `multipart/*` and any other type | the raw `bytes` |
 | none | the parsed JSON if it is JSON, else the text if it is UTF-8, else `bytes` |

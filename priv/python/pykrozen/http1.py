@@ -86,9 +86,8 @@ class RequestReader:
         return rest
 
     def next(self):
-        if self.current is None:
-            if not self._read_head():
-                return None
+        if self.current is None and not self._read_head():
+            return None
         parsed = self.current
         if self.length >= 0:
             if len(self.buf) < self.length:

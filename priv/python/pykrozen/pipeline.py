@@ -28,7 +28,7 @@ class Pending:
         while True:
             try:
                 value = await awaitable
-            except BaseException as exc:  # noqa: B036 - the pipeline decides what to do with it
+            except BaseException as exc:
                 try:
                     awaitable = gen.throw(exc)
                 except StopIteration as done:

@@ -270,7 +270,7 @@ class Server:
                 code = 0
                 try:
                     self._run_one(shared)
-                except BaseException:  # noqa: B036 - a worker reports and exits
+                except BaseException:
                     log.exception("pykrozen worker %d failed", os.getpid())
                     code = 1
                 finally:

@@ -273,7 +273,7 @@ class FrameSession:
         if message is None:
             return None
         opcode, payload = message
-        if opcode == TEXT or opcode == BINARY:
+        if opcode in (TEXT, BINARY):
             if self.sent_close:
                 return True  # after our close, only the client's close matters
             try:

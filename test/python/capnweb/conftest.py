@@ -2,8 +2,7 @@
 `node/`, and a Hornbeam node serving `apps/interop_api.py` as ASGI."""
 
 import pytest
-
-from cw_support import EBIN, HERE, NODE_DIR, _ERLANG, Process, ThreadedServers, node_ready
+from cw_support import _ERLANG, EBIN, HERE, NODE_DIR, Process, ThreadedServers, node_ready
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,12 @@
 import datetime
 import math
 
-import pytest
-
 import capnweb
+import pytest
 from capnweb import codec
 from capnweb.errors import RpcError, RpcRangeError, RpcTypeError
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @pytest.mark.parametrize(
@@ -136,7 +135,7 @@ def test_limits():
     ],
 )
 def test_unserializable_values(value, message):
-    with pytest.raises(TypeError, match="Can't serialize|dict key"):
+    with pytest.raises(TypeError, match=r"Can't serialize|dict key"):
         codec.encode(value)
 
 

@@ -5,9 +5,9 @@ value the codec supports survives encode -> JSON -> decode."""
 import datetime
 import json
 
-from hypothesis import given, settings, strategies as st
-
 from capnweb import codec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TAGS = [
     "bigint",
@@ -72,7 +72,7 @@ def test_deep_nesting_is_a_type_error():
         raise AssertionError("2000 levels decoded")
 
 
-utc = datetime.timezone.utc
+utc = datetime.UTC
 millisecond_dates = st.datetimes(timezones=st.just(utc)).map(
     lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
 )

@@ -6,10 +6,9 @@ import asyncio
 import datetime
 import json
 
+import capnweb
 import httpx
 import pytest
-
-import capnweb
 from cw_support import node_client, run
 
 ALL_WS = [
@@ -155,7 +154,7 @@ def test_python_client_node_websocket_server(node_server):
             assert await api.call_back(lambda x: x + 1, 41) == 42
             sent = {
                 "big": capnweb.BigInt(5),
-                "date": datetime.datetime(2025, 1, 2, tzinfo=datetime.timezone.utc),
+                "date": datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC),
                 "bytes": b"\x01\xff",
                 "list": [1, [2]],
                 "err": TypeError("t"),

@@ -3,9 +3,8 @@ the README's; only hosts and ports change, and prints become assertions."""
 
 import asyncio
 
-from aiohttp import web
-
 import capnweb
+from aiohttp import web
 from capnweb import (
     RpcSessionOptions,
     RpcTarget,

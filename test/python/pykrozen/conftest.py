@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 import readme_blocks
 
 ROOT = Path(__file__).resolve().parents[3]

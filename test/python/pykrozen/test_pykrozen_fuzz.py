@@ -2,8 +2,8 @@
 split, it returns requests or raises BadRequest (never another exception, never a hang);
 requests it should read come out as they went in, pipelined and in any chunking."""
 
-from hypothesis import example, given, settings, strategies as st
-
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from pykrozen.body import BadRequest
 from pykrozen.http1 import RequestReader
 
@@ -115,7 +115,7 @@ def test_pipelined_requests_come_out_as_they_went_in(requests, cuts):
         reader.feed(piece)
         parsed += drain(reader)
     assert len(parsed) == len(requests)
-    for got, (method, path, query, headers, body, _) in zip(parsed, requests):
+    for got, (method, path, query, headers, body, _) in zip(parsed, requests, strict=True):
         assert (got.method, got.raw_path, got.query_string, got.body) == (method, path, query, body)
         for name, v in headers:
             assert got.headers.get(name) == v.strip(" \t")

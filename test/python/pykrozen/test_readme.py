@@ -6,11 +6,10 @@ import asyncio
 import json
 
 import httpx
-import pytest
-import websockets
-
 import pykrozen
+import pytest
 import readme_blocks
+import websockets
 from conftest import MODES, Standalone, serve
 
 BLOCKS = readme_blocks.blocks()

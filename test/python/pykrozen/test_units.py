@@ -2,7 +2,6 @@
 validation, body parsing."""
 
 import pytest
-
 from pykrozen import App, RouteConflict, Settings
 from pykrozen.body import BadRequest, parse_body, parse_multipart
 

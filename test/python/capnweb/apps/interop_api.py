@@ -78,7 +78,7 @@ class InteropApi(RpcTarget):
         return {
             "big": 2**70,
             "small_big": BigInt(5),
-            "date": datetime.datetime(2025, 6, 8, 0, 22, 50, 815000, tzinfo=datetime.timezone.utc),
+            "date": datetime.datetime(2025, 6, 8, 0, 22, 50, 815000, tzinfo=datetime.UTC),
             "bytes": b"\x00\x01\xfe",
             "tuple": (1, "two"),
             "inf": float("inf"),

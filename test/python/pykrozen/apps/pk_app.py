@@ -174,11 +174,10 @@ def trace(req, res):
 @use
 async def guard(req, res):
     res.headers["X-Trace"] += ",mw2"
-    if req.path.startswith("/private"):
-        if req.headers.get("Authorization") != "letmein":
-            res.status = 401
-            res.body = {"error": "Unauthorized"}
-            res.stop = True
+    if req.path.startswith("/private") and req.headers.get("Authorization") != "letmein":
+        res.status = 401
+        res.body = {"error": "Unauthorized"}
+        res.stop = True
 
 
 @get("/private/data")
