@@ -24,28 +24,23 @@ start(AppSpec) ->
 %% `{eaddrinuse, Bind}', `{already_started, Name}', `{missing_ssl_option, Key}'.
 -spec start(string() | binary(), map()) -> ok | {error, term()}.
 start(AppSpec, Opts) ->
-    case ensure_started() of
-        ok ->
-            case hornbeam_config:parse(AppSpec, Opts) of
-                {ok, Config} -> hornbeam_server_sup:start_server(Config);
-                {error, _} = Error -> Error
-            end;
-        {error, _} = Error ->
-            Error
-    end.
+    maybe_started(fun() ->
+        case hornbeam_config:parse(AppSpec, Opts) of
+            {ok, Config} -> hornbeam_server_sup:start_server(Config);
+            {error, _} = Error -> Error
+        end
+    end).
 
 %% @doc Makes `Fun' callable from Python as `hornbeam_erlang.call(Name, *args)';
 %% it gets the arguments as one list. Names starting with "hornbeam." are reserved.
 -spec register_function(atom() | binary() | string(), fun(([term()]) -> term())) -> ok | {error, term()}.
 register_function(Name, Fun) ->
-    ensure_started(),
-    hornbeam_callbacks:register_function(Name, Fun).
+    maybe_started(fun() -> hornbeam_callbacks:register_function(Name, Fun) end).
 
 %% @doc As `register_function/2', running `Module:Function(Args)'.
 -spec register_function(atom() | binary() | string(), module(), atom()) -> ok | {error, term()}.
 register_function(Name, Module, Function) ->
-    ensure_started(),
-    hornbeam_callbacks:register_function(Name, Module, Function).
+    maybe_started(fun() -> hornbeam_callbacks:register_function(Name, Module, Function) end).
 
 -spec unregister_function(atom() | binary() | string()) -> ok.
 unregister_function(Name) ->
@@ -73,6 +68,13 @@ info(Name) ->
     case whereis(hornbeam_server_sup) =/= undefined andalso hornbeam_server_sup:find(Name) of
         {ok, Pid} -> hornbeam_server:info(Pid);
         _ -> {error, not_found}
+    end.
+
+%% Runs `Fun' once the application is up, or says why it could not start.
+maybe_started(Fun) ->
+    case ensure_started() of
+        ok -> Fun();
+        {error, _} = Error -> Error
     end.
 
 ensure_started() ->

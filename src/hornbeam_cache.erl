@@ -74,7 +74,7 @@ handle_call({put, Prefix, Key, Value, Ttl, Max}, _From, Seq) ->
                   none -> infinity;
                   _ -> erlang:monotonic_time(millisecond) + Ttl
               end,
-    case ets:lookup(?ENTRIES, {Prefix, Key}) of
+    _ = case ets:lookup(?ENTRIES, {Prefix, Key}) of
         [{_, _, _, Old}] -> ets:delete(?ORDER, {Prefix, Old});
         [] -> ets:update_counter(?COUNTERS, {Prefix, size}, 1, {{Prefix, size}, 0})
     end,

@@ -30,7 +30,7 @@ unsubscribe(Topic) ->
 -spec publish(term(), term()) -> non_neg_integer().
 publish(Topic, Message) ->
     Members = pg:get_members(?SCOPE, Topic),
-    [Pid ! {hornbeam_pubsub, Topic, Message} || Pid <- Members],
+    _ = [Pid ! {hornbeam_pubsub, Topic, Message} || Pid <- Members],
     length(Members).
 
 -spec subscribers(term()) -> [pid()].

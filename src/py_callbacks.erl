@@ -91,7 +91,7 @@ format(Fmt, Args) ->
     unicode:characters_to_binary(io_lib:format(Fmt, Args)).
 
 init([]) ->
-    ets:new(?PY_FUNCTIONS, [named_table, set, public, {read_concurrency, true}]),
+    ?PY_FUNCTIONS = ets:new(?PY_FUNCTIONS, [named_table, set, public, {read_concurrency, true}]),
     {ok, #{}}.
 
 handle_call(_Request, _From, State) -> {reply, {error, unknown_call}, State}.

@@ -223,7 +223,7 @@ init({Id, #{mode := Mode} = Opts}) ->
                 ok ->
                     {ok, #{id => Id, resource => Resource, waiting => #{}}};
                 {error, Reason} ->
-                    stop_reactor(Resource),
+                    _ = stop_reactor(Resource),
                     {stop, Reason}
             end;
         {error, Reason} ->

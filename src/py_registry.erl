@@ -52,7 +52,7 @@ slots() ->
     persistent_term:get({?MODULE, slots}, 0).
 
 init([]) ->
-    ets:new(?PY_CONTEXTS, [named_table, set, protected, {read_concurrency, true}]),
+    ?PY_CONTEXTS = ets:new(?PY_CONTEXTS, [named_table, set, protected, {read_concurrency, true}]),
     {ok, #{}}.
 
 handle_call({register, Pid, Slot, Resource}, _From, Monitors) ->
