@@ -7,14 +7,15 @@ DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-
                    erlang-tools rebar3 elixir wrk nghttp2-client curl openssl
 VENV := .venv
 PYTHON = $(shell native/find-python)
-PY_TEST_PACKAGES := pytest hypothesis wsproto flask django starlette fastapi httpx[http2] websockets aiohttp
+PY_TEST_PACKAGES := ruff pytest hypothesis wsproto flask django starlette fastapi httpx[http2] websockets aiohttp
 NODE_PEERS := test/python/capnweb/node
 
-.PHONY: help deps venv node-peers nif compile run test test-cargo test-eunit test-ct test-pytest test-mix bench clean
+.PHONY: help deps venv node-peers nif compile run test lint test-cargo test-eunit test-ct test-pytest test-mix bench clean
 
 help:
 	@echo "make run    start Hornbeam in a rebar3 shell"
-	@echo "make test   build everything and run every test suite"
+	@echo "make test   build everything, run the gates (make lint) and every test suite"
+	@echo "make lint   formatting, clippy, ruff, xref and dialyzer"
 	@echo "make bench  run the benchmarks in bench/"
 
 # Debian packages: installed only when one is missing.
@@ -54,12 +55,25 @@ run: deps compile
 # Every suite runs even when an earlier one fails; the exit status says if any failed.
 test: deps venv
 	@failed=(); \
-	for suite in test-cargo test-eunit test-ct test-pytest test-mix; do \
+	for suite in lint test-cargo test-eunit test-ct test-pytest test-mix; do \
 	  echo "==> $$suite"; \
 	  $(MAKE) --no-print-directory $$suite || failed+=($$suite); \
 	done; \
 	if [ $${#failed[@]} -gt 0 ]; then echo "FAILED: $${failed[*]}"; exit 1; fi; \
 	echo "all suites passed"
+
+# The gates: every one runs, and any failure fails `make test`. The Rust lints are in
+# the workspace Cargo.toml, ruff's rules in ruff.toml.
+lint: deps venv
+	@failed=(); \
+	gate() { echo "--> $$*"; "$$@" || failed+=("[$$*]"); }; \
+	gate cargo fmt --check; \
+	gate env PYO3_PYTHON=$(PYTHON) cargo clippy --workspace --all-targets --quiet -- -D warnings; \
+	gate $(VENV)/bin/ruff check priv/python test/python; \
+	gate $(VENV)/bin/ruff format --check priv/python test/python; \
+	gate rebar3 xref; \
+	gate rebar3 dialyzer; \
+	if [ $${#failed[@]} -gt 0 ]; then echo "gates failed: $${failed[*]}"; exit 1; fi
 
 test-cargo:
 	PYO3_PYTHON=$(PYTHON) cargo test --workspace
