@@ -1,7 +1,7 @@
 //! The application both runners serve: finding `module:callable`, the ways loading it
 //! can fail, and `python_mode => auto`'s fallback to the main interpreter for an app
 //! whose extensions refuse sub-interpreters.
-use crate::http::config::{AppConfig, PythonMode};
+use crate::app_config::{AppConfig, PythonMode};
 use crate::http::log::Level;
 use crate::http::log::Log;
 use hornbeam_python::call;

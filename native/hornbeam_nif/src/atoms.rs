@@ -59,3 +59,11 @@ rustler::atoms! {
     on,
     off,
 }
+
+/// How Erlang names an interpreter mode (`hornbeam:info/1`, `py_context`, reactors).
+pub fn mode_name(mode: hornbeam_python::interp::Mode) -> rustler::Atom {
+    match mode {
+        hornbeam_python::interp::Mode::Main => main(),
+        hornbeam_python::interp::Mode::Sub => subinterp(),
+    }
+}

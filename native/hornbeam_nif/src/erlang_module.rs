@@ -4,16 +4,15 @@
 //!
 //! The functions find their thread's `ErlangHost` (a context's worker or a reactor's
 //! loop): they work on such a thread, and say so clearly anywhere else.
-use crate::host::{self, ErlangHost};
+use crate::host::with_host;
 use crate::mailbox;
 use crate::pyheap::{method, module_def};
+use crate::pyvalue::tuple_items;
 use crate::term;
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use rustler::{Encoder, LocalPid, OwnedEnv};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 
 // SAFETY (all statics below): CPython reads these tables; nothing writes them after
 // `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
@@ -43,39 +42,6 @@ pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
     // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
     // signature promises.
     unsafe { ffi::PyModuleDef_Init(&raw mut MODULE) }
-}
-
-/// Runs a Python-facing function body: no panic crosses into CPython, and a missing
-/// host becomes a clear `RuntimeError`.
-pub(crate) unsafe fn with_host(
-    what: &str,
-    body: impl FnOnce(&Rc<dyn ErlangHost>) -> Option<PyOwned>,
-) -> *mut ffi::PyObject {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
-    unsafe {
-        let outcome = catch_unwind(AssertUnwindSafe(|| match host::current() {
-            Some(ctx) => body(&ctx),
-            None => raise(
-                ffi::PyExc_RuntimeError,
-                &format!("erlang.{what} works only on a Hornbeam context's or reactor's thread"),
-            ),
-        }));
-        match outcome {
-            Ok(Some(obj)) => obj.into_ptr(),
-            Ok(None) => std::ptr::null_mut(),
-            Err(_) => {
-                raise(ffi::PyExc_SystemError, &format!("erlang.{what}: internal error (panic)"));
-                std::ptr::null_mut()
-            }
-        }
-    }
-}
-
-pub(crate) unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
-    unsafe { (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect() }
 }
 
 unsafe extern "C" fn erlang_call(

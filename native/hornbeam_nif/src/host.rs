@@ -10,6 +10,7 @@ use hornbeam_python::object::PyOwned;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, LocalPid, OwnedEnv, Term};
 use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 pub trait ErlangHost {
@@ -120,5 +121,34 @@ pub unsafe fn request_callback(
             ));
         }
         Ok(())
+    }
+}
+
+/// Runs a Python-facing function body: no panic crosses into CPython, and a missing
+/// host becomes a clear `RuntimeError`.
+///
+/// # Safety
+/// GIL held, as when CPython calls the method whose body this is.
+pub(crate) unsafe fn with_host(
+    what: &str,
+    body: impl FnOnce(&Rc<dyn ErlangHost>) -> Option<PyOwned>,
+) -> *mut ffi::PyObject {
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe {
+        let outcome = catch_unwind(AssertUnwindSafe(|| match current() {
+            Some(ctx) => body(&ctx),
+            None => raise(
+                ffi::PyExc_RuntimeError,
+                &format!("erlang.{what} works only on a Hornbeam context's or reactor's thread"),
+            ),
+        }));
+        match outcome {
+            Ok(Some(obj)) => obj.into_ptr(),
+            Ok(None) => std::ptr::null_mut(),
+            Err(_) => {
+                raise(ffi::PyExc_SystemError, &format!("erlang.{what}: internal error (panic)"));
+                std::ptr::null_mut()
+            }
+        }
     }
 }

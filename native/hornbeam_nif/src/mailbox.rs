@@ -8,9 +8,10 @@
 //! resources, so Python holds a plain int and a mailbox Python forgot is found
 //! closed by the next delivery, which then ends its Erlang subscriber.
 use crate::atoms;
-use crate::erlang_module::{tuple_items, with_host};
 use crate::fd::EventFd;
 use crate::guard::guarded;
+use crate::host::with_host;
+use crate::pyvalue::tuple_items;
 use crate::term;
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;

@@ -175,3 +175,12 @@ impl<K: Hash + Eq + Clone> Interned<K> {
         Ok(object)
     }
 }
+
+/// The items of a tuple, borrowed.
+///
+/// # Safety
+/// GIL held; `args` is a live tuple.
+pub(crate) unsafe fn tuple_items(args: *mut ffi::PyObject) -> Vec<*mut ffi::PyObject> {
+    // SAFETY: the caller keeps the contract above: GIL held; `args` is a live tuple.
+    unsafe { (0..ffi::PyTuple_Size(args)).map(|i| ffi::PyTuple_GetItem(args, i)).collect() }
+}

@@ -8,7 +8,7 @@
 //! through a bounded channel (back-pressure: `send` waits while it is full).
 use super::inbox::{token, Event, Inbox, Ready, TokenWaker};
 use crate::http::body::{Aborted, BodyError, RequestBody, ResponseBody, StreamItem};
-use crate::http::exchange::{Interrupt, Job, JobControl, ResponseHead};
+use crate::http::exchange::{plain_text_headers, Interrupt, Job, JobControl, ResponseHead};
 use crate::http::log::Log;
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_LENGTH};
@@ -471,16 +471,9 @@ impl Conn {
     }
 
     fn respond_plain(&mut self, status: StatusCode, text: &'static str) {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            hyper::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
         // A body the client failed to send (413, 400, 408) leaves the connection in an
         // unknown state: it closes after the answer.
-        if status.is_client_error() {
-            headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-        }
+        let headers = plain_text_headers(status.is_client_error());
         self.head = Some((status, headers));
         self.phase = Phase::Done;
         let _ = self.send_head(ResponseBody::full(text));

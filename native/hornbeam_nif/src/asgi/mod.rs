@@ -25,4 +25,3 @@ mod ws_library;
 
 pub use pool::Pool;
 pub use socket::WsSettings;
-pub use ws_library::agree_deflate;

@@ -7,7 +7,7 @@
 //! the protocol is `ws_library`'s business.
 use super::ws_library::{self, Opened, Read, Write};
 use crate::http::exchange::WebSocketUpgrade;
-use crate::http::server::Phase;
+use crate::http::state::Phase;
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;

@@ -7,10 +7,10 @@ use super::conn::{SendError, Sent, Shared};
 use super::inbox::{token, Ready, TokenWaker};
 use super::socket::{self, Data, EndCode, Inbound, Outbound, CHANNEL_MESSAGES};
 use crate::http::body::ResponseBody;
-use crate::http::exchange::{JobControl, ResponseHead, WebSocketUpgrade};
+use crate::http::exchange::{plain_text_headers, JobControl, ResponseHead, WebSocketUpgrade};
 use bytes::Bytes;
 use hyper::header::{
-    HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
     SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
 use hyper::{HeaderMap, Method, StatusCode, Uri};
@@ -234,8 +234,7 @@ impl WsConn {
         if let Phase::Handshake { respond, .. } =
             std::mem::replace(&mut self.phase, Phase::Closed { code: 1006, reason: String::new() })
         {
-            let mut headers = HeaderMap::new();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            let headers = plain_text_headers(false);
             let _ = respond.send(ResponseHead { status, headers, body: ResponseBody::full(text) });
         }
     }

@@ -5,7 +5,8 @@ use super::inbox::{Event, Inbox};
 use super::pytypes::{self, AsgiTypes};
 use super::scope::ScopeBuilder;
 use crate::app::{AppRef, LoadError, PoolSpec};
-use crate::http::config::Lifespan;
+use crate::app_config::Lifespan;
+use crate::interp_thread::{self, Ready};
 use hornbeam_python::call::{self, owned};
 use hornbeam_python::ffi;
 use hornbeam_python::interp::{Interpreter, Mode};
@@ -14,9 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// Python's C stack needs room: recursion limit 1000 plus deep frameworks.
-const WORKER_STACK_BYTES: usize = 16 << 20;
 
 /// The extensions every request's scope advertises.
 const EXTENSIONS: [&str; 2] = ["http.response.pathsend", "http.response.early_hint"];
@@ -50,14 +48,11 @@ impl Worker {
             supervisor,
         });
         let interrupt = Arc::new(OnceLock::new());
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let (done_tx, done) = mpsc::channel::<()>();
         let (thread_shared, thread_interrupt) = (shared.clone(), interrupt.clone());
-        let thread = std::thread::Builder::new()
-            .name("hornbeam-asgi".into())
-            .stack_size(WORKER_STACK_BYTES)
-            .spawn(move || {
-                run(spec, mode, thread_shared.clone(), thread_interrupt, ready_tx);
+        let (thread, ()) =
+            interp_thread::spawn("hornbeam-asgi", mode, LoadError::Init, move |interp, ready| {
+                run(spec, interp, thread_shared.clone(), thread_interrupt, ready);
                 drop(done_tx);
                 if !thread_shared.stopping.load(Ordering::Acquire) {
                     // The loop ended without being asked to (an exception escaped
@@ -65,20 +60,8 @@ impl Worker {
                     // worker that failed to start is not in the pool: nothing happens.
                     thread_shared.give_up("its event loop ended unexpectedly");
                 }
-            })
-            .map_err(|e| LoadError::Init(format!("cannot spawn a worker thread: {e}")))?;
-        let mut worker = Worker { shared, thread: Some(thread), interrupt, done };
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(worker),
-            Ok(Err(e)) => {
-                worker.join();
-                Err(e)
-            }
-            Err(_) => {
-                worker.join();
-                Err(LoadError::Init("the worker thread died while starting".into()))
-            }
-        }
+            })?;
+        Ok(Worker { shared, thread: Some(thread), interrupt, done })
     }
 
     pub fn is_finished(&self) -> bool {
@@ -113,18 +96,11 @@ impl Worker {
 
 fn run(
     spec: Arc<PoolSpec>,
-    mode: Mode,
+    interp: Interpreter,
     shared: Arc<Shared>,
     interrupt: Arc<OnceLock<Arc<InterruptHandle>>>,
-    ready: mpsc::SyncSender<Result<(), LoadError>>,
+    ready: Ready<(), LoadError>,
 ) {
-    let interp = match Interpreter::create(mode) {
-        Ok(interp) => interp,
-        Err(e) => {
-            let _ = ready.send(Err(LoadError::Init(e)));
-            return;
-        }
-    };
     let _ = interrupt.set(interp.interrupt_handle());
     // SAFETY: the interpreter was just created on this thread and is attached.
     unsafe { serve(&spec, shared, ready) };
@@ -136,11 +112,7 @@ fn run(
 ///
 /// # Safety
 /// GIL held, on the worker's thread.
-unsafe fn serve(
-    spec: &PoolSpec,
-    shared: Arc<Shared>,
-    ready: mpsc::SyncSender<Result<(), LoadError>>,
-) {
+unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: Ready<(), LoadError>) {
     // SAFETY: the caller keeps the contract above: GIL held, on the worker's thread.
     unsafe {
         let init = |e: hornbeam_python::error::PyErrInfo| LoadError::Init(e.traceback_or_message());

@@ -8,10 +8,9 @@
 //! The one difference `socket` must know: on a broken rule yawc queues its own close
 //! frame at once (`closes_on_error`), so nothing else may be sent after it.
 use super::socket::{Data, WsSettings};
+use crate::http::websocket_handshake::deflate_options;
 use futures_util::{future, Sink, SinkExt, Stream, StreamExt};
-use hyper::header::{
-    HeaderMap, HeaderValue, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
-};
+use hyper::header::HeaderValue;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -20,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use yawc::{CompressionLevel, Frame, OpCode, WebSocketError};
+use yawc::{Frame, OpCode, WebSocketError};
 
 /// What the peer sent, or how reading ended (the stream's end is `Vanished` too).
 pub enum Read {
@@ -51,36 +50,6 @@ pub struct Opened {
     pub writes: Pin<Box<dyn Sink<Write, Error = ()> + Send>>,
     /// The library sends its own close when the peer breaks a rule.
     pub closes_on_error: bool,
-}
-
-/// The `Sec-WebSocket-Extensions` value that accepts the client's permessage-deflate
-/// offer, when it offered one in terms we can honour. A client may offer several sets of
-/// terms in order of preference (RFC 7692 5), on one header line or several; the first
-/// we can honour wins.
-pub fn agree_deflate(request_headers: &HeaderMap) -> Option<HeaderValue> {
-    request_headers
-        .get_all(SEC_WEBSOCKET_EXTENSIONS)
-        .iter()
-        .filter_map(|line| line.to_str().ok())
-        .flat_map(|line| line.split(','))
-        .map(str::trim)
-        .filter(|offer| offer.split(';').next().map(str::trim) == Some("permessage-deflate"))
-        .find_map(agree_to_offer)
-}
-
-/// yawc negotiates only inside its own handshake, and reads one offer: run it on a probe
-/// request holding this offer alone and keep its answer (hyper upgrades the connection
-/// itself).
-fn agree_to_offer(offer: &str) -> Option<HeaderValue> {
-    let mut probe = hyper::Request::builder()
-        .header(SEC_WEBSOCKET_VERSION, "13")
-        .header(SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
-        .header(SEC_WEBSOCKET_EXTENSIONS, offer)
-        .body(())
-        .ok()?;
-    let (answer, _unused_upgrade) =
-        yawc::WebSocket::upgrade_with_options(&mut probe, deflate_options()).ok()?;
-    answer.headers().get(SEC_WEBSOCKET_EXTENSIONS).cloned()
 }
 
 /// Starts the protocol on an upgraded connection: yawc when `deflate` (the agreed
@@ -124,20 +93,6 @@ where
         ),
         closes_on_error: false,
     }
-}
-
-/// Messages shorter than this go out uncompressed (RFC 7692 allows it per message):
-/// deflate saves nothing on them. It also keeps yawc 0.5 off an empty message, whose
-/// sync flush with nothing pending loops forever (zlib answers Z_BUF_ERROR, never the
-/// 00 00 ff ff tail yawc waits for).
-const SMALLEST_COMPRESSED: usize = 64;
-
-/// What we agree to: permessage-deflate at zlib's fastest level, with context takeover
-/// both ways unless the client asks for none, any window size the client asks for.
-fn deflate_options() -> yawc::Options {
-    yawc::Options::default()
-        .with_compression_level(CompressionLevel::fast())
-        .with_compression_threshold(SMALLEST_COMPRESSED)
 }
 
 fn yawc_options(settings: &WsSettings) -> yawc::Options {

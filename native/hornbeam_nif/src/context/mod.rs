@@ -179,7 +179,7 @@ fn context_stop(env: Env<'_>, ctx: ResourceArc<ContextResource>) -> Term<'_> {
 #[rustler::nif]
 fn context_info(env: Env<'_>, ctx: ResourceArc<ContextResource>) -> Term<'_> {
     guarded(env, || {
-        let mode = if ctx.mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
+        let mode = atoms::mode_name(ctx.mode);
         Term::map_from_pairs(
             env,
             &[

@@ -4,6 +4,7 @@ use super::shared::Shared;
 use crate::atoms;
 use crate::guard;
 use crate::host::{self, ErlangHost};
+use crate::interp_thread::{self, Ready};
 use crate::term::{self, ConvError, PyTypes};
 use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::{raise, PyErrInfo};
@@ -20,9 +21,6 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Python's C stack needs room: recursion limit 1000 plus conversion depth.
-const WORKER_STACK_BYTES: usize = 16 << 20;
 
 pub struct WorkerConfig {
     pub mode: Mode,
@@ -60,31 +58,25 @@ pub struct WorkerCtx {
 pub fn spawn(config: WorkerConfig) -> Result<(Arc<Shared>, i64), String> {
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared::new(tx));
-    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
     let thread_shared = shared.clone();
-    std::thread::Builder::new()
-        .name("hornbeam-py-ctx".into())
-        .stack_size(WORKER_STACK_BYTES)
-        .spawn(move || run(config, thread_shared, rx, ready_tx))
-        .map_err(|e| format!("cannot spawn a context thread: {e}"))?;
-    let interp_id =
-        ready_rx.recv().map_err(|_| "the context thread died while starting".to_string())??;
+    let mode = config.mode;
+    // The thread is detached: it ends when its owner stops it.
+    let (_detached, interp_id) = interp_thread::spawn(
+        "hornbeam-py-ctx",
+        mode,
+        |e| e,
+        move |interp, ready| run(config, interp, thread_shared, rx, ready),
+    )?;
     Ok((shared, interp_id))
 }
 
 fn run(
     config: WorkerConfig,
+    interp: Interpreter,
     shared: Arc<Shared>,
     rx: Receiver<Msg>,
-    ready: mpsc::SyncSender<Result<i64, String>>,
+    ready: Ready<i64, String>,
 ) {
-    let interp = match Interpreter::create(config.mode) {
-        Ok(interp) => interp,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
     let _ = shared.interrupt.set(interp.interrupt_handle());
     // SAFETY: the interpreter was just created on this thread and is attached.
     let setup = unsafe { prepare(&config) };

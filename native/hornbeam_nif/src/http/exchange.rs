@@ -1,6 +1,7 @@
 //! What passes between the I/O engine and an application: a parsed request with its
 //! body, and the response head the application sends back.
 use super::body::{RequestBody, ResponseBody};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::{HeaderMap, StatusCode};
 use std::net::SocketAddr;
@@ -33,12 +34,12 @@ pub struct WebSocketUpgrade {
     pub key: Option<String>,
     pub on_upgrade: hyper::upgrade::OnUpgrade,
     /// The `Sec-WebSocket-Extensions` answer when permessage-deflate was agreed.
-    pub deflate: Option<hyper::header::HeaderValue>,
+    pub deflate: Option<HeaderValue>,
     /// Over HTTP/2: keeps the stream counted as open (so the connection is not idle)
     /// for as long as the WebSocket lives.
     pub stream_open: Option<OpenStream>,
     /// The server's phase: a stop closes the WebSocket with 1001.
-    pub server_phase: tokio::sync::watch::Receiver<super::server::Phase>,
+    pub server_phase: tokio::sync::watch::Receiver<super::state::Phase>,
 }
 
 pub use super::idle::OpenStream;
@@ -152,4 +153,15 @@ pub trait App: Send + Sync {
     fn shutdown(&self);
     /// Workers replaced by a fresh interpreter because theirs died or was stuck.
     fn replaced_workers(&self) -> u64;
+}
+
+/// The headers of a short plain-text answer the server makes itself (an error, a
+/// refusal); `close` has the connection closed after it.
+pub fn plain_text_headers(close: bool) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if close {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    headers
 }

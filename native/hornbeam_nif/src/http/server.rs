@@ -6,28 +6,19 @@ use super::idle::{Streams, Tracked};
 use super::io::ConnIo;
 use super::log::Log;
 use super::service::{self, ServiceCtx};
+use super::state::{Phase, Stats};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::os::fd::{FromRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
-
-/// Where the server is in its life; connections watch it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Phase {
-    Serving,
-    /// Finish the request in progress, then close.
-    Draining,
-    /// Close now.
-    Aborting,
-}
 
 pub struct Server {
     runtime: &'static Runtime,
@@ -37,12 +28,6 @@ pub struct Server {
     pub local: SocketAddr,
     pub stats: Arc<Stats>,
     stopped: Mutex<bool>,
-}
-
-#[derive(Default)]
-pub struct Stats {
-    pub accepted: AtomicU64,
-    pub requests: AtomicU64,
 }
 
 #[derive(Default)]

@@ -2,10 +2,13 @@
 //! and the response's final headers.
 use super::body::{BodyLimits, RequestBody, ResponseBody};
 use super::config::ServerConfig;
-use super::exchange::{App, Job, JobControl, OpenStream, Request, ResponseHead, WebSocketUpgrade};
+use super::exchange::{
+    plain_text_headers, App, Job, JobControl, OpenStream, Request, ResponseHead, WebSocketUpgrade,
+};
 use super::io::HintWriter;
 use super::log::Log;
-use super::server::{Phase, Stats};
+use super::state::{Phase, Stats};
+use super::websocket_handshake;
 use hornbeam_wire::{host, proxy};
 use http_body::Body;
 use hyper::body::Incoming;
@@ -55,12 +58,12 @@ pub async fn handle(
     let started = Instant::now();
     ctx.stats.requests.fetch_add(1, Ordering::Relaxed);
     let mut req = req;
-    let websocket = websocket_handshake(&req).map(|key| WebSocketUpgrade {
+    let websocket = websocket_handshake::requested(&req).map(|key| WebSocketUpgrade {
         key,
         deflate: ctx
             .config
             .websocket_compression
-            .then(|| crate::asgi::agree_deflate(req.headers()))
+            .then(|| websocket_handshake::agree_deflate(req.headers()))
             .flatten(),
         on_upgrade: hyper::upgrade::on(&mut req),
         stream_open: req.extensions_mut().remove::<OpenStream>(),
@@ -99,38 +102,6 @@ pub async fn handle(
         ));
     }
     Ok(response)
-}
-
-/// A WebSocket handshake: over HTTP/1.1 (RFC 6455: GET, `Upgrade: websocket`,
-/// `Connection: upgrade`, version 13), `Some(Some(key))`; over HTTP/2 (RFC 8441: an
-/// extended CONNECT with `:protocol` websocket, version 13), `Some(None)`.
-fn websocket_handshake<B>(req: &hyper::Request<B>) -> Option<Option<String>> {
-    let headers = req.headers();
-    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
-        return None;
-    }
-    if req.version() == Version::HTTP_2 {
-        let protocol = req.extensions().get::<hyper::ext::Protocol>();
-        let ok = req.method() == Method::CONNECT
-            && protocol.is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"));
-        return ok.then_some(None);
-    }
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().any(|v| {
-            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
-    let ok = req.method() == Method::GET
-        && req.version() == Version::HTTP_11
-        && has_token(header::UPGRADE, "websocket")
-        && has_token(header::CONNECTION, "upgrade");
-    if !ok {
-        return None;
-    }
-    headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .and_then(|k| k.to_str().ok())
-        .map(|k| Some(k.to_string()))
 }
 
 /// 414, 431 or 413 for a request over the configured limits.
@@ -349,10 +320,6 @@ fn early_hints_bytes(headers: &HeaderMap) -> Vec<u8> {
 pub fn plain(status: StatusCode, text: &'static str, close: bool) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::full(text));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    if close {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
+    *response.headers_mut() = plain_text_headers(close);
     response
 }

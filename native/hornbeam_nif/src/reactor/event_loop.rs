@@ -13,6 +13,7 @@ use super::stats::{self, Stats};
 use super::write_requests;
 use crate::atoms;
 use crate::host::{self, ErlangHost};
+use crate::interp_thread;
 use crate::term::{self, PyTypes};
 use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::{raise, PyErrInfo};
@@ -28,8 +29,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
-
-const LOOP_STACK_BYTES: usize = 16 << 20;
 
 pub struct LoopConfig {
     pub mode: Mode,
@@ -102,31 +101,25 @@ pub fn spawn(config: LoopConfig, max_connections: u64) -> Result<(Arc<Shared>, i
         Arc::new(polling::Poller::new().map_err(|e| format!("cannot create a poller: {e}"))?);
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared::new(tx, poller, max_connections));
-    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
     let thread_shared = shared.clone();
-    std::thread::Builder::new()
-        .name("hornbeam-reactor".into())
-        .stack_size(LOOP_STACK_BYTES)
-        .spawn(move || run(config, thread_shared, rx, ready_tx))
-        .map_err(|e| format!("cannot spawn a reactor thread: {e}"))?;
-    let interp_id =
-        ready_rx.recv().map_err(|_| "the reactor thread died while starting".to_string())??;
+    let mode = config.mode;
+    // The thread is detached: it ends when its owner stops it.
+    let (_detached, interp_id) = interp_thread::spawn(
+        "hornbeam-reactor",
+        mode,
+        |e| e,
+        move |interp, ready| run(config, interp, thread_shared, rx, ready),
+    )?;
     Ok((shared, interp_id))
 }
 
 fn run(
     config: LoopConfig,
+    interp: Interpreter,
     shared: Arc<Shared>,
     rx: Receiver<Command>,
-    ready: mpsc::SyncSender<Result<i64, String>>,
+    ready: interp_thread::Ready<i64, String>,
 ) {
-    let interp = match Interpreter::create(config.mode) {
-        Ok(interp) => interp,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
     // SAFETY: the interpreter was just created on this thread and is attached.
     let py = match unsafe { prepare(&config) } {
         Ok(py) => py,

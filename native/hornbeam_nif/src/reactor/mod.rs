@@ -182,7 +182,7 @@ fn reactor_stop<'a>(
 fn reactor_stats(env: Env<'_>, reactor: ResourceArc<ReactorResource>) -> Term<'_> {
     guarded(env, || {
         let s = &reactor.shared.stats;
-        let mode = if reactor.mode == Mode::Main { atoms::main() } else { atoms::subinterp() };
+        let mode = atoms::mode_name(reactor.mode);
         let pairs = [
             (atoms::connections(), Stats::get(&s.open).encode(env)),
             (atoms::accepted(), Stats::get(&s.accepted).encode(env)),

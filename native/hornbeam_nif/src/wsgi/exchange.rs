@@ -5,7 +5,7 @@
 //! `start_response` may be called again with `exc_info` until then. A list or tuple
 //! result becomes one whole body with a Content-Length; anything else streams.
 use crate::http::body::{Aborted, ResponseBody, StreamItem};
-use crate::http::exchange::ResponseHead;
+use crate::http::exchange::{plain_text_headers, ResponseHead};
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_LENGTH};
 use hyper::{HeaderMap, StatusCode};
@@ -154,16 +154,9 @@ impl Exchange {
 
     /// A response the server makes (500, 413) when nothing was sent yet.
     pub fn respond_plain(&mut self, status: StatusCode, text: &'static str) {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            hyper::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
         // A body the client failed to send (413, 400, 408) leaves the connection in an
         // unknown state: it closes after the answer.
-        if status.is_client_error() {
-            headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-        }
+        let headers = plain_text_headers(status.is_client_error());
         self.status = Some((status, headers));
         let _ = self.send_head(ResponseBody::full(text));
     }

@@ -4,17 +4,14 @@ use super::pool::PoolInner;
 use super::runner::{Runner, RunnerConfig};
 use crate::app::{AppRef, LoadError};
 use crate::http::exchange::{Interrupt, JobControl};
+use crate::interp_thread::{self, Ready};
 use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 use std::thread::{JoinHandle, ThreadId};
-
-/// Python's C stack needs room: recursion limit 1000 plus deep frameworks.
-const WORKER_STACK_BYTES: usize = 16 << 20;
 
 /// What other threads need to interrupt this worker's current job, or to give up on it.
 pub(super) struct Running {
@@ -70,30 +67,15 @@ impl Interrupt for Running {
 
 /// Starts a worker and waits until its application is loaded.
 pub(super) fn spawn(pool: Arc<PoolInner>) -> Result<JoinHandle<()>, LoadError> {
-    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-    let handle = std::thread::Builder::new()
-        .name("hornbeam-wsgi".into())
-        .stack_size(WORKER_STACK_BYTES)
-        .spawn(move || run(pool, ready_tx))
-        .map_err(|e| LoadError::Init(format!("cannot spawn a worker thread: {e}")))?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(handle),
-        Ok(Err(e)) => {
-            let _ = handle.join();
-            Err(e)
-        }
-        Err(_) => Err(LoadError::Init("the worker thread died while starting".into())),
-    }
+    let mode = pool.mode;
+    let (handle, ()) =
+        interp_thread::spawn("hornbeam-wsgi", mode, LoadError::Init, move |interp, ready| {
+            run(pool, interp, ready)
+        })?;
+    Ok(handle)
 }
 
-fn run(pool: Arc<PoolInner>, ready: mpsc::SyncSender<Result<(), LoadError>>) {
-    let interp = match Interpreter::create(pool.mode) {
-        Ok(interp) => interp,
-        Err(e) => {
-            let _ = ready.send(Err(LoadError::Init(e)));
-            return;
-        }
-    };
+fn run(pool: Arc<PoolInner>, interp: Interpreter, ready: Ready<(), LoadError>) {
     // SAFETY: the interpreter was just created on this thread and is attached.
     let runner = match unsafe { load(&pool) } {
         Ok(runner) => runner,

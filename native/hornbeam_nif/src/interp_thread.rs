@@ -1,0 +1,54 @@
+//! Starting the OS thread that owns an interpreter, the same way for every kind of
+//! worker (WSGI, ASGI, context, reactor): a named thread with room for Python's C stack,
+//! its interpreter created on it, and a wait until the worker reports that it is ready
+//! or why it could not start.
+use hornbeam_python::interp::{Interpreter, Mode};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// Python's C stack needs room: recursion limit 1000 plus deep frameworks, more than
+/// Rust's 2 MiB default.
+const STACK_BYTES: usize = 16 << 20;
+
+/// Where the new thread reports the end of its start-up, once.
+pub type Ready<T, E> = mpsc::SyncSender<Result<T, E>>;
+
+/// Spawns a thread named `name` that creates an interpreter of `mode` and hands it,
+/// attached, to `body` with the `Ready` to report on. Returns once `body` reported: its
+/// value and the thread, or its error (or one made by `error` if the thread could not
+/// start, the interpreter could not be created, or the thread died first), with the
+/// thread joined.
+pub fn spawn<T, E, F>(
+    name: &str,
+    mode: Mode,
+    error: fn(String) -> E,
+    body: F,
+) -> Result<(JoinHandle<()>, T), E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(Interpreter, Ready<T, E>) + Send + 'static,
+{
+    let (ready, started) = mpsc::sync_channel(1);
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || match Interpreter::create(mode) {
+            Ok(interp) => body(interp, ready),
+            Err(why) => {
+                let _ = ready.send(Err(error(why)));
+            }
+        })
+        .map_err(|e| error(format!("cannot spawn a {name} thread: {e}")))?;
+    match started.recv() {
+        Ok(Ok(value)) => Ok((handle, value)),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = handle.join();
+            Err(error(format!("the {name} thread died while starting")))
+        }
+    }
+}
