@@ -1,4 +1,4 @@
-%% @doc Hornbeam's front door: serve a Python WSGI application.
+%% @doc Hornbeam's front door: serve a Python WSGI or ASGI application.
 %%
 %% ```
 %% ok = hornbeam:start("app:application", #{bind => "127.0.0.1:8000", workers => 4}),
@@ -11,10 +11,52 @@
 
 -export([start/1, start/2, stop/0, stop/1, info/0, info/1,
          register_function/2, register_function/3, unregister_function/1]).
+-export_type([app_spec/0, options/0]).
+
+%% "module:callable", or "module" for `module:application'.
+-type app_spec() :: string() | binary().
+-type text() :: string() | binary().
+-type ms() :: pos_integer() | infinity.
+%% The options of `start/2'; docs/configuration.md says what each does, and its
+%% default. Any other key, or a value of another type, is `{invalid_option, Key, Value}'.
+-type options() :: #{
+    name => atom(),
+    bind => text() | {inet:ip_address(), inet:port_number()},
+    backlog => pos_integer(),
+    worker_class => wsgi | asgi,
+    lifespan => auto | on | off,
+    workers => 1..256,
+    python_mode => auto | subinterp | main,
+    timeout => ms(),
+    body_read_timeout => ms(),
+    keepalive => non_neg_integer(),
+    max_requests => non_neg_integer(),
+    preload_app => boolean(),
+    pythonpath => [file:filename_all()],
+    venv => file:filename_all() | undefined,
+    python_home => file:filename_all() | undefined,
+    root_path => text(),
+    forwarded_allow_ips => text() | [text()],
+    max_request_line_size => pos_integer(),
+    max_header_size => pos_integer(),
+    max_headers => pos_integer(),
+    max_body_size => non_neg_integer() | infinity,
+    graceful_timeout => non_neg_integer(),
+    access_log => boolean(),
+    http_version => [atom() | text()],
+    max_concurrent_streams => 1..2147483647,
+    websocket_max_frame_size => pos_integer(),
+    websocket_timeout => ms(),
+    websocket_compression => boolean(),
+    ssl => boolean(),
+    certfile => file:filename_all() | undefined,
+    keyfile => file:filename_all() | undefined,
+    cacertfile => file:filename_all() | undefined
+}.
 
 %% @doc Serves `AppSpec' ("module:callable", or "module" for `application') with the
 %% default options.
--spec start(string() | binary()) -> ok | {error, term()}.
+-spec start(app_spec()) -> ok | {error, term()}.
 start(AppSpec) ->
     start(AppSpec, #{}).
 
@@ -22,7 +64,7 @@ start(AppSpec) ->
 %% `{error, Reason}': `{invalid_option, Key, Value}', `{invalid_app_spec, Spec}',
 %% `{app_import_failed, Traceback}', `{callable_not_found, Spec}',
 %% `{eaddrinuse, Bind}', `{already_started, Name}', `{missing_ssl_option, Key}'.
--spec start(string() | binary(), map()) -> ok | {error, term()}.
+-spec start(app_spec(), options()) -> ok | {error, term()}.
 start(AppSpec, Opts) ->
     maybe_started(fun() ->
         case hornbeam_config:parse(AppSpec, Opts) of
@@ -35,16 +77,16 @@ start(AppSpec, Opts) ->
 %% it gets the arguments as one list. Names starting with "hornbeam." are reserved.
 -spec register_function(atom() | binary() | string(), fun(([term()]) -> term())) -> ok | {error, term()}.
 register_function(Name, Fun) ->
-    maybe_started(fun() -> hornbeam_callbacks:register_function(Name, Fun) end).
+    maybe_started(fun() -> py_callbacks:register(Name, Fun) end).
 
 %% @doc As `register_function/2', running `Module:Function(Args)'.
 -spec register_function(atom() | binary() | string(), module(), atom()) -> ok | {error, term()}.
 register_function(Name, Module, Function) ->
-    maybe_started(fun() -> hornbeam_callbacks:register_function(Name, Module, Function) end).
+    maybe_started(fun() -> py_callbacks:register(Name, {Module, Function}) end).
 
 -spec unregister_function(atom() | binary() | string()) -> ok.
 unregister_function(Name) ->
-    hornbeam_callbacks:unregister_function(Name).
+    py_callbacks:unregister(Name).
 
 %% @doc Stops the server named `hornbeam'.
 -spec stop() -> ok | {error, not_found}.

@@ -6,6 +6,7 @@
 %% The `servers' environment key lists `{AppSpec, Opts}' pairs started with the
 %% application (a release's sys.config, or `make run'); one that cannot start stops
 %% the application with its reason.
+-spec start(application:start_type(), term()) -> {ok, pid()} | {error, term()}.
 start(_Type, _Args) ->
     {ok, Sup} = hornbeam_sup:start_link(),
     case start_servers(application:get_env(hornbeam, servers, [])) of
@@ -13,6 +14,7 @@ start(_Type, _Args) ->
         {error, _} = Error -> Error
     end.
 
+-spec stop(term()) -> ok.
 stop(_State) ->
     ok.
 

@@ -87,10 +87,12 @@ handle_call({clear, Prefix}, _From, Seq) ->
     ets:match_delete(?ORDER, {{Prefix, '_'}, '_'}),
     ets:match_delete(?COUNTERS, {{Prefix, '_'}, '_'}),
     {reply, ok, Seq};
-handle_call(_Request, _From, Seq) ->
+handle_call(Request, _From, Seq) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, Seq}.
 
-handle_cast(_Msg, Seq) ->
+handle_cast(Message, Seq) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
     {noreply, Seq}.
 
 %% Drops the prefix's oldest entries while it holds more than Max.

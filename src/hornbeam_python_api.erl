@@ -1,6 +1,6 @@
 %% @doc The Erlang half of the Python packages `hornbeam_erlang' and `hornbeam_ml'
 %% (priv/python): `erlang.call("hornbeam.NAME", ...)' lands here through
-%% `py_callbacks:invoke/2'. The names are fixed: they are not in the registry of
+%% `py_calls:invoke/2'. The names are fixed: they are not in the registry of
 %% user functions, so nobody can replace or remove them.
 -module(hornbeam_python_api).
 
@@ -22,7 +22,7 @@ invoke(<<"rpc_cast">>, [Node, Module, Function, Args]) when is_list(Args) ->
     {ok, hornbeam_dist:rpc_cast(Node, Module, Function, Args)};
 invoke(<<"nodes">>, []) -> {ok, hornbeam_dist:nodes()};
 invoke(<<"node">>, []) -> {ok, hornbeam_dist:node()};
-invoke(<<"cast">>, [Name, Args]) when is_list(Args) -> hornbeam_callbacks:cast_from_python(Name, Args);
+invoke(<<"cast">>, [Name, Args]) when is_list(Args) -> py_callbacks:cast(Name, Args);
 invoke(<<"cache_get">>, [Prefix, Key]) -> {ok, hornbeam_cache:get(Prefix, Key)};
 invoke(<<"cache_put">>, [Prefix, Key, Value, Ttl, Max]) ->
     {ok, hornbeam_cache:put(Prefix, Key, Value, Ttl, Max)};

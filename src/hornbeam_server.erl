@@ -136,10 +136,12 @@ bin(L) when is_list(L) -> unicode:characters_to_binary(L).
 
 handle_call(info, _From, #state{nif = Nif, bind = Bind} = State) ->
     {reply, (py_nif:http_server_info(Nif))#{bind => Bind}, State};
-handle_call(_Request, _From, State) ->
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, State}.
 
-handle_cast(_Msg, State) ->
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
     {noreply, State}.
 
 handle_info({hornbeam_log, Level, Text}, #state{name = Name} = State) ->
@@ -152,7 +154,8 @@ handle_info({'DOWN', _, process, Agent, _}, #state{nif = Nif} = State) ->
     %% Only agents are monitored: a killed one is replaced at once.
     ok = py_nif:http_server_replace_agent(Nif, Agent, start_agent()),
     {noreply, State};
-handle_info(_Msg, State) ->
+handle_info(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, Message),
     {noreply, State}.
 
 terminate(_Reason, #state{nif = Nif, listen = Listen, graceful = Graceful}) ->

@@ -4,6 +4,7 @@
 
 -export([start_link/0, start_server/1, stop_server/1, find/1, init/1]).
 
+-spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() ->
     supervisor:start_link({local, ?MODULE}, ?MODULE, []).
 

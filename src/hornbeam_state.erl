@@ -73,8 +73,10 @@ init([]) ->
                               {read_concurrency, true}, {write_concurrency, true}]),
     {ok, #{}}.
 
-handle_call(_Request, _From, State) ->
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, State}.
 
-handle_cast(_Msg, State) ->
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
     {noreply, State}.

@@ -6,6 +6,7 @@
 
 -export([start_link/0, init/1]).
 
+-spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() ->
     supervisor:start_link({local, ?MODULE}, ?MODULE, []).
 

@@ -170,7 +170,7 @@ await(Resource, Ref, JobId, Timeout) ->
     receive
         {Ref, Result} -> Result
     after Timeout ->
-        py_nif:context_cancel(Resource, JobId),
+        _ = py_nif:context_cancel(Resource, JobId),
         receive
             {Ref, Result} -> Result
         after 0 ->

@@ -1,18 +1,20 @@
-%% @doc Erlang functions Python may call: `erlang.call("name", *args)' in Python runs
-%% the function registered under `name' with the argument list.
+%% @doc The registry of Erlang functions Python may call: `erlang.call("name", *args)'
+%% in Python runs the function registered under `name' with the argument list (through
+%% `py_calls', which also serves the built-in "hornbeam." names). Register with
+%% `hornbeam:register_function/2,3' (or `py:register_function/2', the same thing).
 -module(py_callbacks).
 -behaviour(gen_server).
 
 -include("py.hrl").
 
--export([start_link/0, register/2, unregister/1, invoke/2, serve_interpreter_message/2,
-         is_registered/1]).
+-export([start_link/0, register/2, unregister/1, invoke/2, cast/2]).
 -export_type([name/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -type name() :: atom() | binary() | string().
 -type callback() :: fun(([term()]) -> term()) | {module(), atom()}.
 
+-spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
@@ -33,8 +35,6 @@ unregister(Name) ->
 %% @doc Runs a registered function for Python: `{ok, Result}', or
 %% `{error, unknown_function | exception, Message}' which Python raises.
 -spec invoke(binary(), [term()]) -> {ok, term()} | {error, atom(), binary()}.
-invoke(<<"hornbeam.", Builtin/binary>>, Args) ->
-    hornbeam_python_api:invoke(Builtin, Args);
 invoke(Name, Args) ->
     case ets:lookup(?PY_FUNCTIONS, Name) of
         [{_, Callback}] ->
@@ -43,27 +43,23 @@ invoke(Name, Args) ->
                 {error, exception, format("~p:~p in ~p", [Class, Reason, first_frame(Stack)])}
             end;
         [] ->
-            {error, unknown_function, format("no Erlang function is registered as ~p", [Name])}
+            unknown(Name)
     end.
 
--spec is_registered(binary()) -> boolean().
-is_registered(Name) ->
-    ets:member(?PY_FUNCTIONS, Name).
+%% @doc `hornbeam_erlang.cast': an unknown name fails at once; a known one runs in a
+%% new process, and what it returns or raises is dropped.
+-spec cast(binary(), [term()]) -> {ok, ok} | {error, atom(), binary()}.
+cast(Name, Args) ->
+    case ets:member(?PY_FUNCTIONS, Name) of
+        true ->
+            _ = spawn(fun() -> invoke(Name, Args) end),
+            {ok, ok};
+        false ->
+            unknown(Name)
+    end.
 
-%% @doc Serves what an interpreter's thread sends the process owning it (a
-%% `py_context' or `py_reactor_context'): `{py_callback, Id, Name, Args}' runs the
-%% function in a process of its own, so a slow or crashing one never blocks the owner,
-%% and answers with `Reply(Id, Result)'; `{py_send, Pid, Message}' forwards to a
-%% remote pid. Anything else is ignored.
--spec serve_interpreter_message(term(), fun((non_neg_integer(), term()) -> term())) -> ok.
-serve_interpreter_message({py_callback, Id, Name, Args}, Reply) ->
-    spawn(fun() -> Reply(Id, invoke(Name, Args)) end),
-    ok;
-serve_interpreter_message({py_send, Pid, Message}, _Reply) ->
-    Pid ! Message,
-    ok;
-serve_interpreter_message(_Other, _Reply) ->
-    ok.
+unknown(Name) ->
+    {error, unknown_function, format("no Erlang function is registered as ~p", [Name])}.
 
 apply_callback(Fun, Args) when is_function(Fun, 1) -> Fun(Args);
 apply_callback({M, F}, Args) -> M:F(Args).
@@ -94,6 +90,12 @@ init([]) ->
     ?PY_FUNCTIONS = ets:new(?PY_FUNCTIONS, [named_table, set, public, {read_concurrency, true}]),
     {ok, #{}}.
 
-handle_call(_Request, _From, State) -> {reply, {error, unknown_call}, State}.
-handle_cast(_Msg, State) -> {noreply, State}.
-handle_info(_Info, State) -> {noreply, State}.
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
+    {reply, {error, unknown_call}, State}.
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
+    {noreply, State}.
+handle_info(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, Message),
+    {noreply, State}.

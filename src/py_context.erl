@@ -15,8 +15,17 @@
 -export([start_link/0, start_link/1, start/1, stop/1, info/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
--type option() :: mode | pythonpath | venv | python_home | spin_us | slot.
--type options() :: #{option() => term()}.
+%% docs/configuration.md says what each does; a missing one takes the application's
+%% environment value.
+-type options() :: #{
+    mode => subinterp | main,
+    pythonpath => [file:filename_all()],
+    venv => file:filename_all() | undefined,
+    python_home => file:filename_all() | undefined,
+    spin_us => 0..10000,
+    %% The pool slot this context fills (py_context_sup sets it).
+    slot => pos_integer() | undefined
+}.
 -export_type([options/0]).
 
 -spec start_link() -> {ok, pid()} | {error, term()}.
@@ -77,15 +86,17 @@ init(#{mode := Mode, slot := Slot, spin_us := SpinUs} = Opts) ->
             {stop, {python_init_failed, Reason}}
     end.
 
-handle_call(_Request, _From, State) ->
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, State}.
 
-handle_cast(_Msg, State) ->
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
     {noreply, State}.
 
 %% erlang.call and erlang.send from Python.
 handle_info(Message, #{resource := Resource} = State) ->
-    py_callbacks:serve_interpreter_message(
+    py_calls:serve_interpreter_message(
       Message, fun(Id, Reply) -> py_nif:context_callback_reply(Resource, Id, Reply) end),
     {noreply, State}.
 

@@ -5,6 +5,7 @@
 
 -export([start_link/0, init/1, num_contexts/0]).
 
+-spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() ->
     supervisor:start_link({local, ?MODULE}, ?MODULE, []).
 

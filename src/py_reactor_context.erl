@@ -94,7 +94,7 @@ handoff(Ctx, Fd, ClientInfo) when is_integer(Fd), Fd >= 0 ->
         end,
     case Outcome of
         {refused, Reason} ->
-            py_nif:close_fd(Fd),
+            _ = py_nif:close_fd(Fd),
             {error, Reason};
         Result ->
             %% The NIF closed the fd itself if it refused it.
@@ -240,10 +240,12 @@ handle_call({Kind, Code}, From, #{resource := Resource, waiting := Waiting} = St
         ok -> {noreply, State#{waiting := Waiting#{Ref => From}}};
         {error, _} = Error -> {reply, Error, State}
     end;
-handle_call(_Request, _From, State) ->
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, State}.
 
-handle_cast(_Msg, State) ->
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
     {noreply, State}.
 
 handle_info({py_reactor_log, Level, Text}, #{id := Id} = State) ->
@@ -260,7 +262,7 @@ handle_info({Ref, Result}, #{waiting := Waiting} = State) when is_reference(Ref)
     end;
 %% erlang.call and erlang.send from Python.
 handle_info(Message, #{resource := Resource} = State) ->
-    py_callbacks:serve_interpreter_message(
+    py_calls:serve_interpreter_message(
       Message, fun(Id, Reply) -> py_nif:reactor_callback_reply(Resource, Id, Reply) end),
     {noreply, State}.
 

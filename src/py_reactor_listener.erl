@@ -8,16 +8,16 @@
 %%
 %% Several acceptor processes share the listening socket; each accepted socket is
 %% given to the context with `py_reactor_context:handoff/3', which takes it over (a
-%% refused hand-off closes it). The listener and its acceptors are linked: stopping
-%% the listener (`stop/1', or its supervisor) closes the port; open connections stay
-%% with the reactor.
+%% refused hand-off closes it). The acceptors run under a supervisor of their own
+%% (`py_reactor_acceptors'), linked to the listener: a crashed acceptor is replaced,
+%% and stopping the listener (`stop/1', or its supervisor) closes the port and ends
+%% them; open connections stay with the reactor.
 -module(py_reactor_listener).
 -behaviour(gen_server).
 
 -export([start_link/1, port/1, stop/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
--include_lib("kernel/include/logger.hrl").
 
 -define(DEFAULTS, #{context => default, ip => {127, 0, 0, 1}, port => 8000,
                     acceptors => 4, backlog => 1024}).
@@ -72,33 +72,22 @@ validate(Key, V, _) -> throw({invalid_option, Key, V}).
 
 init(#{context := Ctx, listen := Listen, acceptors := N}) ->
     {ok, Bound} = inet:port(Listen),
-    _ = [spawn_link(fun() -> accept(Listen, Ctx) end) || _ <- lists:seq(1, N)],
-    {ok, #{listen => Listen, port => Bound}}.
+    {ok, Acceptors} = py_reactor_acceptors:start_link(Listen, Ctx, N),
+    {ok, #{listen => Listen, port => Bound, acceptors => Acceptors}}.
 
 handle_call(port, _From, #{port := Port} = State) -> {reply, Port, State};
-handle_call(_, _From, State) -> {reply, {error, unknown_call}, State}.
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
+    {reply, {error, unknown_call}, State}.
 
-handle_cast(_, State) -> {noreply, State}.
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, Message),
+    {noreply, State}.
 
-handle_info(_, State) -> {noreply, State}.
+handle_info(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, Message),
+    {noreply, State}.
 
 %% Closing the socket ends the acceptors (their accept returns `{error, closed}').
 terminate(_Reason, #{listen := Listen}) ->
     gen_tcp:close(Listen).
-
-accept(Listen, Ctx) ->
-    case gen_tcp:accept(Listen) of
-        {ok, Socket} ->
-            case py_reactor_context:handoff(Ctx, Socket, #{}) of
-                ok -> ok;
-                {error, Reason} ->
-                    ?LOG_WARNING("py_reactor_listener: hand-off to ~0p refused: ~0p", [Ctx, Reason])
-            end,
-            accept(Listen, Ctx);
-        {error, closed} ->
-            ok;
-        {error, Reason} ->
-            ?LOG_WARNING("py_reactor_listener: accept failed: ~0p", [Reason]),
-            timer:sleep(100),  % emfile and the like: do not spin
-            accept(Listen, Ctx)
-    end.

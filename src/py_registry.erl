@@ -11,6 +11,7 @@
          register_reactor/3, lookup_reactor/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
+-spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
@@ -76,10 +77,12 @@ handle_call({register_reactor, Id, Pid, Resource}, From, Monitors) ->
             Ref = erlang:monitor(process, Pid),
             {reply, ok, Monitors#{Ref => Pid}}
     end;
-handle_call(_Request, _From, State) ->
+handle_call(Request, _From, State) ->
+    hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, State}.
 
-handle_cast(_Msg, State) ->
+handle_cast(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, {cast, Message}),
     {noreply, State}.
 
 handle_info({'DOWN', Ref, process, Pid, _Reason}, Monitors) ->
@@ -88,5 +91,6 @@ handle_info({'DOWN', Ref, process, Pid, _Reason}, Monitors) ->
     ets:match_delete(?PY_CONTEXTS, {{slot, '_'}, Pid, '_'}),
     ets:match_delete(?PY_CONTEXTS, {{reactor, '_'}, Pid, '_'}),
     {noreply, maps:remove(Ref, Monitors)};
-handle_info(_Info, State) ->
+handle_info(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, Message),
     {noreply, State}.

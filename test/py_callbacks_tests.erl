@@ -1,4 +1,5 @@
-%% The function registry on its own (no interpreter needed).
+%% The function registry and the routing of Python's calls, on their own (no
+%% interpreter needed).
 -module(py_callbacks_tests).
 
 -include_lib("eunit/include/eunit.hrl").
@@ -12,7 +13,9 @@ registry_test_() ->
       fun names_as_atom_binary_or_string/0,
       fun exceptions_become_error_tuples/0,
       fun unknown_names_say_so/0,
-      fun bad_registrations_are_refused/0]}.
+      fun bad_registrations_are_refused/0,
+      fun casts_run_registered_functions_only/0,
+      fun py_calls_routes_builtins_and_registered_names/0]}.
 
 invoke_registered_fun() ->
     ok = py_callbacks:register(sum, fun lists:sum/1),
@@ -44,3 +47,21 @@ bad_registrations_are_refused() ->
     ?assertEqual({error, {badarg, not_a_fun}}, py_callbacks:register(x, not_a_fun)),
     ?assertEqual({error, {badarg, {1, 2}}}, py_callbacks:register(x, {1, 2})),
     ?assertEqual({error, {badarg, 42}}, py_callbacks:register(42, fun(_) -> ok end)).
+
+casts_run_registered_functions_only() ->
+    Self = self(),
+    ok = py_callbacks:register(ping_me, fun([Tag]) -> Self ! {pinged, Tag} end),
+    ?assertEqual({ok, ok}, py_callbacks:cast(<<"ping_me">>, [t1])),
+    receive {pinged, t1} -> ok end,
+    ?assertMatch({error, unknown_function, _}, py_callbacks:cast(<<"nobody">>, [])).
+
+%% "hornbeam." names reach the built-in API (and cannot be registered); others the
+%% registry.
+py_calls_routes_builtins_and_registered_names() ->
+    ?assertEqual({ok, atom_to_binary(node())}, py_calls:invoke(<<"hornbeam.node">>, [])),
+    ?assertEqual({error, {reserved_name, <<"hornbeam.node">>}},
+                 py_callbacks:register(<<"hornbeam.node">>, fun(_) -> fake end)),
+    ok = py_callbacks:register(double, fun([X]) -> 2 * X end),
+    ?assertEqual({ok, 42}, py_calls:invoke(<<"double">>, [21])),
+    ?assertMatch({error, unknown_function, _}, py_calls:invoke(<<"node">>, [])).
+

@@ -34,7 +34,7 @@
          same_fd_twice_is_ignored/1,
          default_context_restarts_after_a_crash/1,
          request_write_flushes_another_connection/1,
-         listener_accepts_and_hands_off/1]).
+         listener_accepts_and_hands_off/1, listener_replaces_a_crashed_acceptor/1]).
 
 all() ->
     [{group, protocols}, {group, load}, {group, errors}, {group, contexts}].
@@ -45,7 +45,7 @@ groups() ->
                       client_closes, protocol_closes, stop_closes_every_connection,
                       connection_made_may_write_first,
                       request_write_flushes_another_connection,
-                      listener_accepts_and_hands_off]},
+                      listener_accepts_and_hands_off, listener_replaces_a_crashed_acceptor]},
      {load, [], [thousand_connections_echo_thousand_messages_each,
                  hundred_megabytes_echo_under_back_pressure,
                  idle_connections_wake_nothing]},
@@ -635,3 +635,27 @@ listener_accepts_and_hands_off(Config) ->
     {error, econnrefused} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
     %% Connections already handed off stay served.
     [?assertEqual(<<"again">>, echo_roundtrip(C, <<"again">>)) || C <- Clients].
+
+%% The acceptors are supervised: one that dies is replaced, and the listener (and its
+%% port) stay. With a single acceptor, a connection made after it was killed is served
+%% only by its replacement.
+listener_replaces_a_crashed_acceptor(Config) ->
+    Ctx = reactor(Config, <<"import seed_echo\n">>),
+    {ok, L} = py_reactor_listener:start_link(#{context => ?config(case_name, Config), port => 0, acceptors => 1}),
+    Port = py_reactor_listener:port(L),
+    #{acceptors := Sup} = sys:get_state(L),
+    [{_, Acceptor, worker, _}] = supervisor:which_children(Sup),
+    Ref = monitor(process, Acceptor),
+    exit(Acceptor, kill),
+    receive {'DOWN', Ref, process, Acceptor, killed} -> ok end,
+    {ok, C} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    ?assertEqual(<<"still here">>, echo_roundtrip(C, <<"still here">>)),
+    await_stat(Ctx, connections, 1),
+    [{_, Replacement, worker, _}] = supervisor:which_children(Sup),
+    ?assertNotEqual(Acceptor, Replacement),
+    ?assert(is_process_alive(L)),
+    SupRef = monitor(process, Sup),
+    unlink(L),
+    ok = py_reactor_listener:stop(L),
+    receive {'DOWN', SupRef, process, Sup, _} -> ok end.
+
