@@ -18,7 +18,7 @@
          keepalive_reuses_the_connection/1, pipelined_requests_in_order/1,
          http_1_0/1, expect_100_continue/1, malformed_request_is_400/1,
          request_line_too_long_is_414/1, headers_too_large_are_431/1,
-         python_http_client/1, curl_client/1,
+         python_http_client/1, curl_client/1, kept_objects_raise_after_their_request/1,
          wsgi_errors_become_log_events/1, body_limits_are_413/1,
          idle_and_slow_clients_are_closed/1, forwarded_headers_trusted_and_untrusted/1,
          root_path_sets_script_name/1, timeout_is_504_and_interrupts/1,
@@ -45,7 +45,7 @@ groups() ->
      {protocol, [], [keepalive_reuses_the_connection, pipelined_requests_in_order, http_1_0,
                      expect_100_continue, malformed_request_is_400,
                      request_line_too_long_is_414, headers_too_large_are_431,
-                     python_http_client, curl_client]},
+                     python_http_client, curl_client, kept_objects_raise_after_their_request]},
      {behaviour, [], [wsgi_errors_become_log_events, body_limits_are_413,
                       idle_and_slow_clients_are_closed, forwarded_headers_trusted_and_untrusted,
                       root_path_sets_script_name, timeout_is_504_and_interrupts,
@@ -614,3 +614,13 @@ main_mode_with_several_workers(Config) ->
     [spawn_link(fun() -> Self ! {done, [get(Port, "/") || _ <- lists:seq(1, 30)]} end) || _ <- lists:seq(1, 4)],
     All = lists:append([receive {done, R} -> R after 30000 -> ct:fail(stuck) end || _ <- lists:seq(1, 4)]),
     ?assertEqual(120, length([ok || {200, _, <<"Hello, World!">>} <- All])).
+
+%% An application that keeps `start_response' and `wsgi.input' past their request gets
+%% an exception when it uses them later, never the state of another request.
+kept_objects_raise_after_their_request(Config) ->
+    Port = ?config(port, Config),
+    {200, _, <<"kept">>} = get(Port, "/keep"),
+    {200, _, Outcomes} = get(Port, "/use-kept"),
+    ?assertEqual(<<"RuntimeError: start_response used after its request ended\n"
+                   "ValueError: wsgi.input read after its request ended">>, Outcomes).
+

@@ -19,6 +19,8 @@ warnings.simplefilter("error", WSGIWarning)
 # One token per interpreter that imported this module: recycling shows as new tokens.
 INTERPRETER_TOKEN = os.urandom(8).hex()
 CLOSED = []
+# start_response and wsgi.input of an earlier request, kept past its end (/keep).
+KEPT = {}
 
 # 1 MiB of known bytes for the file_wrapper routes.
 FILE_BYTES = bytes(range(256)) * 4096
@@ -154,6 +156,18 @@ def route(environ, start_response):
         return respond(start_response, 200, b"hinted")
     if path == "/token":
         return respond(start_response, 200, INTERPRETER_TOKEN.encode())
+    if path == "/keep":
+        KEPT.update(start_response=start_response, input=environ["wsgi.input"])
+        return respond(start_response, 200, b"kept")
+    if path == "/use-kept":
+        outcomes = []
+        for use in (lambda: KEPT["start_response"]("200 OK", []), lambda: KEPT["input"].read()):
+            try:
+                use()
+                outcomes.append("no error")
+            except Exception as e:
+                outcomes.append(f"{type(e).__name__}: {e}")
+        return respond(start_response, 200, "\n".join(outcomes).encode())
     if path == "/exc-info":
         # start_response again with exc_info before anything was sent: the new
         # status wins.

@@ -12,11 +12,12 @@ use crate::term;
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::table::FfiTable;
 use rustler::{Encoder, LocalPid, OwnedEnv};
 
-// SAFETY (all statics below): CPython reads these tables; nothing writes them after
-// `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
-static mut METHODS: [ffi::PyMethodDef; 7] = [
+// The C-API tables of this file's Python objects (`FfiTable`: their address goes to
+// CPython, nothing else touches them).
+static METHODS: FfiTable<[ffi::PyMethodDef; 7]> = FfiTable::new([
     method!(c"call", PyCFunction: erlang_call, ffi::METH_VARARGS, c"call(name, *args): run the Erlang function registered as name; returns its result."),
     method!(c"send", PyCFunction: erlang_send, ffi::METH_VARARGS, c"send(pid, term): send term to an Erlang process."),
     method!(c"interpreter_id", PyCFunction: interpreter_id, ffi::METH_NOARGS, c"interpreter_id(): the id of the interpreter running this code."),
@@ -24,24 +25,28 @@ static mut METHODS: [ffi::PyMethodDef; 7] = [
     method!(c"mailbox_get", PyCFunction: mailbox::py_mailbox_get, ffi::METH_VARARGS, c"mailbox_get(id, timeout) -> (message,) or None; EOFError once closed."),
     method!(c"mailbox_close", PyCFunction: mailbox::py_mailbox_close, ffi::METH_VARARGS, c"mailbox_close(id): stop receiving."),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut SLOTS: [ffi::PyModuleDef_Slot; 2] = [
+static SLOTS: FfiTable<[ffi::PyModuleDef_Slot; 2]> = FfiTable::new([
     ffi::PyModuleDef_Slot {
         slot: ffi::Py_mod_multiple_interpreters,
         value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
     },
     ffi::PyModuleDef_Slot { slot: 0, value: std::ptr::null_mut() },
-];
+]);
 
-static mut MODULE: ffi::PyModuleDef =
-    module_def!(c"_erlang", c"Native half of the erlang module (Hornbeam).", METHODS, SLOTS);
+static MODULE: FfiTable<ffi::PyModuleDef> = FfiTable::new(module_def!(
+    c"_erlang",
+    c"Native half of the erlang module (Hornbeam).",
+    METHODS,
+    SLOTS
+));
 
 /// `PyInit__erlang`, registered with `PyImport_AppendInittab` before initialisation.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
     // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
     // signature promises.
-    unsafe { ffi::PyModuleDef_Init(&raw mut MODULE) }
+    unsafe { ffi::PyModuleDef_Init(MODULE.get()) }
 }
 
 unsafe extern "C" fn erlang_call(

@@ -72,7 +72,7 @@ macro_rules! sealed_spec {
             flags: (hornbeam_python::ffi::Py_TPFLAGS_DEFAULT
                 | hornbeam_python::ffi::Py_TPFLAGS_IMMUTABLETYPE
                 | hornbeam_python::ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
-            slots: &raw mut $slots as *mut hornbeam_python::ffi::PyType_Slot,
+            slots: $slots.get().cast::<hornbeam_python::ffi::PyType_Slot>(),
         }
     };
 }
@@ -87,8 +87,8 @@ macro_rules! module_def {
             m_name: $name.as_ptr(),
             m_doc: $doc.as_ptr(),
             m_size: 0,
-            m_methods: &raw mut $methods as *mut hornbeam_python::ffi::PyMethodDef,
-            m_slots: &raw mut $slots as *mut hornbeam_python::ffi::PyModuleDef_Slot,
+            m_methods: $methods.get().cast::<hornbeam_python::ffi::PyMethodDef>(),
+            m_slots: $slots.get().cast::<hornbeam_python::ffi::PyModuleDef_Slot>(),
             m_traverse: None,
             m_clear: None,
             m_free: None,

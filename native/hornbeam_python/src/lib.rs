@@ -15,5 +15,6 @@ pub mod interp;
 pub mod interrupt;
 pub mod object;
 pub mod runtime;
+pub mod table;
 
 pub use pyo3::ffi;

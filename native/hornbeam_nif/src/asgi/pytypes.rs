@@ -23,6 +23,7 @@ use hornbeam_python::call::{new_str, owned, PyResult};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::table::FfiTable;
 use hyper::header::{HeaderValue, LINK};
 use hyper::{HeaderMap, StatusCode};
 use std::ffi::CStr;
@@ -91,8 +92,8 @@ impl AsgiTypes {
         // SAFETY: the caller keeps the contract above: GIL held.
         unsafe {
             Ok(AsgiTypes {
-                native: owned(ffi::PyType_FromSpec(&raw mut NATIVE_SPEC))?,
-                conn: owned(ffi::PyType_FromSpec(&raw mut CONN_SPEC))?,
+                native: owned(ffi::PyType_FromSpec(NATIVE_SPEC.get()))?,
+                conn: owned(ffi::PyType_FromSpec(CONN_SPEC.get()))?,
             })
         }
     }
@@ -156,9 +157,14 @@ pub unsafe fn report_failure(obj: &PyOwned, error: LoadError) -> bool {
     }
 }
 
-unsafe fn native_inner(obj: *mut ffi::PyObject) -> &'static mut NativeInner {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
+/// The Rust state of a `Native` object.
+///
+/// # Safety
+/// GIL held; `obj` is a live `Native` object; the reference is used only during
+/// the slot call that received `obj`: CPython may free the object once that call returns, and no other reference to the state is live meanwhile.
+unsafe fn native_inner<'obj>(obj: *mut ffi::PyObject) -> &'obj mut NativeInner {
+    // SAFETY: the caller keeps the contract above; `inner` is set at creation and freed only
+    // by the object's dealloc (the invariants at the top of this file).
     unsafe { &mut *(*obj.cast::<NativeObject>()).inner }
 }
 
@@ -335,9 +341,14 @@ unsafe extern "C" fn conn_dealloc(obj: *mut ffi::PyObject) {
     }
 }
 
-unsafe fn parts(obj: *mut ffi::PyObject) -> (&'static mut AnyConn, &'static mut NativeInner) {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
+/// A `Conn` object's connection and its worker's `Native` state.
+///
+/// # Safety
+/// GIL held; `obj` is a live `Conn` object; the references are used only during
+/// the slot call that received `obj`: CPython may free the object once that call returns, and no other reference to either is live meanwhile.
+unsafe fn parts<'obj>(obj: *mut ffi::PyObject) -> (&'obj mut AnyConn, &'obj mut NativeInner) {
+    // SAFETY: the caller keeps the contract above; a `Conn` owns its `conn` box and holds a
+    // reference to its `Native`, so both outlive the call.
     unsafe {
         let this = obj.cast::<ConnObject>();
         (&mut *(*this).conn, native_inner((*this).native))
@@ -784,28 +795,28 @@ unsafe fn bytes_item(message: *mut ffi::PyObject, key: &CStr, kind: &str) -> Opt
 }
 
 // ---- type tables ----------------------------------------------------------------------
-// SAFETY (the statics below): CPython reads these tables when it makes a type; nothing
-// writes them afterwards.
+// The C-API tables of this file's Python objects (`FfiTable`: their address goes to
+// CPython, nothing else touches them).
 
-static mut NATIVE_METHODS: [ffi::PyMethodDef; 5] = [
+static NATIVE_METHODS: FfiTable<[ffi::PyMethodDef; 5]> = FfiTable::new([
     method!(c"fileno", PyCFunction: native_fileno, ffi::METH_NOARGS, c"fileno() -> the eventfd to watch"),
     method!(c"drain", PyCFunction: native_drain, ffi::METH_NOARGS, c"drain() -> [(scope, conn) | token | None]"),
     method!(c"ready", PyCFunction: native_ready, ffi::METH_O, c"ready(error): start-up finished (error None or str)"),
     method!(c"log", PyCFunctionFast: native_log, ffi::METH_FASTCALL, c"log(level, text): a line for Erlang's logger"),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut NATIVE_SLOTS: [ffi::PyType_Slot; 4] = [
+static NATIVE_SLOTS: FfiTable<[ffi::PyType_Slot; 4]> = FfiTable::new([
     slot!(Py_tp_dealloc, native_dealloc),
-    slot!(Py_tp_methods, &raw mut NATIVE_METHODS),
+    slot!(Py_tp_methods, NATIVE_METHODS.get()),
     slot!(Py_tp_doc, doc c"The engine side of one ASGI worker."),
     slot!(end),
-];
+]);
 
-static mut NATIVE_SPEC: ffi::PyType_Spec =
-    sealed_spec!(c"hornbeam.AsgiNative", NativeObject, NATIVE_SLOTS);
+static NATIVE_SPEC: FfiTable<ffi::PyType_Spec> =
+    FfiTable::new(sealed_spec!(c"hornbeam.AsgiNative", NativeObject, NATIVE_SLOTS));
 
-static mut CONN_METHODS: [ffi::PyMethodDef; 7] = [
+static CONN_METHODS: FfiTable<[ffi::PyMethodDef; 7]> = FfiTable::new([
     method!(c"receive", PyCFunction: conn_receive, ffi::METH_NOARGS, c"receive() -> event dict, or None: wait"),
     method!(c"send", PyCFunction: conn_send, ffi::METH_O, c"send(message) -> True: wait, then flush()"),
     method!(c"flush", PyCFunction: conn_flush, ffi::METH_NOARGS, c"flush() -> True: wait again"),
@@ -813,9 +824,9 @@ static mut CONN_METHODS: [ffi::PyMethodDef; 7] = [
     method!(c"fail", PyCFunction: conn_fail, ffi::METH_O, c"fail(traceback): the application raised"),
     method!(c"cancel", PyCFunction: conn_cancel, ffi::METH_NOARGS, c"cancel(): the task was cancelled"),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut CONN_MEMBERS: [ffi::PyMemberDef; 2] = [
+static CONN_MEMBERS: FfiTable<[ffi::PyMemberDef; 2]> = FfiTable::new([
     ffi::PyMemberDef {
         name: c"id".as_ptr(),
         type_code: ffi::Py_T_ULONGLONG,
@@ -824,14 +835,15 @@ static mut CONN_MEMBERS: [ffi::PyMemberDef; 2] = [
         doc: c"the request's number".as_ptr(),
     },
     ffi::PyMemberDef { name: ptr::null(), type_code: 0, offset: 0, flags: 0, doc: ptr::null() },
-];
+]);
 
-static mut CONN_SLOTS: [ffi::PyType_Slot; 5] = [
+static CONN_SLOTS: FfiTable<[ffi::PyType_Slot; 5]> = FfiTable::new([
     slot!(Py_tp_dealloc, conn_dealloc),
-    slot!(Py_tp_methods, &raw mut CONN_METHODS),
-    slot!(Py_tp_members, &raw mut CONN_MEMBERS),
+    slot!(Py_tp_methods, CONN_METHODS.get()),
+    slot!(Py_tp_members, CONN_MEMBERS.get()),
     slot!(Py_tp_doc, doc c"One ASGI request's connection to the engine."),
     slot!(end),
-];
+]);
 
-static mut CONN_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.AsgiConn", ConnObject, CONN_SLOTS);
+static CONN_SPEC: FfiTable<ffi::PyType_Spec> =
+    FfiTable::new(sealed_spec!(c"hornbeam.AsgiConn", ConnObject, CONN_SLOTS));

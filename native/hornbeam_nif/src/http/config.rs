@@ -1,6 +1,7 @@
 //! The server's settings, decoded from the map `hornbeam_config` validated.
 use super::tls::TlsFiles;
 use crate::options::{get, limit};
+use hornbeam_wire::limits::HeadLimits;
 use hornbeam_wire::proxy::TrustedProxies;
 use rustler::{Atom, Term};
 use std::sync::Arc;
@@ -51,6 +52,14 @@ fn tls_files(term: Term<'_>) -> Result<Option<TlsFiles>, String> {
 }
 
 impl ServerConfig {
+    pub fn head_limits(&self) -> HeadLimits {
+        HeadLimits {
+            request_line: self.max_request_line_size,
+            header_block: self.max_header_size,
+            body: self.max_body_size,
+        }
+    }
+
     pub fn decode(map: Term<'_>) -> Result<ServerConfig, String> {
         let trusted: Vec<String> = get(map, "forwarded_allow_ips")?;
         Ok(ServerConfig {

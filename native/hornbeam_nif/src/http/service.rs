@@ -9,7 +9,7 @@ use super::io::HintWriter;
 use super::log::Log;
 use super::state::{Phase, Stats};
 use super::websocket_handshake;
-use hornbeam_wire::{host, proxy};
+use hornbeam_wire::{host, limits, proxy};
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -83,7 +83,7 @@ pub async fn handle(
         (Ok(()), true) => {
             Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many header fields"))
         }
-        (Ok(()), false) => check_limits(&ctx.config, &parts),
+        (Ok(()), false) => limits::check(&parts, &ctx.config.head_limits()),
     };
     let mut response = match checked {
         Err((status, why)) => plain(status, why, true),
@@ -102,37 +102,6 @@ pub async fn handle(
         ));
     }
     Ok(response)
-}
-
-/// 414, 431 or 413 for a request over the configured limits.
-fn check_limits(
-    config: &ServerConfig,
-    parts: &hyper::http::request::Parts,
-) -> Result<(), (StatusCode, &'static str)> {
-    let target_len = match parts.uri.path_and_query() {
-        Some(pq) if parts.uri.scheme().is_none() => pq.as_str().len(),
-        _ => parts.uri.to_string().len(),
-    };
-    // "METHOD SP target SP HTTP/1.1"
-    if parts.method.as_str().len() + target_len + 10 > config.max_request_line_size {
-        return Err((StatusCode::URI_TOO_LONG, "Request line too long"));
-    }
-    let header_bytes: usize =
-        parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
-    if header_bytes > config.max_header_size {
-        return Err((
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "Request header fields too large",
-        ));
-    }
-    if let (Some(max), Some(length)) =
-        (config.max_body_size, parts.headers.get(header::CONTENT_LENGTH))
-    {
-        if length.to_str().ok().and_then(|l| l.parse::<u64>().ok()).is_some_and(|n| n > max) {
-            return Err((StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"));
-        }
-    }
-    Ok(())
 }
 
 async fn run(

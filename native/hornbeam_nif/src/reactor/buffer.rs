@@ -596,10 +596,11 @@ unsafe extern "C" fn repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 }
 
 use crate::pyheap::{method, sealed_spec, slot};
+use hornbeam_python::table::FfiTable;
 
-// SAFETY (the statics below): CPython reads these tables when it makes the type; nothing
-// writes them afterwards.
-static mut METHODS: [ffi::PyMethodDef; 8] = [
+// The C-API tables of this file's Python objects (`FfiTable`: their address goes to
+// CPython, nothing else touches them).
+static METHODS: FfiTable<[ffi::PyMethodDef; 8]> = FfiTable::new([
     method!(c"find", PyCFunctionFast: find, ffi::METH_FASTCALL, c"find(sub[, start[, end]]) -> int, as bytes.find"),
     method!(c"count", PyCFunctionFast: count, ffi::METH_FASTCALL, c"count(sub[, start[, end]]) -> int, as bytes.count"),
     method!(c"startswith", PyCFunctionFast: startswith, ffi::METH_FASTCALL, c"startswith(prefix[, start[, end]]) -> bool"),
@@ -609,9 +610,9 @@ static mut METHODS: [ffi::PyMethodDef; 8] = [
     method!(c"memoryview", PyCFunction: memoryview, ffi::METH_NOARGS, c"memoryview() -> a read-only view of these bytes, no copy"),
     method!(c"__bytes__", PyCFunction: to_bytes, ffi::METH_NOARGS, c"bytes(data): a copy"),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut SLOTS: [ffi::PyType_Slot; 14] = [
+static SLOTS: FfiTable<[ffi::PyType_Slot; 14]> = FfiTable::new([
     slot!(Py_tp_dealloc, dealloc),
     slot!(Py_bf_getbuffer, getbuffer),
     slot!(Py_sq_length, length),
@@ -623,13 +624,13 @@ static mut SLOTS: [ffi::PyType_Slot; 14] = [
     slot!(Py_tp_richcompare, richcompare),
     slot!(Py_tp_hash, hash),
     slot!(Py_tp_repr, repr),
-    slot!(Py_tp_methods, &raw mut METHODS),
+    slot!(Py_tp_methods, METHODS.get()),
     slot!(Py_tp_doc, doc c"The bytes of one read on a reactor connection, shared without a copy (read-only)."),
     slot!(end),
-];
+]);
 
-static mut SPEC: ffi::PyType_Spec =
-    sealed_spec!(c"erlang.reactor.ReactorBuffer", BufferObject, SLOTS);
+static SPEC: FfiTable<ffi::PyType_Spec> =
+    FfiTable::new(sealed_spec!(c"erlang.reactor.ReactorBuffer", BufferObject, SLOTS));
 
 /// Makes this interpreter's `ReactorBuffer` type and adds it to `module`.
 ///
@@ -639,7 +640,7 @@ pub unsafe fn add_type(module: *mut ffi::PyObject) -> c_int {
     // SAFETY: the caller keeps the contract above: GIL held; `module` is the `_hornbeam_reactor`
     // module being executed.
     unsafe {
-        let tp = ffi::PyType_FromModuleAndSpec(module, &raw mut SPEC, ptr::null_mut());
+        let tp = ffi::PyType_FromModuleAndSpec(module, SPEC.get(), ptr::null_mut());
         if tp.is_null() {
             return -1;
         }

@@ -5,6 +5,7 @@ use super::{buffer, fd_io, stats, write_requests};
 use crate::pyheap::{method, module_def};
 use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
+use hornbeam_python::table::FfiTable;
 use std::ffi::c_int;
 use std::ptr;
 
@@ -139,31 +140,35 @@ unsafe extern "C" fn exec_module(module: *mut ffi::PyObject) -> c_int {
     unsafe { buffer::add_type(module) }
 }
 
-// SAFETY (all statics below): CPython reads these tables; nothing writes them after
-// `PyModuleDef_Init` except CPython itself, under the import machinery's locks.
-static mut METHODS: [ffi::PyMethodDef; 5] = [
+// The C-API tables of this file's Python objects (`FfiTable`: their address goes to
+// CPython, nothing else touches them).
+static METHODS: FfiTable<[ffi::PyMethodDef; 5]> = FfiTable::new([
     method!(c"write", PyCFunctionFast: write, ffi::METH_FASTCALL, c"write(fd, data) -> int: bytes written now, 0 if the fd would block."),
     method!(c"read", PyCFunctionFast: read, ffi::METH_FASTCALL, c"read(fd, size) -> bytes (b'' at end of stream) or None if nothing is available now."),
     method!(c"want_write", PyCFunction: want_write, ffi::METH_O, c"want_write(fd): arm fd for writing after this turn's callbacks."),
     method!(c"_buffer_address", PyCFunction: buffer_address, ffi::METH_O, c"_buffer_address(obj) -> int: the address of obj's exported buffer (for tests)."),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut SLOTS: [ffi::PyModuleDef_Slot; 3] = [
+static SLOTS: FfiTable<[ffi::PyModuleDef_Slot; 3]> = FfiTable::new([
     ffi::PyModuleDef_Slot { slot: ffi::Py_mod_exec, value: exec_module as *mut std::ffi::c_void },
     ffi::PyModuleDef_Slot {
         slot: ffi::Py_mod_multiple_interpreters,
         value: ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
     },
     ffi::PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
-];
+]);
 
-static mut MODULE: ffi::PyModuleDef =
-    module_def!(c"_hornbeam_reactor", c"Native half of erlang.reactor (Hornbeam).", METHODS, SLOTS);
+static MODULE: FfiTable<ffi::PyModuleDef> = FfiTable::new(module_def!(
+    c"_hornbeam_reactor",
+    c"Native half of erlang.reactor (Hornbeam).",
+    METHODS,
+    SLOTS
+));
 
 /// `PyInit__hornbeam_reactor`, registered with `PyImport_AppendInittab`.
 pub unsafe extern "C" fn init_module() -> *mut ffi::PyObject {
     // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
     // signature promises.
-    unsafe { ffi::PyModuleDef_Init(&raw mut MODULE) }
+    unsafe { ffi::PyModuleDef_Init(MODULE.get()) }
 }

@@ -5,10 +5,10 @@
 //! Invariants:
 //! - Every function here runs on the worker thread with its interpreter's GIL held, as
 //!   CPython calls them.
-//! - `StartResponse.exchange` and `Input.reader` point at the runner's per-request Rust
-//!   state while the request runs and are NULL before and after (`attach`/`detach`), so
-//!   an object an application keeps past its request raises instead of touching freed
-//!   memory.
+//! - `StartResponse.state` and `Input.reader` point at the runner's per-request Rust
+//!   state while the request runs and are NULL after it (`WsgiTypes::attach` sets them;
+//!   dropping its `Attached` clears them, however the request ends), so an object an
+//!   application keeps past its request raises instead of touching freed memory.
 //! - Before a method releases the GIL to block, it sets `busy` on the state it uses; a
 //!   call from another Python thread meanwhile sees `busy` (checked with the GIL held)
 //!   and raises, so the Rust state is never used by two threads at once.
@@ -23,6 +23,7 @@ use hornbeam_python::error::raise;
 use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::table::FfiTable;
 use hyper::{HeaderMap, StatusCode};
 use std::ptr;
 
@@ -89,23 +90,33 @@ impl WsgiTypes {
         // SAFETY: the caller keeps the contract above: GIL held.
         unsafe {
             Ok(WsgiTypes {
-                start_response: owned(ffi::PyType_FromSpec(&raw mut START_RESPONSE_SPEC))?,
-                input: owned(ffi::PyType_FromSpec(&raw mut INPUT_SPEC))?,
-                errors: owned(ffi::PyType_FromSpec(&raw mut ERRORS_SPEC))?,
+                start_response: owned(ffi::PyType_FromSpec(START_RESPONSE_SPEC.get()))?,
+                input: owned(ffi::PyType_FromSpec(INPUT_SPEC.get()))?,
+                errors: owned(ffi::PyType_FromSpec(ERRORS_SPEC.get()))?,
             })
         }
     }
 
-    /// A `start_response` bound to `state` until `detach_start_response`.
+    /// The request's `start_response` and `wsgi.input`, bound to `state` and `reader`
+    /// until the returned `Attached` is dropped.
     ///
     /// # Safety
-    /// GIL held; `state` outlives the attachment.
-    pub unsafe fn start_response(&self, state: *mut ResponseState) -> PyResult<PyOwned> {
-        // SAFETY: the caller keeps the contract above: GIL held; `state` outlives the attachment.
+    /// GIL held; `state` and `reader` outlive the `Attached`, and while it lives Rust
+    /// reaches them only through these same pointers.
+    pub unsafe fn attach(
+        &self,
+        state: *mut ResponseState,
+        reader: *mut InputReader,
+    ) -> PyResult<Attached> {
+        // SAFETY: the caller keeps the contract above: GIL held; the pointers outlive the
+        // objects' attachment, which `Attached::drop` ends.
         unsafe {
-            let obj = owned(ffi::PyType_GenericAlloc(self.start_response.as_ptr().cast(), 0))?;
-            (*obj.as_ptr().cast::<StartResponseObject>()).state = state;
-            Ok(obj)
+            let start_response =
+                owned(ffi::PyType_GenericAlloc(self.start_response.as_ptr().cast(), 0))?;
+            let input = owned(ffi::PyType_GenericAlloc(self.input.as_ptr().cast(), 0))?;
+            (*start_response.as_ptr().cast::<StartResponseObject>()).state = state;
+            (*input.as_ptr().cast::<InputObject>()).reader = reader;
+            Ok(Attached { start_response, input })
         }
     }
 
@@ -119,23 +130,10 @@ impl WsgiTypes {
         // `WsgiTypes::start_response`.
         unsafe {
             owned(ffi::PyCFunction_NewEx(
-                &raw mut EARLY_HINTS_DEF,
+                EARLY_HINTS_DEF.get(),
                 start_response.as_ptr(),
                 ptr::null_mut(),
             ))
-        }
-    }
-
-    /// A `wsgi.input` bound to `reader` until `detach_input`.
-    ///
-    /// # Safety
-    /// GIL held; `reader` outlives the attachment.
-    pub unsafe fn input(&self, reader: *mut InputReader) -> PyResult<PyOwned> {
-        // SAFETY: the caller keeps the contract above: GIL held; `reader` outlives the attachment.
-        unsafe {
-            let obj = owned(ffi::PyType_GenericAlloc(self.input.as_ptr().cast(), 0))?;
-            (*obj.as_ptr().cast::<InputObject>()).reader = reader;
-            Ok(obj)
         }
     }
 
@@ -154,22 +152,22 @@ impl WsgiTypes {
     }
 }
 
-/// # Safety
-/// GIL held; `obj` came from `WsgiTypes::start_response`.
-pub unsafe fn detach_start_response(obj: &PyOwned) {
-    // SAFETY: the caller keeps the contract above: GIL held; `obj` came from
-    // `WsgiTypes::start_response`.
-    unsafe {
-        (*obj.as_ptr().cast::<StartResponseObject>()).state = ptr::null_mut();
-    }
+/// One request's `start_response` and `wsgi.input`. Dropping it detaches them from the
+/// request's Rust state (their pointers become NULL), so an object the application kept
+/// raises instead of touching freed memory, however the request ended.
+pub struct Attached {
+    pub start_response: PyOwned,
+    pub input: PyOwned,
 }
 
-/// # Safety
-/// GIL held; `obj` came from `WsgiTypes::input`.
-pub unsafe fn detach_input(obj: &PyOwned) {
-    // SAFETY: the caller keeps the contract above: GIL held; `obj` came from `WsgiTypes::input`.
-    unsafe {
-        (*obj.as_ptr().cast::<InputObject>()).reader = ptr::null_mut();
+impl Drop for Attached {
+    fn drop(&mut self) {
+        // SAFETY: both objects came from `WsgiTypes::attach`, and like every `PyOwned` they
+        // are dropped on their interpreter's thread with its GIL held.
+        unsafe {
+            (*self.start_response.as_ptr().cast::<StartResponseObject>()).state = ptr::null_mut();
+            (*self.input.as_ptr().cast::<InputObject>()).reader = ptr::null_mut();
+        }
     }
 }
 
@@ -209,9 +207,16 @@ unsafe extern "C" fn errors_dealloc(obj: *mut ffi::PyObject) {
 
 // ---- start_response and write ------------------------------------------------------
 
-unsafe fn response_state(obj: *mut ffi::PyObject) -> Option<&'static mut ResponseState> {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
+/// The response state of the request `start_response` belongs to, or `None` (with
+/// `RuntimeError` raised) after that request ended or while another thread writes.
+///
+/// # Safety
+/// GIL held; `obj` is a live `StartResponse` object; the reference is used only during
+/// the slot call that received `obj`: CPython may free the object once that call returns.
+unsafe fn response_state<'obj>(obj: *mut ffi::PyObject) -> Option<&'obj mut ResponseState> {
+    // SAFETY: the caller keeps the contract above; `state` points at the runner's state while
+    // the request runs and is NULL otherwise, and `busy` keeps a second thread out (the
+    // invariants at the top of this file).
     unsafe {
         let state = (*obj.cast::<StartResponseObject>()).state;
         if state.is_null() {
@@ -281,7 +286,7 @@ unsafe extern "C" fn start_response_call(
             None => return ptr::null_mut(),
         };
         state.exchange.set_status(status, headers);
-        ffi::PyCFunction_NewEx(&raw mut WRITE_DEF, obj, ptr::null_mut())
+        ffi::PyCFunction_NewEx(WRITE_DEF.get(), obj, ptr::null_mut())
     }
 }
 
@@ -436,9 +441,16 @@ unsafe extern "C" fn early_hints(
 
 // ---- wsgi.input ---------------------------------------------------------------------
 
-unsafe fn input_reader(obj: *mut ffi::PyObject) -> Option<&'static mut InputReader> {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
+/// The body reader of the request `wsgi.input` belongs to, or `None` (with an exception
+/// raised) after that request ended or while another thread reads.
+///
+/// # Safety
+/// GIL held; `obj` is a live `Input` object; the reference is used only during
+/// the slot call that received `obj`: CPython may free the object once that call returns.
+unsafe fn input_reader<'obj>(obj: *mut ffi::PyObject) -> Option<&'obj mut InputReader> {
+    // SAFETY: the caller keeps the contract above; `reader` points at the runner's reader
+    // while the request runs and is NULL otherwise, and `busy` keeps a second thread out
+    // (the invariants at the top of this file).
     unsafe {
         let this = obj.cast::<InputObject>();
         if (*this).reader.is_null() {
@@ -604,9 +616,14 @@ unsafe extern "C" fn input_next(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 // ---- wsgi.errors --------------------------------------------------------------------
 
-unsafe fn error_sink(obj: *mut ffi::PyObject) -> &'static mut ErrorSink {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
+/// Where `wsgi.errors` writes.
+///
+/// # Safety
+/// GIL held; `obj` is a live `Errors` object; the reference is used only during
+/// the slot call that received `obj`: CPython may free the object once that call returns.
+unsafe fn error_sink<'obj>(obj: *mut ffi::PyObject) -> &'obj mut ErrorSink {
+    // SAFETY: the caller keeps the contract above; the object owns its sink, freed only by
+    // its dealloc.
     unsafe { &mut *(*obj.cast::<ErrorsObject>()).sink }
 }
 
@@ -689,59 +706,65 @@ unsafe extern "C" fn errors_flush(
 }
 
 // ---- type tables ----------------------------------------------------------------------
-// SAFETY (the statics below): CPython reads these tables when it makes a type or a
-// builtin function; nothing writes them afterwards.
+// The C-API tables of this file's Python objects (`FfiTable`: their address goes to
+// CPython, nothing else touches them).
 
-static mut WRITE_DEF: ffi::PyMethodDef = method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI).");
+static WRITE_DEF: FfiTable<ffi::PyMethodDef> = FfiTable::new(
+    method!(c"write", PyCFunction: write, ffi::METH_O, c"write(data): send body bytes at once (legacy WSGI)."),
+);
 
-static mut EARLY_HINTS_DEF: ffi::PyMethodDef = method!(
+static EARLY_HINTS_DEF: FfiTable<ffi::PyMethodDef> = FfiTable::new(method!(
     c"early_hints",
     PyCFunction: early_hints,
     ffi::METH_O,
     c"early_hints(headers): send a 103 Early Hints response with these (name, value) headers."
-);
+));
 
-static mut START_RESPONSE_SLOTS: [ffi::PyType_Slot; 4] = [
+static START_RESPONSE_SLOTS: FfiTable<[ffi::PyType_Slot; 4]> = FfiTable::new([
     slot!(Py_tp_dealloc, plain_dealloc),
     slot!(Py_tp_call, start_response_call),
     slot!(Py_tp_doc, doc c"start_response(status, response_headers, exc_info=None) -> write"),
     slot!(end),
-];
+]);
 
-static mut START_RESPONSE_SPEC: ffi::PyType_Spec =
-    sealed_spec!(c"hornbeam.StartResponse", StartResponseObject, START_RESPONSE_SLOTS);
+static START_RESPONSE_SPEC: FfiTable<ffi::PyType_Spec> = FfiTable::new(sealed_spec!(
+    c"hornbeam.StartResponse",
+    StartResponseObject,
+    START_RESPONSE_SLOTS
+));
 
-static mut INPUT_METHODS: [ffi::PyMethodDef; 4] = [
+static INPUT_METHODS: FfiTable<[ffi::PyMethodDef; 4]> = FfiTable::new([
     method!(c"read", PyCFunctionFast: input_read, ffi::METH_FASTCALL, c"read(size=-1) -> bytes"),
     method!(c"readline", PyCFunctionFast: input_readline, ffi::METH_FASTCALL, c"readline(size=-1) -> bytes"),
     method!(c"readlines", PyCFunctionFast: input_readlines, ffi::METH_FASTCALL, c"readlines(hint=-1) -> list of bytes"),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut INPUT_SLOTS: [ffi::PyType_Slot; 6] = [
+static INPUT_SLOTS: FfiTable<[ffi::PyType_Slot; 6]> = FfiTable::new([
     slot!(Py_tp_dealloc, plain_dealloc),
-    slot!(Py_tp_methods, &raw mut INPUT_METHODS),
+    slot!(Py_tp_methods, INPUT_METHODS.get()),
     slot!(Py_tp_iter, ffi::PyObject_SelfIter),
     slot!(Py_tp_iternext, input_next),
     slot!(Py_tp_doc, doc c"wsgi.input: the request body, streamed from the client."),
     slot!(end),
-];
+]);
 
-static mut INPUT_SPEC: ffi::PyType_Spec = sealed_spec!(c"hornbeam.Input", InputObject, INPUT_SLOTS);
+static INPUT_SPEC: FfiTable<ffi::PyType_Spec> =
+    FfiTable::new(sealed_spec!(c"hornbeam.Input", InputObject, INPUT_SLOTS));
 
-static mut ERRORS_METHODS: [ffi::PyMethodDef; 4] = [
+static ERRORS_METHODS: FfiTable<[ffi::PyMethodDef; 4]> = FfiTable::new([
     method!(c"write", PyCFunction: errors_write, ffi::METH_O, c"write(text): each complete line becomes a log event"),
     method!(c"writelines", PyCFunction: errors_writelines, ffi::METH_O, c"writelines(lines)"),
     method!(c"flush", PyCFunction: errors_flush, ffi::METH_NOARGS, c"flush(): logs a partial line"),
     ffi::PyMethodDef::zeroed(),
-];
+]);
 
-static mut ERRORS_SLOTS: [ffi::PyType_Slot; 4] = [
+static ERRORS_SLOTS: FfiTable<[ffi::PyType_Slot; 4]> = FfiTable::new([
     slot!(Py_tp_dealloc, errors_dealloc),
-    slot!(Py_tp_methods, &raw mut ERRORS_METHODS),
+    slot!(Py_tp_methods, ERRORS_METHODS.get()),
     slot!(Py_tp_doc, doc c"wsgi.errors: lines written here go to Erlang's logger."),
     slot!(end),
-];
+]);
 
-static mut ERRORS_SPEC: ffi::PyType_Spec =
-    sealed_spec!(c"hornbeam.ErrorStream", ErrorsObject, ERRORS_SLOTS);
+static ERRORS_SPEC: FfiTable<ffi::PyType_Spec> =
+    FfiTable::new(sealed_spec!(c"hornbeam.ErrorStream", ErrorsObject, ERRORS_SLOTS));

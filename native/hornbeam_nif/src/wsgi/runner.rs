@@ -114,16 +114,10 @@ impl Runner {
             // function uses them only through the same pointers.
             let state_ptr: *mut ResponseState = &mut state;
             let reader_ptr: *mut InputReader = &mut reader;
-            let outcome = match (self.types.start_response(state_ptr), self.types.input(reader_ptr))
-            {
-                (Ok(start_response), Ok(input)) => {
-                    let outcome = self.call(&request, &input, &start_response, state_ptr);
-                    pytypes::detach_start_response(&start_response);
-                    pytypes::detach_input(&input);
-                    outcome
-                }
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            };
+            let outcome = self.types.attach(state_ptr, reader_ptr).and_then(|objects| {
+                self.call(&request, &objects.input, &objects.start_response, state_ptr)
+                // `objects` detach here, before the state and reader go.
+            });
             pytypes::flush_errors(&self.errors);
             if let Err(error) = outcome {
                 self.fail(state_ptr, (*reader_ptr).failure(), &request, &control, error);
