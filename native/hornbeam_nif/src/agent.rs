@@ -11,7 +11,7 @@ use crate::atoms;
 use crate::guard::guarded;
 use crate::host::{self, ErlangHost};
 use crate::term::{self, PyTypes};
-use hornbeam_python::error::raise;
+use hornbeam_python::error::{raise, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
@@ -161,7 +161,7 @@ impl ErlangHost for AgentHost {
                     Ok(request) => request,
                     Err(c) => {
                         return raise(
-                            ffi::PyExc_TypeError,
+                            Exc::TypeError,
                             &format!("erlang.call({name:?}): {}", c.message()),
                         )
                     }
@@ -175,7 +175,7 @@ impl ErlangHost for AgentHost {
             }
             if !sent {
                 return raise(
-                    ffi::PyExc_RuntimeError,
+                    Exc::RuntimeError,
                     "erlang.call: this server has no Erlang agent left (is it stopping?)",
                 );
             }
@@ -184,7 +184,7 @@ impl ErlangHost for AgentHost {
                     env.run(|e| host::callback_result(&self.types, reply.load(e)))
                 }
                 Reply::Abandoned | Reply::Waiting => raise(
-                    ffi::PyExc_RuntimeError,
+                    Exc::RuntimeError,
                     &format!("erlang.call({name:?}): the Erlang agent serving it died"),
                 ),
             }

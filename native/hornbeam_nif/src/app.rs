@@ -5,7 +5,6 @@ use crate::app_config::{AppConfig, PythonMode};
 use crate::http::log::Level;
 use crate::http::log::Log;
 use hornbeam_python::call;
-use hornbeam_python::ffi;
 use hornbeam_python::interp::Mode;
 use hornbeam_python::object::PyOwned;
 
@@ -60,7 +59,7 @@ impl AppRef {
             let spec = format!("{}:{}", self.module, self.callable);
             let app = call::getattr_path(module, &self.callable)
                 .map_err(|_| LoadError::CallableNotFound(spec.clone()))?;
-            if ffi::PyCallable_Check(app.as_ptr()) == 0 {
+            if !call::is_callable(&app) {
                 return Err(LoadError::CallableNotFound(spec));
             }
             Ok(app)

@@ -9,7 +9,7 @@ use crate::mailbox;
 use crate::pyheap::{method, module_def};
 use crate::pyvalue::tuple_items;
 use crate::term;
-use hornbeam_python::error::raise;
+use hornbeam_python::error::{raise, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::table::FfiTable;
@@ -59,10 +59,7 @@ unsafe extern "C" fn erlang_call(
         with_host("call", |ctx| {
             let items = tuple_items(args);
             let Some((&name, rest)) = items.split_first() else {
-                return raise(
-                    ffi::PyExc_TypeError,
-                    "erlang.call(name, *args) needs a function name",
-                );
+                return raise(Exc::TypeError, "erlang.call(name, *args) needs a function name");
             };
             let mut len: ffi::Py_ssize_t = 0;
             let data = if ffi::PyUnicode_Check(name) != 0 {
@@ -72,7 +69,7 @@ unsafe extern "C" fn erlang_call(
             };
             if data.is_null() {
                 ffi::PyErr_Clear();
-                return raise(ffi::PyExc_TypeError, "erlang.call: the function name must be a str");
+                return raise(Exc::TypeError, "erlang.call: the function name must be a str");
             }
             let name = String::from_utf8_lossy(std::slice::from_raw_parts(
                 data as *const u8,
@@ -94,13 +91,13 @@ unsafe extern "C" fn erlang_send(
         with_host("send", |ctx| {
             let items = tuple_items(args);
             let [pid, message] = items.as_slice() else {
-                return raise(ffi::PyExc_TypeError, "erlang.send(pid, term) takes two arguments");
+                return raise(Exc::TypeError, "erlang.send(pid, term) takes two arguments");
             };
             if ffi::PyObject_TypeCheck(*pid, ctx.types().pid.as_ptr() as *mut ffi::PyTypeObject)
                 == 0
             {
                 return raise(
-                    ffi::PyExc_TypeError,
+                    Exc::TypeError,
                     "erlang.send: the first argument must be an erlang.Pid",
                 );
             }
@@ -113,9 +110,7 @@ unsafe extern "C" fn erlang_send(
             });
             let (local, pid_term, msg_term) = match converted {
                 Ok(parts) => parts,
-                Err(c) => {
-                    return raise(ffi::PyExc_TypeError, &format!("erlang.send: {}", c.message()))
-                }
+                Err(c) => return raise(Exc::TypeError, &format!("erlang.send: {}", c.message())),
             };
             // enif_send reaches local processes only; the owner forwards to remote ones.
             // Like Erlang's `!`, sending to a dead process is not an error: the result is

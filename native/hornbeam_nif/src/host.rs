@@ -4,7 +4,7 @@
 //! they run anywhere else.
 use crate::atoms;
 use crate::term::{self, PyTypes};
-use hornbeam_python::error::raise;
+use hornbeam_python::error::{raise, raise_class, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use rustler::env::SavedTerm;
@@ -63,10 +63,9 @@ pub unsafe fn callback_result(types: &PyTypes, reply: Term) -> Option<PyOwned> {
         match parts.as_slice() {
             [tag, value] if atoms::ok() == *tag => match term::to_py(types, *value, false, 0) {
                 Ok(obj) => Some(obj),
-                Err(c) => raise(
-                    ffi::PyExc_TypeError,
-                    &format!("the Erlang function's result: {}", c.message()),
-                ),
+                Err(c) => {
+                    raise(Exc::TypeError, &format!("the Erlang function's result: {}", c.message()))
+                }
             },
             [tag, kind, message] if atoms::error() == *tag => {
                 let class = if atoms::unknown_function() == *kind {
@@ -75,9 +74,9 @@ pub unsafe fn callback_result(types: &PyTypes, reply: Term) -> Option<PyOwned> {
                     &types.erlang_error
                 };
                 let text = message.decode::<String>().unwrap_or_else(|_| "Erlang error".into());
-                raise(class.as_ptr(), &text)
+                raise_class(class.as_ptr(), &text)
             }
-            _ => raise(ffi::PyExc_RuntimeError, "malformed reply from the Erlang side"),
+            _ => raise(Exc::RuntimeError, "malformed reply from the Erlang side"),
         }
     }
 }
@@ -109,14 +108,14 @@ pub unsafe fn request_callback(
             Ok(request) => request,
             Err(c) => {
                 return Err(raise(
-                    ffi::PyExc_TypeError,
+                    Exc::TypeError,
                     &format!("erlang.call({name:?}): {}", c.message()),
                 ))
             }
         };
         if env.send_and_clear(owner, |e| request.load(e)).is_err() {
             return Err(raise(
-                ffi::PyExc_RuntimeError,
+                Exc::RuntimeError,
                 "the Erlang process owning this interpreter is gone",
             ));
         }
@@ -138,7 +137,7 @@ pub(crate) unsafe fn with_host(
         let outcome = catch_unwind(AssertUnwindSafe(|| match current() {
             Some(ctx) => body(&ctx),
             None => raise(
-                ffi::PyExc_RuntimeError,
+                Exc::RuntimeError,
                 &format!("erlang.{what} works only on a Hornbeam context's or reactor's thread"),
             ),
         }));
@@ -146,7 +145,7 @@ pub(crate) unsafe fn with_host(
             Ok(Some(obj)) => obj.into_ptr(),
             Ok(None) => std::ptr::null_mut(),
             Err(_) => {
-                raise(ffi::PyExc_SystemError, &format!("erlang.{what}: internal error (panic)"));
+                raise(Exc::SystemError, &format!("erlang.{what}: internal error (panic)"));
                 std::ptr::null_mut()
             }
         }

@@ -13,7 +13,7 @@ use crate::guard::guarded;
 use crate::host::with_host;
 use crate::pyvalue::tuple_items;
 use crate::term;
-use hornbeam_python::error::raise;
+use hornbeam_python::error::{raise, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
@@ -108,7 +108,7 @@ unsafe fn id_arg(args: &[*mut ffi::PyObject], what: &str) -> Result<u64, Option<
     // objects.
     unsafe {
         let Some(&first) = args.first() else {
-            return Err(raise(ffi::PyExc_TypeError, &format!("_erlang.{what} needs a mailbox id")));
+            return Err(raise(Exc::TypeError, &format!("_erlang.{what} needs a mailbox id")));
         };
         let id = ffi::PyLong_AsUnsignedLongLong(first);
         if id == u64::MAX && !ffi::PyErr_Occurred().is_null() {
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn py_mailbox_new(
         with_host("mailbox_new", |_host| {
             let eventfd = match EventFd::new() {
                 Ok(fd) => fd,
-                Err(e) => return raise(ffi::PyExc_OSError, &format!("mailbox eventfd: {e}")),
+                Err(e) => return raise(Exc::OSError, &format!("mailbox eventfd: {e}")),
             };
             let fd = eventfd.raw();
             let mailbox = Mailbox {
@@ -171,7 +171,7 @@ pub unsafe extern "C" fn py_mailbox_get(
                 return None;
             }
             let Some(mailbox) = find(id) else {
-                return raise(ffi::PyExc_EOFError, "the subscription is closed");
+                return raise(Exc::EOFError, "the subscription is closed");
             };
             // Reset before looking, so a message delivered meanwhile leaves the eventfd
             // readable for the next wait.
@@ -203,14 +203,13 @@ pub unsafe extern "C" fn py_mailbox_get(
                     let value = env.run(|e| term::to_py(host.types(), saved.load(e), false, 0));
                     match value {
                         Ok(value) => PyOwned::from_owned(ffi::PyTuple_Pack(1, value.as_ptr())),
-                        Err(c) => raise(
-                            ffi::PyExc_TypeError,
-                            &format!("a published message: {}", c.message()),
-                        ),
+                        Err(c) => {
+                            raise(Exc::TypeError, &format!("a published message: {}", c.message()))
+                        }
                     }
                 }
                 None if mailbox.closed.load(Ordering::Acquire) => {
-                    raise(ffi::PyExc_EOFError, "the subscription is closed")
+                    raise(Exc::EOFError, "the subscription is closed")
                 }
                 None => PyOwned::from_borrowed(ffi::Py_None()),
             }

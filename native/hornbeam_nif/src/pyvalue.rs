@@ -4,7 +4,7 @@
 //! the objects.
 use bytes::Bytes;
 use hornbeam_python::call::{owned, PyResult};
-use hornbeam_python::error::{raise, str_of, PyErrInfo};
+use hornbeam_python::error::{raise, str_of, Exc, PyErrInfo};
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hyper::header::{HeaderName, HeaderValue};
@@ -129,13 +129,13 @@ pub unsafe fn append_header(headers: &mut HeaderMap, name: &[u8], value: &[u8]) 
     unsafe {
         let Ok(name) = HeaderName::from_bytes(name) else {
             raise(
-                ffi::PyExc_ValueError,
+                Exc::ValueError,
                 &format!("invalid response header name {:?}", String::from_utf8_lossy(name)),
             );
             return None;
         };
         let Ok(value) = HeaderValue::from_bytes(value) else {
-            raise(ffi::PyExc_ValueError, &format!("invalid value for response header {name}"));
+            raise(Exc::ValueError, &format!("invalid value for response header {name}"));
             return None;
         };
         headers.append(name, value);

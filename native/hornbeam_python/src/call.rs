@@ -29,6 +29,96 @@ pub unsafe fn new_str(s: &str) -> PyResult<PyOwned> {
     }
 }
 
+/// A new `int`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new_int(n: i64) -> PyResult<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe { owned(ffi::PyLong_FromLongLong(n)) }
+}
+
+/// A new `float`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new_float(x: f64) -> PyResult<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe { owned(ffi::PyFloat_FromDouble(x)) }
+}
+
+/// `True` or `False`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new_bool(value: bool) -> PyOwned {
+    // SAFETY: the caller keeps the contract above: GIL held. The singletons are immortal;
+    // `from_borrowed` takes a reference of its own.
+    unsafe {
+        PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() })
+            .expect("the bool singletons exist")
+    }
+}
+
+/// A `str` of `bytes`, each byte one code point (latin-1).
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new_latin1_str(bytes: &[u8]) -> PyResult<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held; the pointer and length describe
+    // `bytes`.
+    unsafe {
+        owned(ffi::PyUnicode_DecodeLatin1(
+            bytes.as_ptr().cast(),
+            bytes.len() as ffi::Py_ssize_t,
+            std::ptr::null(),
+        ))
+    }
+}
+
+/// A new, empty `dict`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new_dict() -> PyResult<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe { owned(ffi::PyDict_New()) }
+}
+
+/// A shallow copy of `dict`.
+///
+/// # Safety
+/// GIL held; `dict` is a `dict`.
+pub unsafe fn dict_copy(dict: &PyOwned) -> PyResult<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held; `dict` is a live `dict`.
+    unsafe { owned(ffi::PyDict_Copy(dict.as_ptr())) }
+}
+
+/// A tuple of `items`, whose references it takes.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn tuple<const N: usize>(items: [PyOwned; N]) -> PyResult<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held. The tuple is new and has `N`
+    // slots; `PyTuple_SetItem` steals each reference, which `into_ptr` gives up.
+    unsafe {
+        let tuple = owned(ffi::PyTuple_New(N as ffi::Py_ssize_t))?;
+        for (i, item) in items.into_iter().enumerate() {
+            ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+        }
+        Ok(tuple)
+    }
+}
+
+/// Whether `obj` can be called.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn is_callable(obj: &PyOwned) -> bool {
+    // SAFETY: the caller keeps the contract above: GIL held; `obj` is a live reference.
+    unsafe { ffi::PyCallable_Check(obj.as_ptr()) != 0 }
+}
+
 /// Imports `name` (dotted names allowed), using `sys.modules` first.
 ///
 /// # Safety

@@ -91,11 +91,60 @@ unsafe fn format_traceback(exc: &PyOwned) -> Option<String> {
     }
 }
 
-/// Sets a Python exception; returns `None` for the C-API "raised" convention.
+/// The built-in exception classes Hornbeam raises, so that no caller needs the C API's
+/// class pointers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exc {
+    AssertionError,
+    ConnectionError,
+    EOFError,
+    IndexError,
+    KeyboardInterrupt,
+    OSError,
+    OverflowError,
+    RuntimeError,
+    SystemError,
+    TypeError,
+    ValueError,
+}
+
+impl Exc {
+    /// The class object. Built-in classes live as long as the interpreter.
+    pub fn class(self) -> *mut ffi::PyObject {
+        // SAFETY: reading the address of a static that libpython exports; nothing is
+        // dereferenced.
+        unsafe {
+            match self {
+                Exc::AssertionError => ffi::PyExc_AssertionError,
+                Exc::ConnectionError => ffi::PyExc_ConnectionError,
+                Exc::EOFError => ffi::PyExc_EOFError,
+                Exc::IndexError => ffi::PyExc_IndexError,
+                Exc::KeyboardInterrupt => ffi::PyExc_KeyboardInterrupt,
+                Exc::OSError => ffi::PyExc_OSError,
+                Exc::OverflowError => ffi::PyExc_OverflowError,
+                Exc::RuntimeError => ffi::PyExc_RuntimeError,
+                Exc::SystemError => ffi::PyExc_SystemError,
+                Exc::TypeError => ffi::PyExc_TypeError,
+                Exc::ValueError => ffi::PyExc_ValueError,
+            }
+        }
+    }
+}
+
+/// Raises a built-in exception; returns `None` for the C-API "raised" convention.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn raise(exc: Exc, message: &str) -> Option<PyOwned> {
+    // SAFETY: the caller keeps the contract above: GIL held.
+    unsafe { raise_class(exc.class(), message) }
+}
+
+/// Raises an instance of `class` (an exception class made in Python or by Hornbeam).
 ///
 /// # Safety
 /// GIL held; `class` is an exception class.
-pub unsafe fn raise(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned> {
+pub unsafe fn raise_class(class: *mut ffi::PyObject, message: &str) -> Option<PyOwned> {
     // SAFETY: the caller keeps the contract above: GIL held; `class` is an exception class.
     unsafe {
         match crate::call::new_str(message) {

@@ -1,6 +1,6 @@
 //! Real CPython, really started: sub-interpreters on their own threads.
 use hornbeam_python::call::{self, PyResult};
-use hornbeam_python::error::{str_of, PyErrInfo};
+use hornbeam_python::error::{raise, str_of, Exc, PyErrInfo};
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::{ffi, runtime};
@@ -196,4 +196,34 @@ fn extension_modules_import_in_sub_interpreters() {
         eval_str("__import__('math').sqrt(16.0), __import__('json').dumps([1])", &g).unwrap()
     });
     assert_eq!(out, "(4.0, '[1]')");
+}
+
+/// The value builders and `raise` give Python the objects and exceptions they say.
+#[test]
+fn value_builders_and_raise() {
+    let seen = on_interpreter(Mode::Sub, |_| {
+        // SAFETY: `on_interpreter` runs the closure with its interpreter attached.
+        unsafe {
+            let g = call::new_globals("__values__").unwrap();
+            let pair = call::tuple([call::new_int(-7).unwrap(), call::new_float(0.5).unwrap()]);
+            call::set_item(&g, "pair", &pair.unwrap()).unwrap();
+            call::set_item(&g, "flag", &call::new_bool(true)).unwrap();
+            call::set_item(&g, "text", &call::new_latin1_str(b"caf\xe9").unwrap()).unwrap();
+            let template = call::new_dict().unwrap();
+            call::set_item(&template, "k", &call::new_int(1).unwrap()).unwrap();
+            let copy = call::dict_copy(&template).unwrap();
+            call::set_item(&copy, "k", &call::new_int(2).unwrap()).unwrap();
+            call::set_item(&g, "template", &template).unwrap();
+            call::set_item(&g, "copy", &copy).unwrap();
+            let callable = call::is_callable(&call::eval("len", &g, &g).unwrap());
+            let not_callable = call::is_callable(&call::new_int(3).unwrap());
+            let values = eval_str("(pair, flag, text, template['k'], copy['k'])", &g).unwrap();
+            let _ = raise(Exc::ValueError, "bad value");
+            let raised = PyErrInfo::fetch();
+            (values, callable, not_callable, raised.type_name, raised.message)
+        }
+    });
+    assert_eq!(seen.0, "((-7, 0.5), True, 'café', 1, 2)");
+    assert!(seen.1 && !seen.2);
+    assert_eq!((seen.3.as_str(), seen.4.as_str()), ("ValueError", "bad value"));
 }

@@ -19,8 +19,8 @@ use crate::http::log::Level;
 use crate::pyheap::{free_instance, method, sealed_spec, slot};
 use crate::pyvalue::{append_header, bytes_like, new_bytes, utf8};
 use bytes::Bytes;
-use hornbeam_python::call::{new_str, owned, PyResult};
-use hornbeam_python::error::raise;
+use hornbeam_python::call::{self, new_str, owned, PyResult};
+use hornbeam_python::error::{raise, raise_class, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::table::FfiTable;
@@ -231,11 +231,11 @@ unsafe extern "C" fn native_log(
     // signature promises.
     unsafe {
         if nargs != 2 {
-            raise(ffi::PyExc_TypeError, "log(level, text)");
+            raise(Exc::TypeError, "log(level, text)");
             return ptr::null_mut();
         }
         let (Some(level), Some(text)) = (utf8(*args), utf8(*args.add(1))) else {
-            raise(ffi::PyExc_TypeError, "log(level, text) takes two str");
+            raise(Exc::TypeError, "log(level, text) takes two str");
             return ptr::null_mut();
         };
         let level = match level.as_str() {
@@ -319,10 +319,7 @@ unsafe fn new_request(
         (*this).conn = Box::into_raw(Box::new(conn));
         (*this).native = ffi::Py_NewRef(native);
         (*this).id = id;
-        let pair = owned(ffi::PyTuple_New(2))?;
-        ffi::PyTuple_SetItem(pair.as_ptr(), 0, scope.into_ptr());
-        ffi::PyTuple_SetItem(pair.as_ptr(), 1, obj.into_ptr());
-        Ok(pair)
+        call::tuple([scope, obj])
     }
 }
 
@@ -447,15 +444,15 @@ unsafe fn sent(native: &NativeInner, outcome: Result<Sent, SendError>) -> *mut f
             Ok(Sent::Done) => ffi::Py_NewRef(ffi::Py_False()),
             Ok(Sent::Wait) => ffi::Py_NewRef(ffi::Py_True()),
             Err(SendError::Disconnected) => {
-                raise(native.disconnected.as_ptr(), "the client disconnected");
+                raise_class(native.disconnected.as_ptr(), "the client disconnected");
                 ptr::null_mut()
             }
             Err(SendError::Protocol(why)) => {
-                raise(ffi::PyExc_RuntimeError, &why);
+                raise(Exc::RuntimeError, &why);
                 ptr::null_mut()
             }
             Err(SendError::File(why)) => {
-                raise(ffi::PyExc_OSError, &format!("http.response.pathsend: {why}"));
+                raise(Exc::OSError, &format!("http.response.pathsend: {why}"));
                 ptr::null_mut()
             }
         }
@@ -566,13 +563,13 @@ unsafe fn message_type(message: *mut ffi::PyObject) -> Option<String> {
     // objects.
     unsafe {
         if ffi::PyDict_Check(message) == 0 {
-            raise(ffi::PyExc_TypeError, "an ASGI message must be a dict");
+            raise(Exc::TypeError, "an ASGI message must be a dict");
             return None;
         }
         let kind = item(message, c"type");
         let kind = if kind.is_null() { None } else { utf8(kind) };
         if kind.is_none() {
-            raise(ffi::PyExc_ValueError, "an ASGI message needs a 'type' str");
+            raise(Exc::ValueError, "an ASGI message needs a 'type' str");
         }
         kind
     }
@@ -597,7 +594,7 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
                         _ => {
                             ffi::PyErr_Clear();
                             raise(
-                                ffi::PyExc_ValueError,
+                                Exc::ValueError,
                                 "http.response.start needs an int 'status' from 100 to 999",
                             );
                             return None;
@@ -621,7 +618,7 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
                             .and_then(|b| HeaderValue::from_bytes(&b).ok())
                         else {
                             raise(
-                                ffi::PyExc_ValueError,
+                                Exc::ValueError,
                                 "http.response.early_hint 'links' must be bytes header values",
                             );
                             return None;
@@ -636,14 +633,14 @@ unsafe fn parse_message(message: *mut ffi::PyObject) -> Option<Outgoing> {
                 match if path.is_null() { None } else { utf8(path) } {
                     Some(p) => Some(Outgoing::PathSend(p)),
                     None => {
-                        raise(ffi::PyExc_ValueError, "http.response.pathsend needs a 'path' str");
+                        raise(Exc::ValueError, "http.response.pathsend needs a 'path' str");
                         None
                     }
                 }
             }
             other => {
                 raise(
-                    ffi::PyExc_RuntimeError,
+                    Exc::RuntimeError,
                     &format!("Unexpected ASGI message type '{other}' for an http scope"),
                 );
                 None
@@ -666,7 +663,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
                 Some(s) => Ok(Some(s)),
                 None => {
                     raise(
-                        ffi::PyExc_TypeError,
+                        Exc::TypeError,
                         &format!("{kind} '{}' must be a str", key.to_string_lossy()),
                     );
                     Err(())
@@ -685,7 +682,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
                     return match bytes_like(bytes) {
                         Some(b) => Some(WsOutgoing::Send(Data::Binary(b))),
                         None => {
-                            raise(ffi::PyExc_TypeError, "websocket.send 'bytes' must be bytes");
+                            raise(Exc::TypeError, "websocket.send 'bytes' must be bytes");
                             None
                         }
                     };
@@ -693,7 +690,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
                 match optional_str(c"text").ok()? {
                     Some(text) => Some(WsOutgoing::Send(Data::Text(text))),
                     None => {
-                        raise(ffi::PyExc_ValueError, "websocket.send needs 'bytes' or 'text'");
+                        raise(Exc::ValueError, "websocket.send needs 'bytes' or 'text'");
                         None
                     }
                 }
@@ -708,7 +705,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
                 let Ok(code) = u16::try_from(code) else {
                     ffi::PyErr_Clear();
                     raise(
-                        ffi::PyExc_ValueError,
+                        Exc::ValueError,
                         "websocket.close 'code' must be an int from 1000 to 4999",
                     );
                     return None;
@@ -718,7 +715,7 @@ unsafe fn parse_ws_message(message: *mut ffi::PyObject) -> Option<WsOutgoing> {
             }
             other => {
                 raise(
-                    ffi::PyExc_RuntimeError,
+                    Exc::RuntimeError,
                     &format!("Unexpected ASGI message type '{other}' for a websocket scope"),
                 );
                 None
@@ -760,10 +757,7 @@ unsafe fn headers(obj: *mut ffi::PyObject) -> Option<HeaderMap> {
                 .and_then(|p| Some((bytes_like(p[0].as_ptr())?, bytes_like(p[1].as_ptr())?)));
             let Some((name, value)) = parsed else {
                 ffi::PyErr_Clear();
-                raise(
-                    ffi::PyExc_TypeError,
-                    "response headers must be [name, value] pairs of bytes",
-                );
+                raise(Exc::TypeError, "response headers must be [name, value] pairs of bytes");
                 return None;
             };
             append_header(&mut map, &name, &value)?;
@@ -784,10 +778,7 @@ unsafe fn bytes_item(message: *mut ffi::PyObject, key: &CStr, kind: &str) -> Opt
         match bytes_like(obj) {
             Some(b) => Some(b),
             None => {
-                raise(
-                    ffi::PyExc_TypeError,
-                    &format!("{kind} '{}' must be bytes", key.to_string_lossy()),
-                );
+                raise(Exc::TypeError, &format!("{kind} '{}' must be bytes", key.to_string_lossy()));
                 None
             }
         }

@@ -4,7 +4,7 @@
 //! once per worker.
 use crate::http::exchange::Request;
 use crate::pyvalue::{dict_set as set, new_bytes, Interned};
-use hornbeam_python::call::{new_str, owned, PyResult};
+use hornbeam_python::call::{self, new_str, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
@@ -48,11 +48,7 @@ unsafe fn address(addr: &SocketAddr) -> PyResult<PyOwned> {
     // objects.
     unsafe {
         let host = new_str(&addr.ip().to_string())?;
-        let port = owned(ffi::PyLong_FromLong(addr.port() as std::ffi::c_long))?;
-        let pair = owned(ffi::PyTuple_New(2))?;
-        ffi::PyTuple_SetItem(pair.as_ptr(), 0, host.into_ptr());
-        ffi::PyTuple_SetItem(pair.as_ptr(), 1, port.into_ptr());
-        Ok(pair)
+        call::tuple([host, call::new_int(i64::from(addr.port()))?])
     }
 }
 
@@ -207,9 +203,7 @@ impl ScopeBuilder {
                     (Some(host), true) => new_bytes(host.as_bytes())?,
                     _ => new_bytes(value.as_bytes())?,
                 };
-                let pair = owned(ffi::PyTuple_New(2))?;
-                ffi::PyTuple_SetItem(pair.as_ptr(), 0, self.header_name(name)?.into_ptr());
-                ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_ptr());
+                let pair = call::tuple([self.header_name(name)?, value])?;
                 ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, pair.into_ptr());
             }
             Ok(list)

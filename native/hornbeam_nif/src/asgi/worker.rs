@@ -7,8 +7,7 @@ use super::scope::ScopeBuilder;
 use crate::app::{AppRef, LoadError, PoolSpec};
 use crate::app_config::Lifespan;
 use crate::interp_thread::{self, Ready};
-use hornbeam_python::call::{self, owned};
-use hornbeam_python::ffi;
+use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -149,15 +148,12 @@ unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: Ready<(), LoadError
             Lifespan::Off => "off",
         };
         let outcome = (|| {
-            let args = owned(ffi::PyTuple_New(4))?;
-            ffi::PyTuple_SetItem(args.as_ptr(), 0, native.clone().into_ptr());
-            ffi::PyTuple_SetItem(args.as_ptr(), 1, app.into_ptr());
-            ffi::PyTuple_SetItem(args.as_ptr(), 2, call::new_str(lifespan)?.into_ptr());
-            ffi::PyTuple_SetItem(
-                args.as_ptr(),
-                3,
-                owned(ffi::PyFloat_FromDouble(spec.app.shutdown_timeout.as_secs_f64()))?.into_ptr(),
-            );
+            let args = call::tuple([
+                native.clone(),
+                app,
+                call::new_str(lifespan)?,
+                call::new_float(spec.app.shutdown_timeout.as_secs_f64())?,
+            ])?;
             call::call(&serve, &args, None)
         })();
         if let Err(e) = outcome {

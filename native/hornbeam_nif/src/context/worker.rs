@@ -7,7 +7,7 @@ use crate::host::{self, ErlangHost};
 use crate::interp_thread::{self, Ready};
 use crate::term::{self, ConvError, PyTypes};
 use hornbeam_python::call::{self, PyResult};
-use hornbeam_python::error::{raise, PyErrInfo};
+use hornbeam_python::error::{raise, Exc, PyErrInfo};
 use hornbeam_python::ffi;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::object::PyOwned;
@@ -268,7 +268,7 @@ impl WorkerCtx {
                     return env.run(|e| host::callback_result(&self.types, reply.load(e)));
                 }
                 if my_job.is_some_and(|j| self.shared.is_cancelled(j)) {
-                    return raise(ffi::PyExc_KeyboardInterrupt, "the call was cancelled");
+                    return raise(Exc::KeyboardInterrupt, "the call was cancelled");
                 }
                 match self.interp.detached(|| self.rx.recv()) {
                     Ok(Msg::CallbackReply { id: reply_id, env, reply }) => {
@@ -283,7 +283,7 @@ impl WorkerCtx {
                     Ok(Msg::Job(job)) => self.run_job(job),
                     Ok(Msg::Stop) | Err(_) => {
                         self.stopping.set(true);
-                        return raise(ffi::PyExc_RuntimeError, "the context is stopping");
+                        return raise(Exc::RuntimeError, "the context is stopping");
                     }
                 }
             }

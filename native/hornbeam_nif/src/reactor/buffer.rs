@@ -12,6 +12,7 @@
 //! stays valid while its exporter (this object) is alive, which the export keeps.
 //! Every function below runs with the GIL of the object's interpreter held, as CPython
 //! calls them.
+use hornbeam_python::error::Exc;
 use hornbeam_python::ffi;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
@@ -144,15 +145,12 @@ impl Needle {
         // live objects.
         unsafe {
             if ffi::PyIndex_Check(obj) != 0 {
-                let value = ffi::PyNumber_AsSsize_t(obj, ffi::PyExc_OverflowError);
+                let value = ffi::PyNumber_AsSsize_t(obj, Exc::OverflowError.class());
                 if value == -1 && !ffi::PyErr_Occurred().is_null() {
                     return None;
                 }
                 if !(0..=255).contains(&value) {
-                    ffi::PyErr_SetString(
-                        ffi::PyExc_ValueError,
-                        c"byte must be in range(0, 256)".as_ptr(),
-                    );
+                    set_error(Exc::ValueError, "byte must be in range(0, 256)");
                     return None;
                 }
                 return Some(Needle::Byte([value as u8]));
@@ -223,18 +221,18 @@ unsafe fn arity(name: &str, args: &[*mut ffi::PyObject], min: usize, max: usize)
                 "{name}() takes from {min} to {max} positional arguments ({} given)",
                 args.len()
             );
-            set_error(ffi::PyExc_TypeError, &msg);
+            set_error(Exc::TypeError, &msg);
             return false;
         }
         true
     }
 }
 
-unsafe fn set_error(class: *mut ffi::PyObject, message: &str) {
+unsafe fn set_error(exc: Exc, message: &str) {
     // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
     // objects.
     unsafe {
-        let _ = hornbeam_python::error::raise(class, message);
+        let _ = hornbeam_python::error::raise(exc, message);
     }
 }
 
@@ -342,7 +340,7 @@ unsafe fn affix_match(
             let Some(affix) = Borrowed::of(candidate) else {
                 ffi::PyErr_Clear();
                 let msg = format!("{name} first arg must be bytes or a tuple of bytes");
-                set_error(ffi::PyExc_TypeError, &msg);
+                set_error(Exc::TypeError, &msg);
                 return ptr::null_mut();
             };
             if matches(affix.bytes()) {
@@ -398,7 +396,7 @@ unsafe extern "C" fn decode(
                 } else if ffi::PyUnicode_CompareWithASCIIString(key, c"errors".as_ptr()) == 0 {
                     errors = Some(value);
                 } else {
-                    set_error(ffi::PyExc_TypeError, "decode() got an unexpected keyword argument");
+                    set_error(Exc::TypeError, "decode() got an unexpected keyword argument");
                     return ptr::null_mut();
                 }
             }
@@ -415,7 +413,7 @@ unsafe extern "C" fn decode(
                     }
                 }
                 Some(_) => {
-                    set_error(ffi::PyExc_TypeError, "decode() arguments must be str");
+                    set_error(Exc::TypeError, "decode() arguments must be str");
                     Err(())
                 }
             }
@@ -459,7 +457,7 @@ unsafe extern "C" fn subscript(
     unsafe {
         let data = bytes_of(obj);
         if ffi::PyIndex_Check(key) != 0 {
-            let i = ffi::PyNumber_AsSsize_t(key, ffi::PyExc_IndexError);
+            let i = ffi::PyNumber_AsSsize_t(key, Exc::IndexError.class());
             if i == -1 && !ffi::PyErr_Occurred().is_null() {
                 return ptr::null_mut();
             }
@@ -483,7 +481,7 @@ unsafe extern "C" fn subscript(
             let picked: Vec<u8> = (0..n).map(|k| data[(start + k * step) as usize]).collect();
             return ffi::PyBytes_FromStringAndSize(picked.as_ptr().cast(), n);
         }
-        set_error(ffi::PyExc_TypeError, "ReactorBuffer indices must be integers or slices");
+        set_error(Exc::TypeError, "ReactorBuffer indices must be integers or slices");
         ptr::null_mut()
     }
 }
@@ -498,7 +496,7 @@ unsafe extern "C" fn item(obj: *mut ffi::PyObject, i: ffi::Py_ssize_t) -> *mut f
         match usize::try_from(index).ok().and_then(|k| data.get(k)) {
             Some(&byte) => ffi::PyLong_FromLong(byte as std::ffi::c_long),
             None => {
-                set_error(ffi::PyExc_IndexError, "index out of range");
+                set_error(Exc::IndexError, "index out of range");
                 ptr::null_mut()
             }
         }

@@ -16,7 +16,7 @@ use crate::host::{self, ErlangHost};
 use crate::interp_thread;
 use crate::term::{self, PyTypes};
 use hornbeam_python::call::{self, PyResult};
-use hornbeam_python::error::{raise, PyErrInfo};
+use hornbeam_python::error::{raise, Exc, PyErrInfo};
 use hornbeam_python::ffi;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::object::PyOwned;
@@ -205,7 +205,7 @@ unsafe fn fetch_raised() -> Raised {
     // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
     // objects.
     unsafe {
-        let peer_gone = ffi::PyErr_ExceptionMatches(ffi::PyExc_ConnectionError) != 0;
+        let peer_gone = ffi::PyErr_ExceptionMatches(Exc::ConnectionError.class()) != 0;
         Raised { info: PyErrInfo::fetch(), peer_gone }
     }
 }
@@ -547,13 +547,7 @@ impl Reactor {
             let made = info
                 .map_err(|c| PyErrInfo::new("TypeError", format!("client_info: {}", c.message())))
                 .and_then(|info| {
-                    let args = call::owned(ffi::PyTuple_New(2))?;
-                    ffi::PyTuple_SetItem(
-                        args.as_ptr(),
-                        0,
-                        call::owned(ffi::PyLong_FromLong(raw as std::ffi::c_long))?.into_ptr(),
-                    );
-                    ffi::PyTuple_SetItem(args.as_ptr(), 1, info.into_ptr());
+                    let args = call::tuple([call::new_int(i64::from(raw))?, info])?;
                     call::call(&self.py.init_connection, &args, None)
                 });
             Stats::add(&self.shared.stats.callbacks, 1);
@@ -644,10 +638,10 @@ impl ErlangHost for Reactor {
                     Ok(Command::CallbackReply { .. }) => {}
                     Ok(Command::Stop { done }) => {
                         *self.stopping.borrow_mut() = Some(done);
-                        return raise(ffi::PyExc_RuntimeError, "the reactor is stopping");
+                        return raise(Exc::RuntimeError, "the reactor is stopping");
                     }
                     Ok(other) => self.deferred.borrow_mut().push_back(other),
-                    Err(_) => return raise(ffi::PyExc_RuntimeError, "the reactor is stopping"),
+                    Err(_) => return raise(Exc::RuntimeError, "the reactor is stopping"),
                 }
             }
         }

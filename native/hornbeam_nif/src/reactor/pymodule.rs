@@ -3,7 +3,7 @@
 //! `Protocol.write`. Multi-phase init, per-interpreter-GIL safe.
 use super::{buffer, fd_io, stats, write_requests};
 use crate::pyheap::{method, module_def};
-use hornbeam_python::error::raise;
+use hornbeam_python::error::{raise, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::table::FfiTable;
 use std::ffi::c_int;
@@ -20,7 +20,7 @@ unsafe extern "C" fn write(
     // signature promises.
     unsafe {
         if nargs != 2 {
-            raise(ffi::PyExc_TypeError, "write(fd, data) takes two arguments");
+            raise(Exc::TypeError, "write(fd, data) takes two arguments");
             return ptr::null_mut();
         }
         let fd = ffi::PyLong_AsLong(*args);
@@ -60,7 +60,7 @@ unsafe extern "C" fn read(
     // signature promises.
     unsafe {
         if nargs != 2 {
-            raise(ffi::PyExc_TypeError, "read(fd, size) takes two arguments");
+            raise(Exc::TypeError, "read(fd, size) takes two arguments");
             return ptr::null_mut();
         }
         let fd = ffi::PyLong_AsLong(*args);
@@ -69,7 +69,7 @@ unsafe extern "C" fn read(
             return ptr::null_mut();
         }
         if size < 0 {
-            raise(ffi::PyExc_ValueError, "read: size must be >= 0");
+            raise(Exc::ValueError, "read: size must be >= 0");
             return ptr::null_mut();
         }
         match fd_io::read(fd as i32, size.max(1) as usize) {
@@ -93,7 +93,7 @@ unsafe fn raise_os_error(e: std::io::Error) -> *mut ffi::PyObject {
     unsafe {
         let errno = e.raw_os_error().unwrap_or(libc::EIO);
         *libc::__errno_location() = errno;
-        ffi::PyErr_SetFromErrno(ffi::PyExc_OSError)
+        ffi::PyErr_SetFromErrno(Exc::OSError.class())
     }
 }
 
@@ -111,7 +111,7 @@ unsafe extern "C" fn want_write(
             return ptr::null_mut();
         }
         if !write_requests::request(fd as i32) {
-            raise(ffi::PyExc_RuntimeError, "want_write: this thread runs no reactor");
+            raise(Exc::RuntimeError, "want_write: this thread runs no reactor");
             return ptr::null_mut();
         }
         ffi::Py_NewRef(ffi::Py_None())

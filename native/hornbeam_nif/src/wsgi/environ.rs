@@ -5,8 +5,7 @@
 //! repeat (methods, header keys, protocol names) are made once and reused.
 use crate::http::exchange::Request;
 use crate::pyvalue::{dict_set as set, Interned};
-use hornbeam_python::call::{new_str, owned, PyResult};
-use hornbeam_python::ffi;
+use hornbeam_python::call::{self, new_str, PyResult};
 use hornbeam_python::object::PyOwned;
 use hornbeam_wire::path::percent_decode;
 use hyper::header::{self, HeaderName};
@@ -54,48 +53,22 @@ pub struct Fixed<'a> {
     pub multiprocess: bool,
 }
 
-/// A `str` of the bytes, each byte one code point (latin-1), as PEP 3333 wants.
-unsafe fn latin1(bytes: &[u8]) -> PyResult<PyOwned> {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
-    unsafe {
-        owned(ffi::PyUnicode_DecodeLatin1(
-            bytes.as_ptr().cast(),
-            bytes.len() as ffi::Py_ssize_t,
-            std::ptr::null(),
-        ))
-    }
-}
-
-unsafe fn py_bool(value: bool) -> PyOwned {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
-    unsafe {
-        PyOwned::from_borrowed(if value { ffi::Py_True() } else { ffi::Py_False() })
-            .expect("bool singletons exist")
-    }
-}
-
 impl EnvironBuilder {
     /// # Safety
     /// GIL held.
     pub unsafe fn new(fixed: Fixed<'_>) -> PyResult<EnvironBuilder> {
         // SAFETY: the caller keeps the contract above: GIL held.
         unsafe {
-            let template = owned(ffi::PyDict_New())?;
-            let version = owned(ffi::Py_BuildValue(
-                c"(ii)".as_ptr(),
-                1 as std::ffi::c_int,
-                0 as std::ffi::c_int,
-            ))?;
+            let template = call::new_dict()?;
+            let version = call::tuple([call::new_int(1)?, call::new_int(0)?])?;
             let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
             put("wsgi.version", &version)?;
             put("wsgi.errors", fixed.errors)?;
             put("wsgi.file_wrapper", fixed.file_wrapper)?;
-            put("wsgi.multithread", &py_bool(fixed.multithread))?;
-            put("wsgi.multiprocess", &py_bool(fixed.multiprocess))?;
-            put("wsgi.run_once", &py_bool(false))?;
-            put("wsgi.input_terminated", &py_bool(true))?;
+            put("wsgi.multithread", &call::new_bool(fixed.multithread))?;
+            put("wsgi.multiprocess", &call::new_bool(fixed.multiprocess))?;
+            put("wsgi.run_once", &call::new_bool(false))?;
+            put("wsgi.input_terminated", &call::new_bool(true))?;
             put("SCRIPT_NAME", &new_str(fixed.root_path)?)?;
             put("SERVER_SOFTWARE", &new_str(concat!("hornbeam/", env!("CARGO_PKG_VERSION")))?)?;
             let key = |k: &str| new_str(k);
@@ -134,7 +107,7 @@ impl EnvironBuilder {
         // SAFETY: the caller keeps the contract above: GIL held; `input` is the request's
         // `wsgi.input`.
         unsafe {
-            let env = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
+            let env = call::dict_copy(&self.template)?;
             let k = &self.keys;
             set(&env, &k.request_method, &self.method(&req.head.method)?)?;
 
@@ -147,9 +120,9 @@ impl EnvironBuilder {
                 }
                 _ => &path[..],
             };
-            set(&env, &k.path_info, &latin1(path_info)?)?;
+            set(&env, &k.path_info, &call::new_latin1_str(path_info)?)?;
             let query = match req.head.uri.query() {
-                Some(q) => latin1(q.as_bytes())?,
+                Some(q) => call::new_latin1_str(q.as_bytes())?,
                 None => self.empty.clone(),
             };
             set(&env, &k.query_string, &query)?;
@@ -164,7 +137,7 @@ impl EnvironBuilder {
             set(&env, &k.input, input)?;
 
             let (name, port) = server_name_port(req);
-            set(&env, &k.server_name, &latin1(name.as_bytes())?)?;
+            set(&env, &k.server_name, &call::new_latin1_str(name.as_bytes())?)?;
             set(&env, &k.server_port, &new_str(&port.to_string())?)?;
             set(&env, &k.remote_addr, &new_str(&req.client.ip().to_string())?)?;
             set(&env, &k.remote_port, &new_str(&req.client.port().to_string())?)?;
@@ -180,7 +153,7 @@ impl EnvironBuilder {
                     continue;
                 } else if name == header::HOST && req.forwarded_host.is_some() {
                     let host = req.forwarded_host.as_deref().unwrap_or_default();
-                    set(&env, &self.header_key(name)?, &latin1(host.as_bytes())?)?;
+                    set(&env, &self.header_key(name)?, &call::new_latin1_str(host.as_bytes())?)?;
                     continue;
                 } else {
                     self.header_key(name)?
@@ -188,7 +161,7 @@ impl EnvironBuilder {
                 let separator: &[u8] = if name == header::COOKIE { b"; " } else { b", " };
                 let mut values = req.head.headers.get_all(name).iter();
                 let value = match (values.next(), values.next()) {
-                    (Some(only), None) => latin1(only.as_bytes())?,
+                    (Some(only), None) => call::new_latin1_str(only.as_bytes())?,
                     _ => {
                         let joined = req
                             .head
@@ -198,7 +171,7 @@ impl EnvironBuilder {
                             .map(|v| v.as_bytes())
                             .collect::<Vec<_>>()
                             .join(separator);
-                        latin1(&joined)?
+                        call::new_latin1_str(&joined)?
                     }
                 };
                 set(&env, &key, &value)?;

@@ -19,7 +19,7 @@ use crate::pyheap::{free_instance, method, sealed_spec, slot};
 use crate::pyvalue::{append_header, bytes_of, type_name};
 use bytes::Bytes;
 use hornbeam_python::call::{owned, PyResult};
-use hornbeam_python::error::raise;
+use hornbeam_python::error::{raise, Exc};
 use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
@@ -220,11 +220,11 @@ unsafe fn response_state<'obj>(obj: *mut ffi::PyObject) -> Option<&'obj mut Resp
     unsafe {
         let state = (*obj.cast::<StartResponseObject>()).state;
         if state.is_null() {
-            raise(ffi::PyExc_RuntimeError, "start_response used after its request ended");
+            raise(Exc::RuntimeError, "start_response used after its request ended");
             return None;
         }
         if (*state).busy {
-            raise(ffi::PyExc_RuntimeError, "the response is being written by another thread");
+            raise(Exc::RuntimeError, "the response is being written by another thread");
             return None;
         }
         Some(&mut *state)
@@ -242,7 +242,7 @@ unsafe extern "C" fn start_response_call(
     unsafe {
         let nargs = ffi::PyTuple_Size(args);
         if !(2..=3).contains(&nargs) {
-            raise(ffi::PyExc_TypeError, "start_response(status, response_headers, exc_info=None)");
+            raise(Exc::TypeError, "start_response(status, response_headers, exc_info=None)");
             return ptr::null_mut();
         }
         let mut exc_info = if nargs == 3 { ffi::PyTuple_GetItem(args, 2) } else { ptr::null_mut() };
@@ -252,7 +252,7 @@ unsafe extern "C" fn start_response_call(
                 exc_info = kw;
             }
             if ffi::PyDict_Size(kwargs) > i64::from(!kw.is_null()) as ffi::Py_ssize_t {
-                raise(ffi::PyExc_TypeError, "start_response() takes only exc_info as a keyword");
+                raise(Exc::TypeError, "start_response() takes only exc_info as a keyword");
                 return ptr::null_mut();
             }
         }
@@ -271,10 +271,7 @@ unsafe extern "C" fn start_response_call(
                 return ptr::null_mut();
             }
         } else if state.exchange.has_status() || state.exchange.headers_sent() {
-            raise(
-                ffi::PyExc_AssertionError,
-                "start_response called a second time without exc_info",
-            );
+            raise(Exc::AssertionError, "start_response called a second time without exc_info");
             return ptr::null_mut();
         }
         let status = match parse_status(ffi::PyTuple_GetItem(args, 0)) {
@@ -298,7 +295,7 @@ unsafe fn parse_status(status: *mut ffi::PyObject) -> Option<StatusCode> {
         let text = match str_bytes(status) {
             Some(t) => t,
             None => {
-                raise(ffi::PyExc_TypeError, "status must be a str such as '200 OK'");
+                raise(Exc::TypeError, "status must be a str such as '200 OK'");
                 return None;
             }
         };
@@ -306,10 +303,7 @@ unsafe fn parse_status(status: *mut ffi::PyObject) -> Option<StatusCode> {
         match code.and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok()) {
             Some(code) if (100..=999).contains(&code) => StatusCode::from_u16(code).ok(),
             _ => {
-                raise(
-                    ffi::PyExc_ValueError,
-                    "status must start with a three-digit code, as in '200 OK'",
-                );
+                raise(Exc::ValueError, "status must start with a three-digit code, as in '200 OK'");
                 None
             }
         }
@@ -322,7 +316,7 @@ unsafe fn parse_headers(list: *mut ffi::PyObject) -> Option<HeaderMap> {
     // objects.
     unsafe {
         if ffi::PyList_Check(list) == 0 {
-            raise(ffi::PyExc_TypeError, "response_headers must be a list of (name, value) tuples");
+            raise(Exc::TypeError, "response_headers must be a list of (name, value) tuples");
             return None;
         }
         let n = ffi::PyList_Size(list);
@@ -330,14 +324,14 @@ unsafe fn parse_headers(list: *mut ffi::PyObject) -> Option<HeaderMap> {
         for i in 0..n {
             let item = ffi::PyList_GetItem(list, i);
             if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_Size(item) != 2 {
-                raise(ffi::PyExc_TypeError, "each response header must be a (name, value) tuple");
+                raise(Exc::TypeError, "each response header must be a (name, value) tuple");
                 return None;
             }
             let (Some(name), Some(value)) = (
                 str_bytes(ffi::PyTuple_GetItem(item, 0)),
                 str_bytes(ffi::PyTuple_GetItem(item, 1)),
             ) else {
-                raise(ffi::PyExc_TypeError, "response header names and values must be str");
+                raise(Exc::TypeError, "response header names and values must be str");
                 return None;
             };
             append_header(&mut headers, &name, &value)?;
@@ -378,7 +372,7 @@ pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
             Some(b) => Some(Bytes::copy_from_slice(b)),
             None => {
                 let name = type_name(obj);
-                raise(ffi::PyExc_TypeError, &format!("WSGI body chunks must be bytes, not {name}"));
+                raise(Exc::TypeError, &format!("WSGI body chunks must be bytes, not {name}"));
                 None
             }
         }
@@ -411,12 +405,12 @@ unsafe extern "C" fn write(
     unsafe {
         let Some(state) = response_state(obj) else { return ptr::null_mut() };
         if !state.exchange.has_status() && !state.exchange.headers_sent() {
-            raise(ffi::PyExc_AssertionError, "write() called before start_response");
+            raise(Exc::AssertionError, "write() called before start_response");
             return ptr::null_mut();
         }
         let Some(chunk) = chunk_of(data) else { return ptr::null_mut() };
         if send_chunk(state, chunk).is_err() {
-            raise(ffi::PyExc_OSError, "the client disconnected");
+            raise(Exc::OSError, "the client disconnected");
             return ptr::null_mut();
         }
         ffi::Py_NewRef(ffi::Py_None())
@@ -454,11 +448,11 @@ unsafe fn input_reader<'obj>(obj: *mut ffi::PyObject) -> Option<&'obj mut InputR
     unsafe {
         let this = obj.cast::<InputObject>();
         if (*this).reader.is_null() {
-            raise(ffi::PyExc_ValueError, "wsgi.input read after its request ended");
+            raise(Exc::ValueError, "wsgi.input read after its request ended");
             return None;
         }
         if (*this).busy {
-            raise(ffi::PyExc_RuntimeError, "wsgi.input is being read by another thread");
+            raise(Exc::RuntimeError, "wsgi.input is being read by another thread");
             return None;
         }
         Some(&mut *(*this).reader)
@@ -475,7 +469,7 @@ unsafe fn optional_size(
     // objects.
     unsafe {
         if nargs > 1 {
-            raise(ffi::PyExc_TypeError, &format!("{what} takes at most one argument"));
+            raise(Exc::TypeError, &format!("{what} takes at most one argument"));
             return Err(());
         }
         if nargs == 0 || *args == ffi::Py_None() {
@@ -514,7 +508,7 @@ unsafe fn blocking_read(
                 bytes.len() as ffi::Py_ssize_t,
             ),
             Err(e) => {
-                raise(ffi::PyExc_OSError, &e.to_string());
+                raise(Exc::OSError, &e.to_string());
                 ptr::null_mut()
             }
         }
@@ -639,7 +633,7 @@ unsafe fn write_text(obj: *mut ffi::PyObject, text: *mut ffi::PyObject) -> bool 
         };
         if data.is_null() {
             if ffi::PyErr_Occurred().is_null() {
-                raise(ffi::PyExc_TypeError, "wsgi.errors.write() takes a str");
+                raise(Exc::TypeError, "wsgi.errors.write() takes a str");
             }
             return false;
         }
