@@ -16,5 +16,6 @@ pub mod interrupt;
 pub mod object;
 pub mod runtime;
 pub mod table;
+pub mod value;
 
 pub use pyo3::ffi;

@@ -3,7 +3,7 @@ use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::{raise, str_of, Exc, PyErrInfo};
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::object::PyOwned;
-use hornbeam_python::{ffi, runtime};
+use hornbeam_python::{ffi, runtime, value};
 use std::sync::mpsc;
 use std::thread;
 
@@ -226,4 +226,57 @@ fn value_builders_and_raise() {
     assert_eq!(seen.0, "((-7, 0.5), True, 'café', 1, 2)");
     assert!(seen.1 && !seen.2);
     assert_eq!((seen.3.as_str(), seen.4.as_str()), ("ValueError", "bad value"));
+}
+
+/// `value` reads what apps hand the runners: bytes-likes, str, tuples; and says "no"
+/// without leaving an exception set.
+#[test]
+fn values_are_read_as_the_runners_need_them() {
+    let seen = on_interpreter(Mode::Sub, |_| {
+        // SAFETY: `on_interpreter` runs the closure with its interpreter attached; every
+        // object read here is alive in `g` for the whole closure.
+        unsafe {
+            let g = call::new_globals("__read__").unwrap();
+            call::exec(
+                "b = b'ab'\nba = bytearray(b'cd')\nmv = memoryview(b'efg')[1:]\n\
+                 s = 'h\\u00e9'\nlone = '\\ud800'\nt = (1, 'x')\nn = 5\n",
+                &g,
+            )
+            .unwrap();
+            let get = |name: &str| call::eval(name, &g, &g).unwrap();
+            let (b, ba, mv, s, lone, t, n) =
+                (get("b"), get("ba"), get("mv"), get("s"), get("lone"), get("t"), get("n"));
+            let like = |o: &PyOwned| value::bytes_like(o.as_ptr()).map(|b| b.to_vec());
+            let read = (
+                like(&b),
+                like(&ba),
+                like(&mv),
+                like(&s),
+                value::bytes_of(ba.as_ptr()).is_none(),
+                value::utf8(s.as_ptr()),
+                value::utf8(lone.as_ptr()),
+                value::utf8(n.as_ptr()),
+                value::tuple_items(t.as_ptr()).len(),
+                value::type_name(n.as_ptr()),
+            );
+            let d = call::new_dict().unwrap();
+            value::dict_set(&d, &call::new_str("k").unwrap(), &value::new_bytes(b"v").unwrap())
+                .unwrap();
+            call::set_item(&g, "d", &d).unwrap();
+            let clean = ffi::PyErr_Occurred().is_null();
+            (read, eval_str("d", &g).unwrap(), clean)
+        }
+    });
+    let (read, dict, clean) = seen;
+    assert_eq!(read.0.as_deref(), Some(&b"ab"[..]));
+    assert_eq!(read.1.as_deref(), Some(&b"cd"[..]));
+    assert_eq!(read.2.as_deref(), Some(&b"fg"[..]));
+    assert_eq!(read.3, None, "a str is not bytes-like");
+    assert!(read.4, "bytes_of takes bytes only");
+    assert_eq!(read.5.as_deref(), Some("hé"));
+    assert_eq!(read.6, None, "a lone surrogate is not UTF-8");
+    assert_eq!(read.7, None);
+    assert_eq!((read.8, read.9.as_str()), (2, "int"));
+    assert_eq!(dict, "{'k': b'v'}");
+    assert!(clean, "no exception is left set");
 }

@@ -3,11 +3,12 @@
 //! a template dict copied per request; strings and header names that repeat are made
 //! once per worker.
 use crate::http::exchange::Request;
-use crate::pyvalue::{dict_set as set, new_bytes, Interned};
+use crate::pyvalue::Interned;
 use hornbeam_python::call::{self, new_str, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::value::{dict_set as set, new_bytes};
 use hornbeam_wire::path::percent_decode;
 use hyper::header::HeaderName;
 use hyper::{Method, Version};

@@ -1,10 +1,10 @@
 //! Python object -> Erlang term.
 use super::{ConvError, PyTypes, MAX_DEPTH};
 use crate::atoms;
-use crate::pyvalue::type_name;
 use hornbeam_python::error::str_of;
 use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::value::type_name;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, BigInt, Encoder, Env, NewBinary, Term};
 

@@ -4,9 +4,10 @@
 //! the `wsgi.multi*` flags) live in a template dict copied per request; strings that
 //! repeat (methods, header keys, protocol names) are made once and reused.
 use crate::http::exchange::Request;
-use crate::pyvalue::{dict_set as set, Interned};
+use crate::pyvalue::Interned;
 use hornbeam_python::call::{self, new_str, PyResult};
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::value::dict_set as set;
 use hornbeam_wire::path::percent_decode;
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Version};

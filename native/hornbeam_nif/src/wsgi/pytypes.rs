@@ -16,7 +16,7 @@ use super::exchange::{Exchange, Gone};
 use super::input::InputReader;
 use crate::http::log::Log;
 use crate::pyheap::{free_instance, method, sealed_spec, slot};
-use crate::pyvalue::{append_header, bytes_of, type_name};
+use crate::pyvalue::append_header;
 use bytes::Bytes;
 use hornbeam_python::call::{owned, PyResult};
 use hornbeam_python::error::{raise, Exc};
@@ -24,6 +24,7 @@ use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::table::FfiTable;
+use hornbeam_python::value::{bytes_of, type_name};
 use hyper::{HeaderMap, StatusCode};
 use std::ptr;
 
