@@ -99,13 +99,13 @@ stop() ->
 stop(Name) ->
     hornbeam_server_sup:stop_server(Name).
 
--spec info() -> map() | {error, not_found}.
+-spec info() -> map() | {error, not_found | {engine_info_failed, term()}}.
 info() ->
     info(hornbeam).
 
 %% @doc `#{bind, port, mode, workers, connections, accepted, requests}' of a running
 %% server; `port' is the bound one (useful with port 0).
--spec info(atom()) -> map() | {error, not_found}.
+-spec info(atom()) -> map() | {error, not_found | {engine_info_failed, term()}}.
 info(Name) ->
     case whereis(hornbeam_server_sup) =/= undefined andalso hornbeam_server_sup:find(Name) of
         {ok, Pid} -> hornbeam_server:info(Pid);

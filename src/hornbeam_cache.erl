@@ -9,7 +9,7 @@
 -behaviour(gen_server).
 
 -export([start_link/0, get/2, put/5, stats/1, clear/1]).
--export([init/1, handle_call/3, handle_cast/2]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 %% {{Prefix, Key}, Value, ExpiresAt (ms, or infinity), Seq}
 -define(ENTRIES, hornbeam_cache).
@@ -113,3 +113,7 @@ evict(Prefix, Max) ->
                     ok
             end
     end.
+
+handle_info(Message, Seq) ->
+    hornbeam_unexpected:message(?MODULE, Message),
+    {noreply, Seq}.

@@ -20,7 +20,7 @@
 start_link(Config) ->
     gen_server:start_link(?MODULE, Config, []).
 
--spec info(pid()) -> map().
+-spec info(pid()) -> map() | {error, {engine_info_failed, term()}}.
 info(Pid) ->
     gen_server:call(Pid, info).
 
@@ -135,7 +135,11 @@ bin(B) when is_binary(B) -> B;
 bin(L) when is_list(L) -> unicode:characters_to_binary(L).
 
 handle_call(info, _From, #state{nif = Nif, bind = Bind} = State) ->
-    {reply, (py_nif:http_server_info(Nif))#{bind => Bind}, State};
+    Reply = case py_nif:http_server_info(Nif) of
+                Info when is_map(Info) -> Info#{bind => Bind};
+                Failed -> {error, {engine_info_failed, Failed}}
+            end,
+    {reply, Reply, State};
 handle_call(Request, _From, State) ->
     hornbeam_unexpected:message(?MODULE, {call, Request}),
     {reply, {error, unknown_call}, State}.

@@ -7,7 +7,7 @@
 
 -export([start_link/0, get/1, get/2, set/2, delete/1, incr/1, incr/2, decr/2,
          get_multi/1, keys/0, keys/1]).
--export([init/1, handle_call/3, handle_cast/2]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -define(TABLE, ?MODULE).
 
@@ -79,4 +79,8 @@ handle_call(Request, _From, State) ->
 
 handle_cast(Message, State) ->
     hornbeam_unexpected:message(?MODULE, {cast, Message}),
+    {noreply, State}.
+
+handle_info(Message, State) ->
+    hornbeam_unexpected:message(?MODULE, Message),
     {noreply, State}.

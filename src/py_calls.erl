@@ -20,7 +20,7 @@ invoke(Name, Args) ->
 %% `py_context' or `py_reactor_context'): `{py_callback, Id, Name, Args}' runs the
 %% function in a process of its own, so a slow or crashing one never blocks the owner,
 %% and answers with `Reply(Id, Result)'; `{py_send, Pid, Message}' forwards to a
-%% remote pid. Anything else is ignored.
+%% remote pid. Anything else is unexpected: the first such message is logged.
 -spec serve_interpreter_message(term(), fun((non_neg_integer(), term()) -> term())) -> ok.
 serve_interpreter_message({py_callback, Id, Name, Args}, Reply) ->
     _ = spawn(fun() -> Reply(Id, invoke(Name, Args)) end),
@@ -28,5 +28,5 @@ serve_interpreter_message({py_callback, Id, Name, Args}, Reply) ->
 serve_interpreter_message({py_send, Pid, Message}, _Reply) ->
     Pid ! Message,
     ok;
-serve_interpreter_message(_Other, _Reply) ->
-    ok.
+serve_interpreter_message(Other, _Reply) ->
+    hornbeam_unexpected:message(?MODULE, Other).

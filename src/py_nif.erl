@@ -42,7 +42,7 @@ context_exec(_Ctx, _Ref, _Code) -> ?NOT_LOADED.
 context_cancel(_Ctx, _JobId) -> ?NOT_LOADED.
 -spec context_stop(reference()) -> ok | {error, term()}.
 context_stop(_Ctx) -> ?NOT_LOADED.
--spec context_info(reference()) -> #{atom() => term()} | {error, term()}.
+-spec context_info(reference()) -> #{atom() => term()} | error | {error, term()}.
 context_info(_Ctx) -> ?NOT_LOADED.
 -spec context_callback_reply(reference(), non_neg_integer(), term()) -> ok | {error, term()}.
 context_callback_reply(_Ctx, _Id, _Reply) -> ?NOT_LOADED.
@@ -58,7 +58,7 @@ reactor_exec(_Reactor, _Ref, _Code) -> ?NOT_LOADED.
 reactor_eval(_Reactor, _Ref, _Code) -> ?NOT_LOADED.
 -spec reactor_stop(reference(), reference()) -> ok | {error, term()}.
 reactor_stop(_Reactor, _Ref) -> ?NOT_LOADED.
--spec reactor_stats(reference()) -> #{atom() => term()} | {error, term()}.
+-spec reactor_stats(reference()) -> #{atom() => term()} | error | {error, term()}.
 reactor_stats(_Reactor) -> ?NOT_LOADED.
 -spec reactor_callback_reply(reference(), non_neg_integer(), term()) -> ok | {error, term()}.
 reactor_callback_reply(_Reactor, _Id, _Reply) -> ?NOT_LOADED.
@@ -67,7 +67,7 @@ reactor_callback_reply(_Reactor, _Id, _Reply) -> ?NOT_LOADED.
 http_server_start(_ListenFd, _AppOpts, _ServerOpts, _IoThreads) -> ?NOT_LOADED.
 -spec http_server_stop(reference(), non_neg_integer()) -> ok | {error, term()}.
 http_server_stop(_Server, _GracefulMs) -> ?NOT_LOADED.
--spec http_server_info(reference()) -> #{atom() => term()}.
+-spec http_server_info(reference()) -> #{atom() => term()} | error | {error, term()}.
 http_server_info(_Server) -> ?NOT_LOADED.
 -spec http_server_replace_agent(reference(), pid(), pid()) -> ok | {error, term()}.
 http_server_replace_agent(_Server, _Old, _New) -> ?NOT_LOADED.

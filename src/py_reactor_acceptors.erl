@@ -2,7 +2,8 @@
 %% `gen_tcp:accept/1' on the listener's socket and hands every connection it accepts to
 %% the reactor context; one that crashes is replaced. The listener owns the socket and
 %% starts this supervisor linked, so the two end together: closing the socket ends the
-%% acceptors normally, and they are not restarted.
+%% acceptors normally, and they are not restarted. If they keep crashing, the
+%% supervisor gives up and the listener stops with `{acceptors_failed, Reason}'.
 -module(py_reactor_acceptors).
 -behaviour(supervisor).
 
@@ -23,7 +24,9 @@ init({Listen, Ctx, Count}) ->
                    #{id => {acceptor, N},
                      start => {?MODULE, start_acceptor, [Listen, Ctx]},
                      restart => transient,
-                     shutdown => brutal_kill}
+                     %% Enough to finish a hand-off in progress: the listener closed
+                     %% the socket first, so the next accept returns at once.
+                     shutdown => 5000}
                end,
     {ok, {#{strategy => one_for_one, intensity => 10, period => 10},
           [Acceptor(N) || N <- lists:seq(1, Count)]}}.
@@ -32,7 +35,12 @@ init({Listen, Ctx, Count}) ->
 %% `gen_tcp:accept/1', where it could not answer a system message anyway.
 -spec start_acceptor(gen_tcp:socket(), py_reactor_context:ctx()) -> {ok, pid()}.
 start_acceptor(Listen, Ctx) ->
-    {ok, proc_lib:spawn_link(fun() -> accept(Listen, Ctx) end)}.
+    {ok, proc_lib:spawn_link(fun() ->
+                                 %% A shutdown waits for the accept in progress to end:
+                                 %% a connection just accepted is handed off, not dropped.
+                                 process_flag(trap_exit, true),
+                                 accept(Listen, Ctx)
+                             end)}.
 
 accept(Listen, Ctx) ->
     case gen_tcp:accept(Listen) of

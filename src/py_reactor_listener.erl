@@ -71,6 +71,7 @@ validate(backlog, V, Acc) when is_integer(V), V >= 1 -> Acc#{backlog => V};
 validate(Key, V, _) -> throw({invalid_option, Key, V}).
 
 init(#{context := Ctx, listen := Listen, acceptors := N}) ->
+    process_flag(trap_exit, true),
     {ok, Bound} = inet:port(Listen),
     {ok, Acceptors} = py_reactor_acceptors:start_link(Listen, Ctx, N),
     {ok, #{listen => Listen, port => Bound, acceptors => Acceptors}}.
@@ -84,6 +85,8 @@ handle_cast(Message, State) ->
     hornbeam_unexpected:message(?MODULE, Message),
     {noreply, State}.
 
+handle_info({'EXIT', Acceptors, Reason}, #{acceptors := Acceptors} = State) ->
+    {stop, {acceptors_failed, Reason}, State};
 handle_info(Message, State) ->
     hornbeam_unexpected:message(?MODULE, Message),
     {noreply, State}.

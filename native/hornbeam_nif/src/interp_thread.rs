@@ -13,14 +13,25 @@ const STACK_BYTES: usize = 16 << 20;
 /// Where the new thread reports the end of its start-up, once.
 pub type Ready<T, E> = mpsc::SyncSender<Result<T, E>>;
 
+/// What happens to a thread whose start-up failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OnFailure {
+    /// Wait for it to end (a worker's thread ends right after it reports).
+    Join,
+    /// Let it end on its own: ending its interpreter waits for every thread the failed
+    /// setup code started, which may never end, and the caller must get its error now.
+    Detach,
+}
+
 /// Spawns a thread named `name` that creates an interpreter of `mode` and hands it,
 /// attached, to `body` with the `Ready` to report on. Returns once `body` reported: its
 /// value and the thread, or its error (or one made by `error` if the thread could not
-/// start, the interpreter could not be created, or the thread died first), with the
-/// thread joined.
+/// start, the interpreter could not be created, or the thread died first), the thread
+/// then joined or left to end as `on_failure` says.
 pub fn spawn<T, E, F>(
     name: &str,
     mode: Mode,
+    on_failure: OnFailure,
     error: fn(String) -> E,
     body: F,
 ) -> Result<(JoinHandle<()>, T), E>
@@ -40,15 +51,13 @@ where
             }
         })
         .map_err(|e| error(format!("cannot spawn a {name} thread: {e}")))?;
-    match started.recv() {
-        Ok(Ok(value)) => Ok((handle, value)),
-        Ok(Err(e)) => {
-            let _ = handle.join();
-            Err(e)
-        }
-        Err(_) => {
-            let _ = handle.join();
-            Err(error(format!("the {name} thread died while starting")))
-        }
+    let failure = match started.recv() {
+        Ok(Ok(value)) => return Ok((handle, value)),
+        Ok(Err(e)) => e,
+        Err(_) => error(format!("the {name} thread died while starting")),
+    };
+    if on_failure == OnFailure::Join {
+        let _ = handle.join();
     }
+    Err(failure)
 }

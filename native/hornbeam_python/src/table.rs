@@ -10,7 +10,9 @@ pub struct FfiTable<T>(UnsafeCell<T>);
 // SAFETY: Rust never reads or writes a table after building it; it only passes its
 // address to CPython. CPython reads tables when it makes a type or a module, and writes
 // only a module definition's header, in `PyModuleDef_Init`, as it does for its own
-// static module definitions; it does both with a GIL held.
+// static module definitions. Two OWN_GIL interpreters importing one module for the first
+// time at once could both write that header: CPython's own static module definitions
+// live with the same race, and the `static mut` tables this replaces had it too.
 unsafe impl<T> Sync for FfiTable<T> {}
 
 impl<T> FfiTable<T> {

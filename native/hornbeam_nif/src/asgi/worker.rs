@@ -6,7 +6,7 @@ use super::pytypes::{self, AsgiTypes};
 use super::scope::ScopeBuilder;
 use crate::app::{AppRef, LoadError, PoolSpec};
 use crate::app_config::Lifespan;
-use crate::interp_thread::{self, Ready};
+use crate::interp_thread::{self, OnFailure, Ready};
 use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
@@ -49,8 +49,12 @@ impl Worker {
         let interrupt = Arc::new(OnceLock::new());
         let (done_tx, done) = mpsc::channel::<()>();
         let (thread_shared, thread_interrupt) = (shared.clone(), interrupt.clone());
-        let (thread, ()) =
-            interp_thread::spawn("hornbeam-asgi", mode, LoadError::Init, move |interp, ready| {
+        let (thread, ()) = interp_thread::spawn(
+            "hornbeam-asgi",
+            mode,
+            OnFailure::Join,
+            LoadError::Init,
+            move |interp, ready| {
                 run(spec, interp, thread_shared.clone(), thread_interrupt, ready);
                 drop(done_tx);
                 if !thread_shared.stopping.load(Ordering::Acquire) {
@@ -59,7 +63,8 @@ impl Worker {
                     // worker that failed to start is not in the pool: nothing happens.
                     thread_shared.give_up("its event loop ended unexpectedly");
                 }
-            })?;
+            },
+        )?;
         Ok(Worker { shared, thread: Some(thread), interrupt, done })
     }
 

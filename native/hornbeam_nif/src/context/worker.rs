@@ -4,7 +4,7 @@ use super::shared::Shared;
 use crate::atoms;
 use crate::guard;
 use crate::host::{self, ErlangHost};
-use crate::interp_thread::{self, Ready};
+use crate::interp_thread::{self, OnFailure, Ready};
 use crate::term::{self, ConvError, PyTypes};
 use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::{raise, Exc, PyErrInfo};
@@ -60,10 +60,12 @@ pub fn spawn(config: WorkerConfig) -> Result<(Arc<Shared>, i64), String> {
     let shared = Arc::new(Shared::new(tx));
     let thread_shared = shared.clone();
     let mode = config.mode;
-    // The thread is detached: it ends when its owner stops it.
+    // The thread is detached: it ends when its owner stops it, or by itself after a
+    // failed start-up.
     let (_detached, interp_id) = interp_thread::spawn(
         "hornbeam-py-ctx",
         mode,
+        OnFailure::Detach,
         |e| e,
         move |interp, ready| run(config, interp, thread_shared, rx, ready),
     )?;

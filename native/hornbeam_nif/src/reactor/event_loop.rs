@@ -13,7 +13,7 @@ use super::stats::{self, Stats};
 use super::write_requests;
 use crate::atoms;
 use crate::host::{self, ErlangHost};
-use crate::interp_thread;
+use crate::interp_thread::{self, OnFailure};
 use crate::term::{self, PyTypes};
 use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::{raise, Exc, PyErrInfo};
@@ -103,10 +103,12 @@ pub fn spawn(config: LoopConfig, max_connections: u64) -> Result<(Arc<Shared>, i
     let shared = Arc::new(Shared::new(tx, poller, max_connections));
     let thread_shared = shared.clone();
     let mode = config.mode;
-    // The thread is detached: it ends when its owner stops it.
+    // The thread is detached: it ends when its owner stops it, or by itself after a
+    // failed start-up.
     let (_detached, interp_id) = interp_thread::spawn(
         "hornbeam-reactor",
         mode,
+        OnFailure::Detach,
         |e| e,
         move |interp, ready| run(config, interp, thread_shared, rx, ready),
     )?;

@@ -4,7 +4,7 @@ use super::pool::PoolInner;
 use super::runner::{Runner, RunnerConfig};
 use crate::app::{AppRef, LoadError};
 use crate::http::exchange::{Interrupt, JobControl};
-use crate::interp_thread::{self, Ready};
+use crate::interp_thread::{self, OnFailure, Ready};
 use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::interrupt::InterruptHandle;
@@ -68,10 +68,13 @@ impl Interrupt for Running {
 /// Starts a worker and waits until its application is loaded.
 pub(super) fn spawn(pool: Arc<PoolInner>) -> Result<JoinHandle<()>, LoadError> {
     let mode = pool.mode;
-    let (handle, ()) =
-        interp_thread::spawn("hornbeam-wsgi", mode, LoadError::Init, move |interp, ready| {
-            run(pool, interp, ready)
-        })?;
+    let (handle, ()) = interp_thread::spawn(
+        "hornbeam-wsgi",
+        mode,
+        OnFailure::Join,
+        LoadError::Init,
+        move |interp, ready| run(pool, interp, ready),
+    )?;
     Ok(handle)
 }
 
