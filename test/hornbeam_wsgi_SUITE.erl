@@ -19,6 +19,7 @@
          http_1_0/1, expect_100_continue/1, malformed_request_is_400/1,
          request_line_too_long_is_414/1, headers_too_large_are_431/1,
          python_http_client/1, curl_client/1, kept_objects_raise_after_their_request/1,
+         write_from_another_thread_as_the_request_ends/1,
          wsgi_errors_become_log_events/1, body_limits_are_413/1,
          idle_and_slow_clients_are_closed/1, forwarded_headers_trusted_and_untrusted/1,
          root_path_sets_script_name/1, timeout_is_504_and_interrupts/1,
@@ -45,7 +46,8 @@ groups() ->
      {protocol, [], [keepalive_reuses_the_connection, pipelined_requests_in_order, http_1_0,
                      expect_100_continue, malformed_request_is_400,
                      request_line_too_long_is_414, headers_too_large_are_431,
-                     python_http_client, curl_client, kept_objects_raise_after_their_request]},
+                     python_http_client, curl_client, kept_objects_raise_after_their_request,
+                     write_from_another_thread_as_the_request_ends]},
      {behaviour, [], [wsgi_errors_become_log_events, body_limits_are_413,
                       idle_and_slow_clients_are_closed, forwarded_headers_trusted_and_untrusted,
                       root_path_sets_script_name, timeout_is_504_and_interrupts,
@@ -623,4 +625,16 @@ kept_objects_raise_after_their_request(Config) ->
     {200, _, Outcomes} = get(Port, "/use-kept"),
     ?assertEqual(<<"RuntimeError: start_response used after its request ended\n"
                    "ValueError: wsgi.input read after its request ended">>, Outcomes).
+
+%% An application thread still inside write() when the request returns: the request's
+%% own thread waits for it instead of freeing the state under it. Every response is a
+%% 200 with whole 64 KiB chunks of "x", and the worker serves on.
+write_from_another_thread_as_the_request_ends(Config) ->
+    Port = ?config(port, Config),
+    [begin
+         {200, _, Body} = get(Port, "/write-from-thread"),
+         ?assertEqual(0, byte_size(Body) rem 65536),
+         ?assertEqual(<<>>, binary:replace(Body, <<"x">>, <<>>, [global]))
+     end || _ <- lists:seq(1, 20)],
+    ?assertMatch({200, _, <<"Hello, World!">>}, get(Port, "/")).
 

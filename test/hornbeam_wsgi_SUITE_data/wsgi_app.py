@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from urllib.parse import parse_qs
@@ -159,6 +160,19 @@ def route(environ, start_response):
     if path == "/keep":
         KEPT.update(start_response=start_response, input=environ["wsgi.input"])
         return respond(start_response, 200, b"kept")
+    if path == "/write-from-thread":
+        # The request ends (returns) while another thread may be inside write().
+        write = start_response("200 OK", [("Content-Type", "application/octet-stream")])
+
+        def writer():
+            try:
+                for _ in range(16):
+                    write(b"x" * 65536)
+            except Exception:
+                pass  # the request ended first: write() says so
+
+        threading.Thread(target=writer).start()
+        return []
     if path == "/use-kept":
         outcomes = []
         for use in (lambda: KEPT["start_response"]("200 OK", []), lambda: KEPT["input"].read()):

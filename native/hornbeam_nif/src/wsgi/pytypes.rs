@@ -11,7 +11,9 @@
 //!   application keeps past its request raises instead of touching freed memory.
 //! - Before a method releases the GIL to block, it sets `busy` on the state it uses; a
 //!   call from another Python thread meanwhile sees `busy` (checked with the GIL held)
-//!   and raises, so the Rust state is never used by two threads at once.
+//!   and raises, and the request's own thread waits for it (`wait_until_idle`, and
+//!   `Attached::drop` before the state goes), so the Rust state is never used by two
+//!   threads at once.
 use super::exchange::{Exchange, Gone};
 use super::input::InputReader;
 use crate::http::log::Log;
@@ -164,10 +166,21 @@ pub struct Attached {
 impl Drop for Attached {
     fn drop(&mut self) {
         // SAFETY: both objects came from `WsgiTypes::attach`, and like every `PyOwned` they
-        // are dropped on their interpreter's thread with its GIL held.
+        // are dropped on their interpreter's thread with its GIL held. An application
+        // thread still inside `write()` or `wsgi.input.read()` (GIL released, `busy` set)
+        // is waited for first: the state it uses goes when this guard does.
         unsafe {
-            (*self.start_response.as_ptr().cast::<StartResponseObject>()).state = ptr::null_mut();
-            (*self.input.as_ptr().cast::<InputObject>()).reader = ptr::null_mut();
+            let start_response = self.start_response.as_ptr().cast::<StartResponseObject>();
+            let input = self.input.as_ptr().cast::<InputObject>();
+            if !(*start_response).state.is_null() {
+                wait_until_idle((*start_response).state);
+            }
+            // Read afresh each turn: the other thread writes it between our turns.
+            while ptr::read_volatile(&raw const (*input).busy) {
+                allow_threads(|| std::thread::sleep(IDLE_POLL));
+            }
+            (*start_response).state = ptr::null_mut();
+            (*input).reader = ptr::null_mut();
         }
     }
 }
@@ -380,15 +393,36 @@ pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
     }
 }
 
+/// Waits, with the GIL released, while another thread of the application is inside
+/// `write()` (`busy`): the request's own thread must not touch the exchange meanwhile,
+/// nor let the state go. Rare, so a short sleep per turn is enough.
+///
+/// # Safety
+/// GIL held; `state` is the request's live state.
+pub unsafe fn wait_until_idle(state: *mut ResponseState) {
+    // SAFETY: the caller keeps the contract above. `busy` is read and written only with
+    // this interpreter's GIL held, which orders the accesses.
+    unsafe {
+        // Read afresh each turn: the other thread writes it between our turns.
+        while ptr::read_volatile(&raw const (*state).busy) {
+            allow_threads(|| std::thread::sleep(IDLE_POLL));
+        }
+    }
+}
+
+/// How often `wait_until_idle` and `Attached::drop` look again.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Sends a chunk through the exchange with the GIL released; `Err` when the client is
 /// gone (no Python exception is set: the caller decides whether that is an error).
 ///
 /// # Safety
-/// GIL held; `state` is the request's live state and not busy.
+/// GIL held; `state` is the request's live state.
 pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> Result<(), Gone> {
-    // SAFETY: the caller keeps the contract above: GIL held; `state` is the request's live state
-    // and not busy.
+    // SAFETY: the caller keeps the contract above: GIL held; `state` is the request's live
+    // state, and no other thread is in it once `wait_until_idle` returns.
     unsafe {
+        wait_until_idle(state);
         (*state).busy = true;
         let sent = allow_threads(|| (*state).exchange.send_chunk_blocking(chunk));
         (*state).busy = false;

@@ -160,6 +160,9 @@ impl Runner {
         // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
         // live objects.
         unsafe {
+            // An application thread may be inside write(); whenever this thread is about
+            // to touch the exchange, it waits for that first (here and in require_status).
+            pytypes::wait_until_idle(state);
             let obj = result.as_ptr();
             if ffi::Py_TYPE(obj).cast() == self.file_wrapper.as_ptr()
                 && !(*state).exchange.headers_sent()
@@ -218,6 +221,7 @@ impl Runner {
         // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass
         // live objects.
         unsafe {
+            pytypes::wait_until_idle(state);
             let exchange = &mut (*state).exchange;
             if control.is_cancelled() || exchange.is_gone() {
                 return; // the engine already answered (504) or the client left
@@ -258,6 +262,7 @@ unsafe fn require_status(state: *mut ResponseState) -> PyResult<()> {
     // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
     // objects.
     unsafe {
+        pytypes::wait_until_idle(state);
         let exchange = &(*state).exchange;
         if exchange.has_status() || exchange.headers_sent() {
             Ok(())
