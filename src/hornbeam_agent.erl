@@ -27,13 +27,11 @@ init(Server) ->
 
 -spec handle_call(term(), gen_server:from(), #state{}) -> {reply, {error, unknown_call}, #state{}}.
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 
 -spec handle_info(term(), #state{}) -> {noreply, #state{}} | {stop, normal, #state{}}.
 handle_info({py_call, Slot, Name, Args}, State) ->
@@ -45,5 +43,4 @@ handle_info({py_send, Pid, Message}, State) ->
 handle_info({'DOWN', Server, process, _, _}, #state{server = Server} = State) ->
     {stop, normal, State};
 handle_info(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:info(?MODULE, Message, State).

@@ -88,12 +88,10 @@ handle_call({clear, Prefix}, _From, Seq) ->
     ets:match_delete(?COUNTERS, {{Prefix, '_'}, '_'}),
     {reply, ok, Seq};
 handle_call(Request, _From, Seq) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, Seq}.
+    hornbeam_unexpected:call(?MODULE, Request, Seq).
 
 handle_cast(Message, Seq) ->
-    hornbeam_unexpected:message(?MODULE, {cast, Message}),
-    {noreply, Seq}.
+    hornbeam_unexpected:cast(?MODULE, Message, Seq).
 
 %% Drops the prefix's oldest entries while it holds more than Max.
 evict(_Prefix, none) ->
@@ -115,5 +113,4 @@ evict(Prefix, Max) ->
     end.
 
 handle_info(Message, Seq) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, Seq}.
+    hornbeam_unexpected:info(?MODULE, Message, Seq).

@@ -141,12 +141,10 @@ handle_call(info, _From, #state{nif = Nif, bind = Bind} = State) ->
             end,
     {reply, Reply, State};
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, {cast, Message}),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 
 handle_info({hornbeam_log, Level, Text}, #state{name = Name} = State) ->
     logger:log(Level, "hornbeam ~p: ~ts", [Name, Text], #{hornbeam => http, server => Name}),
@@ -159,8 +157,7 @@ handle_info({'DOWN', _, process, Agent, _}, #state{nif = Nif} = State) ->
     ok = py_nif:http_server_replace_agent(Nif, Agent, start_agent()),
     {noreply, State};
 handle_info(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:info(?MODULE, Message, State).
 
 terminate(_Reason, #state{nif = Nif, listen = Listen, graceful = Graceful}) ->
     %% Closed first: the engine's duplicate goes when it stops accepting, and from then

@@ -91,11 +91,8 @@ init([]) ->
     {ok, #{}}.
 
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, {cast, Message}),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 handle_info(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:info(?MODULE, Message, State).

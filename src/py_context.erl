@@ -87,12 +87,10 @@ init(#{mode := Mode, slot := Slot, spin_us := SpinUs} = Opts) ->
     end.
 
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, {cast, Message}),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 
 %% erlang.call and erlang.send from Python.
 handle_info(Message, #{resource := Resource} = State) ->

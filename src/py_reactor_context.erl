@@ -241,12 +241,10 @@ handle_call({Kind, Code}, From, #{resource := Resource, waiting := Waiting} = St
         {error, _} = Error -> {reply, Error, State}
     end;
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, {cast, Message}),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 
 handle_info({py_reactor_log, Level, Text}, #{id := Id} = State) ->
     logger:log(Level, "hornbeam reactor ~tp: ~ts", [Id, Text],

@@ -78,18 +78,15 @@ init(#{context := Ctx, listen := Listen, acceptors := N}) ->
 
 handle_call(port, _From, #{port := Port} = State) -> {reply, Port, State};
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 
 handle_info({'EXIT', Acceptors, Reason}, #{acceptors := Acceptors} = State) ->
     {stop, {acceptors_failed, Reason}, State};
 handle_info(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:info(?MODULE, Message, State).
 
 %% Closing the socket ends the acceptors (their accept returns `{error, closed}').
 terminate(_Reason, #{listen := Listen}) ->

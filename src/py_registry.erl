@@ -78,12 +78,10 @@ handle_call({register_reactor, Id, Pid, Resource}, From, Monitors) ->
             {reply, ok, Monitors#{Ref => Pid}}
     end;
 handle_call(Request, _From, State) ->
-    hornbeam_unexpected:message(?MODULE, {call, Request}),
-    {reply, {error, unknown_call}, State}.
+    hornbeam_unexpected:call(?MODULE, Request, State).
 
 handle_cast(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, {cast, Message}),
-    {noreply, State}.
+    hornbeam_unexpected:cast(?MODULE, Message, State).
 
 handle_info({'DOWN', Ref, process, Pid, _Reason}, Monitors) ->
     ets:delete(?PY_CONTEXTS, {pid, Pid}),
@@ -92,5 +90,4 @@ handle_info({'DOWN', Ref, process, Pid, _Reason}, Monitors) ->
     ets:match_delete(?PY_CONTEXTS, {{reactor, '_'}, Pid, '_'}),
     {noreply, maps:remove(Ref, Monitors)};
 handle_info(Message, State) ->
-    hornbeam_unexpected:message(?MODULE, Message),
-    {noreply, State}.
+    hornbeam_unexpected:info(?MODULE, Message, State).

@@ -61,17 +61,17 @@ impl ScopeBuilder {
     pub unsafe fn new(root_path: &str, extensions: &[&str]) -> PyResult<ScopeBuilder> {
         // SAFETY: the caller keeps the contract above: GIL held.
         unsafe {
-            let template = owned(ffi::PyDict_New())?;
+            let template = call::new_dict()?;
             let put = |k: &str, v: &PyOwned| -> PyResult<()> { set(&template, &new_str(k)?, v) };
             put("type", &new_str("http")?)?;
-            let asgi = owned(ffi::PyDict_New())?;
+            let asgi = call::new_dict()?;
             set(&asgi, &new_str("version")?, &new_str("3.0")?)?;
             set(&asgi, &new_str("spec_version")?, &new_str("2.4")?)?;
             put("asgi", &asgi)?;
             put("root_path", &new_str(root_path)?)?;
-            let ext = owned(ffi::PyDict_New())?;
+            let ext = call::new_dict()?;
             for name in extensions {
-                set(&ext, &new_str(name)?, &owned(ffi::PyDict_New())?)?;
+                set(&ext, &new_str(name)?, &call::new_dict()?)?;
             }
             put("extensions", &ext)?;
             let key = |k: &str| new_str(k);
@@ -106,7 +106,7 @@ impl ScopeBuilder {
     pub unsafe fn build(&self, req: &Request) -> PyResult<PyOwned> {
         // SAFETY: the caller keeps the contract above: GIL held.
         unsafe {
-            let scope = owned(ffi::PyDict_Copy(self.template.as_ptr()))?;
+            let scope = call::dict_copy(&self.template)?;
             let k = &self.keys;
             let version = match req.head.version {
                 Version::HTTP_10 => &self.http_1_0,
@@ -163,7 +163,7 @@ impl ScopeBuilder {
                 }
             }
             set(&scope, &new_str("subprotocols")?, &offered)?;
-            set(&scope, &new_str("extensions")?, &owned(ffi::PyDict_New())?)?;
+            set(&scope, &new_str("extensions")?, &call::new_dict()?)?;
             Ok(scope)
         }
     }

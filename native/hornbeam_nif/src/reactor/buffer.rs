@@ -12,7 +12,7 @@
 //! stays valid while its exporter (this object) is alive, which the export keeps.
 //! Every function below runs with the GIL of the object's interpreter held, as CPython
 //! calls them.
-use hornbeam_python::error::Exc;
+use hornbeam_python::error::{raise, Exc};
 use hornbeam_python::ffi;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
@@ -150,7 +150,7 @@ impl Needle {
                     return None;
                 }
                 if !(0..=255).contains(&value) {
-                    set_error(Exc::ValueError, "byte must be in range(0, 256)");
+                    raise(Exc::ValueError, "byte must be in range(0, 256)");
                     return None;
                 }
                 return Some(Needle::Byte([value as u8]));
@@ -221,18 +221,10 @@ unsafe fn arity(name: &str, args: &[*mut ffi::PyObject], min: usize, max: usize)
                 "{name}() takes from {min} to {max} positional arguments ({} given)",
                 args.len()
             );
-            set_error(Exc::TypeError, &msg);
+            raise(Exc::TypeError, &msg);
             return false;
         }
         true
-    }
-}
-
-unsafe fn set_error(exc: Exc, message: &str) {
-    // SAFETY: a helper of this file's Python-facing code: its callers hold the GIL and pass live
-    // objects.
-    unsafe {
-        let _ = hornbeam_python::error::raise(exc, message);
     }
 }
 
@@ -340,7 +332,7 @@ unsafe fn affix_match(
             let Some(affix) = Borrowed::of(candidate) else {
                 ffi::PyErr_Clear();
                 let msg = format!("{name} first arg must be bytes or a tuple of bytes");
-                set_error(Exc::TypeError, &msg);
+                raise(Exc::TypeError, &msg);
                 return ptr::null_mut();
             };
             if matches(affix.bytes()) {
@@ -396,7 +388,7 @@ unsafe extern "C" fn decode(
                 } else if ffi::PyUnicode_CompareWithASCIIString(key, c"errors".as_ptr()) == 0 {
                     errors = Some(value);
                 } else {
-                    set_error(Exc::TypeError, "decode() got an unexpected keyword argument");
+                    raise(Exc::TypeError, "decode() got an unexpected keyword argument");
                     return ptr::null_mut();
                 }
             }
@@ -413,7 +405,7 @@ unsafe extern "C" fn decode(
                     }
                 }
                 Some(_) => {
-                    set_error(Exc::TypeError, "decode() arguments must be str");
+                    raise(Exc::TypeError, "decode() arguments must be str");
                     Err(())
                 }
             }
@@ -481,7 +473,7 @@ unsafe extern "C" fn subscript(
             let picked: Vec<u8> = (0..n).map(|k| data[(start + k * step) as usize]).collect();
             return ffi::PyBytes_FromStringAndSize(picked.as_ptr().cast(), n);
         }
-        set_error(Exc::TypeError, "ReactorBuffer indices must be integers or slices");
+        raise(Exc::TypeError, "ReactorBuffer indices must be integers or slices");
         ptr::null_mut()
     }
 }
@@ -496,7 +488,7 @@ unsafe extern "C" fn item(obj: *mut ffi::PyObject, i: ffi::Py_ssize_t) -> *mut f
         match usize::try_from(index).ok().and_then(|k| data.get(k)) {
             Some(&byte) => ffi::PyLong_FromLong(byte as std::ffi::c_long),
             None => {
-                set_error(Exc::IndexError, "index out of range");
+                raise(Exc::IndexError, "index out of range");
                 ptr::null_mut()
             }
         }

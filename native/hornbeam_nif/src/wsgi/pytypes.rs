@@ -173,12 +173,9 @@ impl Drop for Attached {
             let start_response = self.start_response.as_ptr().cast::<StartResponseObject>();
             let input = self.input.as_ptr().cast::<InputObject>();
             if !(*start_response).state.is_null() {
-                wait_until_idle((*start_response).state);
+                wait_while(&raw const (*(*start_response).state).busy);
             }
-            // Read afresh each turn: the other thread writes it between our turns.
-            while ptr::read_volatile(&raw const (*input).busy) {
-                allow_threads(|| std::thread::sleep(IDLE_POLL));
-            }
+            wait_while(&raw const (*input).busy);
             (*start_response).state = ptr::null_mut();
             (*input).reader = ptr::null_mut();
         }
@@ -400,17 +397,26 @@ pub unsafe fn chunk_of(obj: *mut ffi::PyObject) -> Option<Bytes> {
 /// # Safety
 /// GIL held; `state` is the request's live state.
 pub unsafe fn wait_until_idle(state: *mut ResponseState) {
-    // SAFETY: the caller keeps the contract above. `busy` is read and written only with
-    // this interpreter's GIL held, which orders the accesses.
+    // SAFETY: the caller keeps the contract above.
+    unsafe { wait_while(&raw const (*state).busy) }
+}
+
+/// Waits, with the GIL released between looks, until `busy` is false.
+///
+/// # Safety
+/// GIL held; `busy` is a `busy` flag of this file's objects, alive throughout.
+unsafe fn wait_while(busy: *const bool) {
+    // SAFETY: the caller keeps the contract above. The flag is read and written only with
+    // this interpreter's GIL held, which orders the accesses; it is read afresh each turn
+    // because the other thread writes it between our turns.
     unsafe {
-        // Read afresh each turn: the other thread writes it between our turns.
-        while ptr::read_volatile(&raw const (*state).busy) {
+        while ptr::read_volatile(busy) {
             allow_threads(|| std::thread::sleep(IDLE_POLL));
         }
     }
 }
 
-/// How often `wait_until_idle` and `Attached::drop` look again.
+/// How often `wait_while` looks again.
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Sends a chunk through the exchange with the GIL released; `Err` when the client is

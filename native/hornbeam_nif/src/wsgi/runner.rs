@@ -14,6 +14,7 @@ use hornbeam_python::error::PyErrInfo;
 use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
+use hornbeam_python::value::dict_set;
 use hyper::StatusCode;
 use std::cell::RefCell;
 use std::fs::File;
@@ -137,11 +138,7 @@ impl Runner {
         unsafe {
             let environ = self.environ.build(request, input)?;
             let hints = self.types.early_hints(start_response)?;
-            if ffi::PyDict_SetItem(environ.as_ptr(), self.early_hints_key.as_ptr(), hints.as_ptr())
-                != 0
-            {
-                return Err(PyErrInfo::fetch());
-            }
+            dict_set(&environ, &self.early_hints_key, &hints)?;
             let app = self.app()?;
             let args = [environ.as_ptr(), start_response.as_ptr()];
             let result = owned(ffi::PyObject_Vectorcall(
