@@ -28,6 +28,8 @@ mod app_config;
 mod asgi;
 mod atoms;
 mod context;
+#[cfg(test)]
+mod enif_stubs;
 mod erlang_module;
 mod fd;
 mod guard;

@@ -1,6 +1,6 @@
-//! The CPython embedding layer of Hornbeam, free of any Erlang dependency so that its
-//! unsafe parts are unit-tested with `cargo test` (a rustler crate cannot be linked
-//! into a test binary: the `enif_*` symbols exist only inside the BEAM).
+//! The CPython embedding layer of Hornbeam, free of any Erlang dependency: its unsafe
+//! parts are unit-tested with `cargo test` against a real interpreter, and nothing in
+//! it may assume a BEAM.
 //!
 //! Rules it enforces (docs/architecture.md, "Embedding rules"):
 //! - libpython is re-opened `RTLD_NOW | RTLD_GLOBAL` before initialisation;

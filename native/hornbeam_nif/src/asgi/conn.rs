@@ -518,3 +518,388 @@ fn unexpected(message: &Outgoing, phase: Phase) -> String {
     };
     format!("Unexpected ASGI message '{kind}' sent, {when}")
 }
+
+#[cfg(test)]
+mod tests {
+    //! The ASGI request state machine driven as the Python side drives it, with the
+    //! engine's end (the response channel, the request body, the inbox) in the test's
+    //! hands. The Python runner's own behaviour is covered by the Common Test suites.
+    use super::*;
+    use crate::http::exchange::Request;
+    use http_body::Body;
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+
+    struct NoSupervisor;
+
+    impl Supervisor for NoSupervisor {
+        fn replace(&self, _worker: &Arc<Shared>, why: &str) {
+            panic!("no worker is replaced in these tests ({why})");
+        }
+    }
+
+    struct Fixture {
+        runtime: tokio::runtime::Runtime,
+        shared: Arc<Shared>,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    /// The engine's side of one request.
+    struct Engine {
+        response: oneshot::Receiver<ResponseHead>,
+        hints: mpsc::UnboundedReceiver<HeaderMap>,
+        body: Option<mpsc::Sender<Result<Bytes, BodyError>>>,
+        control: Arc<JobControl>,
+    }
+
+    fn fixture() -> Fixture {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (log, lines) = Log::capture();
+        let shared = Arc::new(Shared {
+            inbox: Arc::new(Inbox::new().unwrap()),
+            engine: runtime.handle().clone(),
+            log,
+            load: AtomicUsize::new(1),
+            websocket: super::super::socket::WsSettings {
+                max_message_size: 1 << 20,
+                idle_timeout: None,
+            },
+            stopping: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
+            served: AtomicU64::new(0),
+            supervisor: Weak::<NoSupervisor>::new(),
+        });
+        Fixture { runtime, shared, log: lines }
+    }
+
+    impl Fixture {
+        /// Request 7: `method` on `/path`, with a body fed through `Engine::body` when
+        /// `content_length` is given (`Some(None)`: a body of unknown length).
+        fn request(&self, method: &str, content_length: Option<Option<u64>>) -> (Conn, Engine) {
+            let mut builder = hyper::Request::builder().method(method).uri("/path?q=1");
+            if let Some(Some(length)) = content_length {
+                builder = builder.header(CONTENT_LENGTH, length);
+            }
+            let (head, ()) = builder.body(()).unwrap().into_parts();
+            let (body_tx, body) = match content_length {
+                Some(_) => {
+                    let (tx, rx) = mpsc::channel(4);
+                    (Some(tx), Some(RequestBody::from_channel(rx)))
+                }
+                None => (None, None),
+            };
+            let address: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+            let request = Request {
+                head,
+                client: address,
+                local: address,
+                scheme: "http",
+                forwarded_host: None,
+                body,
+                websocket: None,
+            };
+            let (respond, response) = oneshot::channel();
+            let (hints_tx, hints) = mpsc::unbounded_channel();
+            let control = JobControl::new();
+            let job = Job { request, respond, hints: Some(hints_tx), control: control.clone() };
+            let (conn, _request) = Conn::new(7, job, self.shared.clone());
+            (conn, Engine { response, hints, body: body_tx, control })
+        }
+
+        fn logged(&self) -> Vec<String> {
+            self.log.lock().unwrap().clone()
+        }
+
+        /// The tokens queued in the worker's inbox since the last call.
+        fn woken(&self) -> Vec<u64> {
+            let events = self.shared.inbox.drain();
+            events
+                .into_iter()
+                .map(|event| match event {
+                    Event::Wake(token) => token,
+                    _ => panic!("only wake-ups are expected in the inbox"),
+                })
+                .collect()
+        }
+
+        /// The body's bytes until it ends, and the abort that ended it, if any.
+        fn read_body(&self, mut body: ResponseBody) -> (Vec<u8>, Option<String>) {
+            self.runtime.block_on(async {
+                let mut bytes = Vec::new();
+                loop {
+                    let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+                    match frame {
+                        None => return (bytes, None),
+                        Some(Ok(frame)) => bytes.extend_from_slice(&frame.into_data().unwrap()),
+                        Some(Err(abort)) => return (bytes, Some(abort.0)),
+                    }
+                }
+            })
+        }
+    }
+
+    impl Engine {
+        fn head(&mut self) -> ResponseHead {
+            self.response.try_recv().expect("the response head was sent")
+        }
+    }
+
+    fn start(status: u16) -> Outgoing {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-test", HeaderValue::from_static("yes"));
+        Outgoing::Start { status: StatusCode::from_u16(status).unwrap(), headers }
+    }
+
+    fn body(bytes: &'static [u8], more: bool) -> Outgoing {
+        Outgoing::Body { body: Bytes::from_static(bytes), more }
+    }
+
+    fn protocol_error(result: Result<Sent, SendError>) -> String {
+        match result {
+            Err(SendError::Protocol(message)) => message,
+            Err(SendError::Disconnected) => panic!("a protocol error, not a disconnect"),
+            Err(SendError::File(message)) => panic!("a protocol error, not {message}"),
+            Ok(_) => panic!("a protocol error, not success"),
+        }
+    }
+
+    #[test]
+    fn a_whole_body_goes_out_with_its_head_and_then_receive_says_disconnect() {
+        let fx = fixture();
+        let (mut conn, mut engine) = fx.request("GET", None);
+        assert!(matches!(conn.send(start(201)), Ok(Sent::Done)));
+        // The head waits for the first body message.
+        assert!(engine.response.try_recv().is_err());
+        assert!(matches!(conn.send(body(b"hello", false)), Ok(Sent::Done)));
+        let head = engine.head();
+        assert_eq!(head.status, StatusCode::CREATED);
+        assert_eq!(head.headers["x-test"], "yes");
+        assert!(matches!(head.body, ResponseBody::Full(_)));
+        assert_eq!(fx.read_body(head.body), (b"hello".to_vec(), None));
+        assert!(
+            matches!(conn.receive(), Some(Received::Body { ref body, more: false }) if body.is_empty())
+        );
+        assert!(matches!(conn.receive(), Some(Received::Disconnect)));
+        conn.finish();
+        assert!(fx.logged().is_empty(), "{:?}", fx.logged());
+    }
+
+    #[test]
+    fn messages_out_of_order_are_protocol_errors_that_name_the_message_and_the_moment() {
+        let fx = fixture();
+        let (mut conn, _engine) = fx.request("GET", None);
+        assert_eq!(
+            protocol_error(conn.send(body(b"x", false))),
+            "Unexpected ASGI message 'http.response.body' sent, before http.response.start"
+        );
+        conn.send(start(200)).ok().unwrap();
+        assert_eq!(
+            protocol_error(conn.send(start(200))),
+            "Unexpected ASGI message 'http.response.start' sent, after http.response.start"
+        );
+        conn.send(body(b"x", false)).ok().unwrap();
+        assert_eq!(
+            protocol_error(conn.send(body(b"y", false))),
+            "Unexpected ASGI message 'http.response.body' sent, after the response completed"
+        );
+    }
+
+    #[test]
+    fn a_streamed_body_holds_back_when_the_channel_is_full_and_wakes_the_send_token() {
+        let fx = fixture();
+        let (mut conn, mut engine) = fx.request("GET", None);
+        conn.send(start(200)).ok().unwrap();
+        let mut sent = Vec::new();
+        // The channel takes four chunks; the fifth waits for the client to read.
+        for chunk in [&b"a"[..], b"b", b"c", b"d"] {
+            assert!(matches!(
+                conn.send(Outgoing::Body { body: Bytes::from(chunk), more: true }),
+                Ok(Sent::Done)
+            ));
+            sent.extend_from_slice(chunk);
+        }
+        let mut response_body = engine.head().body;
+        assert!(matches!(response_body, ResponseBody::Stream { .. }));
+        assert!(matches!(conn.send(body(b"e", true)), Ok(Sent::Wait)));
+        assert!(fx.woken().is_empty());
+        assert_eq!(
+            protocol_error(conn.send(body(b"f", true))),
+            "send() called again before the previous send() finished"
+        );
+        assert!(matches!(conn.flush(), Ok(Sent::Wait)));
+        // The client reads one chunk: room for the held one, and the send token queued.
+        let first = fx
+            .runtime
+            .block_on(std::future::poll_fn(|cx| Pin::new(&mut response_body).poll_frame(cx)));
+        assert_eq!(first.unwrap().unwrap().into_data().unwrap(), "a");
+        assert_eq!(fx.woken(), vec![token(7, Ready::Send)]);
+        assert!(matches!(conn.flush(), Ok(Sent::Done)));
+        assert!(matches!(conn.send(body(b"", false)), Ok(Sent::Done)));
+        conn.finish();
+        assert_eq!(fx.read_body(response_body), (b"bcde".to_vec(), None));
+        assert!(fx.logged().is_empty(), "{:?}", fx.logged());
+    }
+
+    #[test]
+    fn the_request_body_ends_with_more_false_on_its_last_declared_byte() {
+        let fx = fixture();
+        let (mut conn, engine) = fx.request("POST", Some(Some(6)));
+        let tx = engine.body.clone().unwrap();
+        // Nothing yet: receive registers its token and returns nothing.
+        assert!(conn.receive().is_none());
+        tx.try_send(Ok(Bytes::from_static(b"abc"))).unwrap();
+        assert_eq!(fx.woken(), vec![token(7, Ready::Receive)]);
+        assert!(
+            matches!(conn.receive(), Some(Received::Body { ref body, more: true }) if body == "abc")
+        );
+        tx.try_send(Ok(Bytes::from_static(b"def"))).unwrap();
+        // The sender is still open: `more: false` comes from the Content-Length.
+        assert!(
+            matches!(conn.receive(), Some(Received::Body { ref body, more: false }) if body == "def")
+        );
+        // Afterwards receive waits for the client to leave.
+        assert!(conn.receive().is_none());
+    }
+
+    #[test]
+    fn a_body_of_unknown_length_ends_when_its_sender_does() {
+        let fx = fixture();
+        let (mut conn, mut engine) = fx.request("POST", Some(None));
+        let tx = engine.body.take().unwrap();
+        tx.try_send(Ok(Bytes::from_static(b"abc"))).unwrap();
+        assert!(
+            matches!(conn.receive(), Some(Received::Body { ref body, more: true }) if body == "abc")
+        );
+        drop(tx);
+        assert!(
+            matches!(conn.receive(), Some(Received::Body { ref body, more: false }) if body.is_empty())
+        );
+    }
+
+    #[test]
+    fn request_body_errors_answer_for_the_app_and_disconnect_it() {
+        let cases = [
+            (BodyError::TooLarge(10), StatusCode::PAYLOAD_TOO_LARGE),
+            (BodyError::Client("bad chunk size".into()), StatusCode::BAD_REQUEST),
+            (BodyError::Stalled(5), StatusCode::REQUEST_TIMEOUT),
+        ];
+        for (error, status) in cases {
+            let fx = fixture();
+            let (mut conn, mut engine) = fx.request("POST", Some(Some(100)));
+            engine.body.as_ref().unwrap().try_send(Err(error)).unwrap();
+            assert!(matches!(conn.receive(), Some(Received::Disconnect)));
+            let head = engine.head();
+            assert_eq!(head.status, status);
+            assert_eq!(head.headers[hyper::header::CONNECTION], "close");
+            assert!(matches!(conn.send(start(200)), Err(SendError::Disconnected)));
+            conn.finish();
+        }
+    }
+
+    #[test]
+    fn the_client_leaving_before_the_response_is_a_disconnect_both_ways() {
+        let fx = fixture();
+        let (mut conn, engine) = fx.request("GET", None);
+        assert!(matches!(conn.receive(), Some(Received::Body { more: false, .. })));
+        assert!(conn.receive().is_none());
+        drop(engine.response);
+        assert_eq!(fx.woken(), vec![token(7, Ready::Receive)]);
+        assert!(matches!(conn.receive(), Some(Received::Disconnect)));
+        assert!(matches!(conn.send(start(200)), Err(SendError::Disconnected)));
+        conn.finish();
+        assert!(fx.logged().is_empty(), "{:?}", fx.logged());
+    }
+
+    #[test]
+    fn returning_without_a_response_is_a_500_and_a_log_line() {
+        let fx = fixture();
+        let (mut conn, mut engine) = fx.request("GET", None);
+        conn.send(start(200)).ok().unwrap();
+        conn.finish();
+        let head = engine.head();
+        assert_eq!(head.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(fx.read_body(head.body).0, b"Internal Server Error");
+        assert_eq!(
+            fx.logged(),
+            vec!["ASGI callable returned without sending a complete response".to_string()]
+        );
+    }
+
+    #[test]
+    fn raising_mid_stream_aborts_the_body_after_what_was_sent_and_logs_the_traceback() {
+        let fx = fixture();
+        let (mut conn, mut engine) = fx.request("GET", None);
+        conn.send(start(200)).ok().unwrap();
+        conn.send(body(b"partial", true)).ok().unwrap();
+        conn.fail("Traceback (most recent call last):\nValueError: boom\n");
+        let head = engine.head();
+        assert_eq!(head.status, StatusCode::OK);
+        let (bytes, abort) = fx.read_body(head.body);
+        assert_eq!(bytes, b"partial");
+        assert_eq!(abort.as_deref(), Some("the application raised"));
+        let logged = fx.logged();
+        assert_eq!(logged.len(), 1);
+        assert!(logged[0].starts_with("Error handling request GET /path?q=1\nTraceback"));
+        assert!(logged[0].ends_with("ValueError: boom"));
+
+        // Before the response started, the client gets a 500 instead.
+        let (mut conn, mut engine) = fx.request("GET", None);
+        conn.fail("Traceback (most recent call last):\nKeyError: 'x'\n");
+        assert_eq!(engine.head().status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(fx.logged()[1].ends_with("KeyError: 'x'"));
+    }
+
+    #[test]
+    fn a_cancelled_request_wakes_the_cancel_token_and_is_over_for_the_app() {
+        let fx = fixture();
+        let (mut conn, engine) = fx.request("GET", None);
+        engine.control.cancel();
+        assert_eq!(fx.woken(), vec![token(7, Ready::Cancel)]);
+        assert!(matches!(conn.receive(), Some(Received::Disconnect)));
+        assert!(matches!(conn.send(start(200)), Err(SendError::Disconnected)));
+        // The engine answered (504): neither a 500 nor a log line from the request.
+        conn.fail("Traceback ...");
+        conn.finish();
+        assert!(fx.logged().is_empty(), "{:?}", fx.logged());
+        assert!(!engine.control.is_finished());
+        drop(conn);
+        assert!(engine.control.is_finished());
+    }
+
+    #[test]
+    fn early_hints_go_out_only_before_the_start() {
+        let fx = fixture();
+        let (mut conn, mut engine) = fx.request("GET", None);
+        let mut link = HeaderMap::new();
+        link.insert("link", HeaderValue::from_static("</style.css>; rel=preload"));
+        assert!(matches!(conn.send(Outgoing::EarlyHint(link.clone())), Ok(Sent::Done)));
+        assert_eq!(engine.hints.try_recv().unwrap(), link);
+        conn.send(start(200)).ok().unwrap();
+        assert!(matches!(conn.send(Outgoing::EarlyHint(link)), Ok(Sent::Done)));
+        assert!(engine.hints.try_recv().is_err());
+    }
+
+    #[test]
+    fn pathsend_streams_the_file_with_its_length() {
+        let fx = fixture();
+        let path = std::env::temp_dir().join(format!("hornbeam-pathsend-{}", std::process::id()));
+        std::fs::write(&path, b"file contents").unwrap();
+        let (mut conn, mut engine) = fx.request("GET", None);
+        conn.send(start(200)).ok().unwrap();
+        let sent = conn.send(Outgoing::PathSend(path.to_str().unwrap().to_string()));
+        assert!(matches!(sent, Ok(Sent::Done)));
+        let head = engine.head();
+        assert_eq!(head.headers[CONTENT_LENGTH], "13");
+        assert_eq!(fx.read_body(head.body), (b"file contents".to_vec(), None));
+        std::fs::remove_file(&path).unwrap();
+
+        let (mut conn, _engine) = fx.request("GET", None);
+        conn.send(start(200)).ok().unwrap();
+        match conn.send(Outgoing::PathSend("/nonexistent/hornbeam".into())) {
+            Err(SendError::File(message)) => {
+                assert!(message.starts_with("/nonexistent/hornbeam: "))
+            }
+            _ => panic!("a missing file is a File error"),
+        }
+    }
+}

@@ -77,6 +77,12 @@ impl RequestBody {
         RequestBody { start: Some(start_tx), chunks: rx, peeked: None }
     }
 
+    /// A body fed by the test itself, already started.
+    #[cfg(test)]
+    pub fn from_channel(chunks: mpsc::Receiver<Result<Bytes, BodyError>>) -> RequestBody {
+        RequestBody { start: None, chunks, peeked: None }
+    }
+
     /// The next chunk (`None` at the end). Blocks: call it off the engine's threads,
     /// with the GIL released.
     pub fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
