@@ -9,10 +9,10 @@ use crate::mailbox;
 use crate::pyheap::{method, module_def};
 use crate::term;
 use hornbeam_python::error::{raise, Exc};
-use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::table::FfiTable;
 use hornbeam_python::value::tuple_items;
+use pyo3::ffi;
 use rustler::{Encoder, LocalPid, OwnedEnv};
 
 // The C-API tables of this file's Python objects (`FfiTable`: their address goes to

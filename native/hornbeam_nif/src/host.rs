@@ -5,8 +5,8 @@
 use crate::atoms;
 use crate::term::{self, PyTypes};
 use hornbeam_python::error::{raise, raise_class, Exc};
-use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use pyo3::ffi;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, LocalPid, OwnedEnv, Term};
 use std::cell::RefCell;

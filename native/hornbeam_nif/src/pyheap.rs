@@ -2,15 +2,15 @@
 //! built-in modules (`_erlang`, `_hornbeam_reactor`), and the heap types defined per
 //! interpreter with `PyType_FromSpec` (`ReactorBuffer`, the WSGI `StartResponse`,
 //! `Input` and `ErrorStream`).
-use hornbeam_python::ffi;
+use pyo3::ffi;
 use std::ffi::c_void;
 
 /// A `PyMethodDef` table entry.
 macro_rules! method {
     ($name:literal, $field:ident: $f:expr, $flags:expr, $doc:literal) => {
-        hornbeam_python::ffi::PyMethodDef {
+        pyo3::ffi::PyMethodDef {
             ml_name: $name.as_ptr(),
-            ml_meth: hornbeam_python::ffi::PyMethodDefPointer { $field: $f },
+            ml_meth: pyo3::ffi::PyMethodDefPointer { $field: $f },
             ml_flags: $flags,
             ml_doc: $doc.as_ptr(),
         }
@@ -44,19 +44,16 @@ pub unsafe fn free_instance(obj: *mut ffi::PyObject) {
 /// `slot!(Py_tp_doc, doc c"...")`, `slot!(end)`.
 macro_rules! slot {
     (end) => {
-        hornbeam_python::ffi::PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() }
+        pyo3::ffi::PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() }
     };
     ($slot:ident, doc $text:literal) => {
-        hornbeam_python::ffi::PyType_Slot {
-            slot: hornbeam_python::ffi::$slot,
+        pyo3::ffi::PyType_Slot {
+            slot: pyo3::ffi::$slot,
             pfunc: $text.as_ptr() as *mut std::ffi::c_void,
         }
     };
     ($slot:ident, $f:expr) => {
-        hornbeam_python::ffi::PyType_Slot {
-            slot: hornbeam_python::ffi::$slot,
-            pfunc: $f as *mut std::ffi::c_void,
-        }
+        pyo3::ffi::PyType_Slot { slot: pyo3::ffi::$slot, pfunc: $f as *mut std::ffi::c_void }
     };
 }
 pub(crate) use slot;
@@ -65,14 +62,14 @@ pub(crate) use slot;
 /// objects come from Rust only) nor change: `sealed_spec!(c"mod.Name", Object, SLOTS)`.
 macro_rules! sealed_spec {
     ($name:literal, $object:ty, $slots:ident) => {
-        hornbeam_python::ffi::PyType_Spec {
+        pyo3::ffi::PyType_Spec {
             name: $name.as_ptr(),
             basicsize: std::mem::size_of::<$object>() as std::ffi::c_int,
             itemsize: 0,
-            flags: (hornbeam_python::ffi::Py_TPFLAGS_DEFAULT
-                | hornbeam_python::ffi::Py_TPFLAGS_IMMUTABLETYPE
-                | hornbeam_python::ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
-            slots: $slots.get().cast::<hornbeam_python::ffi::PyType_Slot>(),
+            flags: (pyo3::ffi::Py_TPFLAGS_DEFAULT
+                | pyo3::ffi::Py_TPFLAGS_IMMUTABLETYPE
+                | pyo3::ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as u32,
+            slots: $slots.get().cast::<pyo3::ffi::PyType_Slot>(),
         }
     };
 }
@@ -82,13 +79,13 @@ pub(crate) use sealed_spec;
 /// per-interpreter-GIL support): `module_def!(c"_name", c"doc", METHODS, SLOTS)`.
 macro_rules! module_def {
     ($name:literal, $doc:literal, $methods:ident, $slots:ident) => {
-        hornbeam_python::ffi::PyModuleDef {
-            m_base: hornbeam_python::ffi::PyModuleDef_HEAD_INIT,
+        pyo3::ffi::PyModuleDef {
+            m_base: pyo3::ffi::PyModuleDef_HEAD_INIT,
             m_name: $name.as_ptr(),
             m_doc: $doc.as_ptr(),
             m_size: 0,
-            m_methods: $methods.get().cast::<hornbeam_python::ffi::PyMethodDef>(),
-            m_slots: $slots.get().cast::<hornbeam_python::ffi::PyModuleDef_Slot>(),
+            m_methods: $methods.get().cast::<pyo3::ffi::PyMethodDef>(),
+            m_slots: $slots.get().cast::<pyo3::ffi::PyModuleDef_Slot>(),
             m_traverse: None,
             m_clear: None,
             m_free: None,

@@ -17,5 +17,3 @@ pub mod object;
 pub mod runtime;
 pub mod table;
 pub mod value;
-
-pub use pyo3::ffi;

@@ -3,7 +3,8 @@ use hornbeam_python::call::{self, PyResult};
 use hornbeam_python::error::{raise, str_of, Exc, PyErrInfo};
 use hornbeam_python::interp::{Interpreter, Mode};
 use hornbeam_python::object::PyOwned;
-use hornbeam_python::{ffi, runtime, value};
+use hornbeam_python::{runtime, value};
+use pyo3::ffi;
 use std::sync::mpsc;
 use std::thread;
 

@@ -6,12 +6,12 @@ use crate::http::exchange::Request;
 use crate::pyvalue::Interned;
 use hornbeam_python::call::{self, new_str, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
-use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::value::{dict_set as set, new_bytes};
 use hornbeam_wire::path::percent_decode;
 use hyper::header::HeaderName;
 use hyper::{Method, Version};
+use pyo3::ffi;
 use std::net::SocketAddr;
 
 /// Header names cached per worker, bounded so random names cannot grow memory.

@@ -13,7 +13,7 @@
 //! Every function below runs with the GIL of the object's interpreter held, as CPython
 //! calls them.
 use hornbeam_python::error::{raise, Exc};
-use hornbeam_python::ffi;
+use pyo3::ffi;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
 use std::ptr;

@@ -4,8 +4,8 @@
 use super::{buffer, fd_io, stats, write_requests};
 use crate::pyheap::{method, module_def};
 use hornbeam_python::error::{raise, Exc};
-use hornbeam_python::ffi;
 use hornbeam_python::table::FfiTable;
+use pyo3::ffi;
 use std::ffi::c_int;
 use std::ptr;
 

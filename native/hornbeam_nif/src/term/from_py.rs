@@ -2,9 +2,9 @@
 use super::{ConvError, PyTypes, MAX_DEPTH};
 use crate::atoms;
 use hornbeam_python::error::str_of;
-use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::value::type_name;
+use pyo3::ffi;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, BigInt, Encoder, Env, NewBinary, Term};
 

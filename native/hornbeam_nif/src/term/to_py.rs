@@ -1,8 +1,8 @@
 //! Erlang term -> Python object.
 use super::{atom_name, ConvError, PyTypes, MAX_DEPTH};
 use crate::atoms;
-use hornbeam_python::ffi;
 use hornbeam_python::object::PyOwned;
+use pyo3::ffi;
 use rustler::types::tuple::get_tuple;
 use rustler::{BigInt, Binary, MapIterator, Term, TermType};
 

@@ -22,12 +22,12 @@ use crate::pyvalue::append_header;
 use bytes::Bytes;
 use hornbeam_python::call::{owned, PyResult};
 use hornbeam_python::error::{raise, Exc};
-use hornbeam_python::ffi;
 use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::table::FfiTable;
 use hornbeam_python::value::{bytes_of, type_name};
 use hyper::{HeaderMap, StatusCode};
+use pyo3::ffi;
 use std::ptr;
 
 /// The per-request state `start_response` and `write` use.
