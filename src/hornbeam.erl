@@ -44,6 +44,7 @@
     graceful_timeout => non_neg_integer(),
     access_log => boolean(),
     http_version => [atom() | text()],
+    http3_port => inet:port_number() | undefined,
     max_concurrent_streams => 1..2147483647,
     websocket_max_frame_size => pos_integer(),
     websocket_timeout => ms(),

@@ -35,6 +35,7 @@ defaults() ->
       graceful_timeout => 30000,
       access_log => false,
       http_version => ['HTTP/1.1', 'HTTP/2'],
+      http3_port => undefined,
       max_concurrent_streams => 100,
       websocket_max_frame_size => 16777216,
       websocket_timeout => infinity,
@@ -46,13 +47,14 @@ defaults() ->
 
 %% @doc `{ok, Config}' or `{error, Reason}', Reason one of `{invalid_option, Key,
 %% Value}', `{invalid_app_spec, Spec}', `{missing_ssl_option, Key}',
-%% `{not_implemented, What}'.
+%% `{http3_needs_tls, Why}', `{not_implemented, What}'.
 -spec parse(string() | binary(), map()) -> {ok, map()} | {error, term()}.
 parse(AppSpec, Opts) when is_map(Opts) ->
     try
         {Module, Callable} = app_spec(AppSpec),
         Merged = maps:fold(fun validate/3, defaults(), Opts),
         check_combinations(Merged),
+        check_http3(Merged),
         {ok, Merged#{app_spec => {Module, Callable}}}
     catch
         throw:Reason -> {error, Reason}
@@ -109,6 +111,8 @@ validate(max_body_size, V, Acc) when is_integer(V), V >= 0 -> Acc#{max_body_size
 validate(graceful_timeout, V, Acc) when is_integer(V), V >= 0 -> Acc#{graceful_timeout => V};
 validate(access_log, V, Acc) when is_boolean(V) -> Acc#{access_log => V};
 validate(http_version, V, Acc) -> Acc#{http_version => http_versions(V)};
+validate(http3_port, undefined, Acc) -> Acc#{http3_port => undefined};
+validate(http3_port, V, Acc) when is_integer(V), V >= 0, V =< 65535 -> Acc#{http3_port => V};
 validate(max_concurrent_streams, V, Acc) when is_integer(V), V > 0, V < 16#80000000 ->
     Acc#{max_concurrent_streams => V};
 validate(websocket_max_frame_size, V, Acc) when is_integer(V), V > 0 -> Acc#{websocket_max_frame_size => V};
@@ -135,7 +139,16 @@ check_combinations(#{max_request_line_size := Line, max_header_size := Header}) 
 check_combinations(_) ->
     ok.
 
-%% A non-empty list of 'HTTP/1.1' and 'HTTP/2' (atoms, strings or binaries).
+check_http3(#{ssl := false, http_version := Versions}) ->
+    case lists:member('HTTP/3', Versions) of
+        true -> throw({http3_needs_tls, "HTTP/3 runs over QUIC, which is always encrypted: "
+                                        "set ssl => true with certfile and keyfile"});
+        false -> ok
+    end;
+check_http3(_) ->
+    ok.
+
+%% A non-empty list of 'HTTP/1.1', 'HTTP/2' and 'HTTP/3' (atoms, strings or binaries).
 http_versions(V) when is_list(V), V =/= [] ->
     Versions = [http_version(E, V) || E <- V],
     lists:usort(Versions);
@@ -144,6 +157,7 @@ http_versions(V) ->
 
 http_version(E, _All) when E =:= 'HTTP/1.1'; E =:= "HTTP/1.1"; E =:= <<"HTTP/1.1">> -> 'HTTP/1.1';
 http_version(E, _All) when E =:= 'HTTP/2'; E =:= "HTTP/2"; E =:= <<"HTTP/2">> -> 'HTTP/2';
+http_version(E, _All) when E =:= 'HTTP/3'; E =:= "HTTP/3"; E =:= <<"HTTP/3">> -> 'HTTP/3';
 http_version(_E, All) -> throw({invalid_option, http_version, All}).
 
 %% "127.0.0.1:8000", "[::1]:8000", "localhost:8000", or {Ip, Port}.

@@ -12,6 +12,8 @@
 
 -record(state, {name :: atom(),
                 listen :: gen_tcp:socket(),
+                %% HTTP/3's UDP socket: the engine serves QUIC on a duplicate.
+                udp :: gen_udp:socket() | undefined,
                 nif :: reference(),
                 graceful :: non_neg_integer(),
                 bind :: string()}).
@@ -36,7 +38,14 @@ listen(Config, Name, Ip, Port, Bind, Backlog) ->
     ListenOpts = [binary, Family, {ip, Ip}, {active, false}, {reuseaddr, true}, {backlog, Backlog}],
     case gen_tcp:listen(Port, ListenOpts) of
         {ok, Listen} ->
-            start_engine(Config, Listen);
+            {ok, {_, BoundPort}} = inet:sockname(Listen),
+            case open_udp(Config, Family, Ip, BoundPort) of
+                {ok, Udp} ->
+                    start_engine(Config, Listen, Udp);
+                {error, Reason} ->
+                    gen_tcp:close(Listen),
+                    {stop, Reason}
+            end;
         {error, eaddrinuse} ->
             {stop, {eaddrinuse, hornbeam_config:bind_text(Bind)}};
         {error, Reason} ->
@@ -44,26 +53,64 @@ listen(Config, Name, Ip, Port, Bind, Backlog) ->
             {stop, {listen_failed, hornbeam_config:bind_text(Bind), Reason}}
     end.
 
-start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen) ->
+%% HTTP/3 listens on UDP: `http3_port', or the TCP port's number (the one a client
+%% reads in Alt-Svc). No reuseaddr: a second server on the port must fail here.
+open_udp(#{http_version := Versions} = Config, Family, Ip, TcpPort) ->
+    case lists:member('HTTP/3', Versions) of
+        false ->
+            {ok, undefined};
+        true ->
+            Port = case maps:get(http3_port, Config) of
+                       undefined -> TcpPort;
+                       P -> P
+                   end,
+            Text = "udp " ++ hornbeam_config:bind_text({Ip, Port}),
+            case gen_udp:open(Port, [binary, Family, {ip, Ip}, {active, false}]) of
+                {ok, Udp} -> {ok, Udp};
+                {error, eaddrinuse} -> {error, {eaddrinuse, Text}};
+                {error, Reason} -> {error, {listen_failed, Text, Reason}}
+            end
+    end.
+
+start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen, Udp) ->
     {ok, Fd} = prim_inet:getfd(Listen),
     {ok, {_, BoundPort}} = inet:sockname(Listen),
     IoThreads = application:get_env(hornbeam, io_threads, 0),
     Agents = [start_agent() || _ <- lists:seq(1, maps:get(workers, Config))],
-    case py_nif:http_server_start(Fd, app_opts(Config, Agents), server_opts(Config), IoThreads) of
+    ServerOpts = (server_opts(Config))#{http3 => http3_socket(Udp)},
+    case py_nif:http_server_start(Fd, app_opts(Config, Agents), ServerOpts, IoThreads) of
         {ok, Nif, Mode} ->
             {Ip, _} = maps:get(bind, Config),
             Bind = hornbeam_config:bind_text({Ip, BoundPort}),
             {Module, Callable} = maps:get(app_spec, Config),
             Scheme = case maps:get(ssl, Config) of true -> "https"; false -> "http" end,
-            logger:notice("hornbeam ~p: serving ~s:~s on ~s://~s (~b ~s worker~s, ~s)",
-                          [Name, Module, Callable, Scheme, Bind, maps:get(workers, Config),
+            logger:notice("hornbeam ~p: serving ~s:~s on ~s://~s~s (~b ~s worker~s, ~s)",
+                          [Name, Module, Callable, Scheme, Bind, http3_text(Udp), maps:get(workers, Config),
                            maps:get(worker_class, Config), plural(maps:get(workers, Config)), Mode],
                           #{hornbeam => http}),
-            {ok, #state{name = Name, listen = Listen, nif = Nif, graceful = Graceful, bind = Bind}};
+            {ok, #state{name = Name, listen = Listen, udp = Udp, nif = Nif, graceful = Graceful,
+                        bind = Bind}};
         {error, Reason} ->
             gen_tcp:close(Listen),
+            close_udp(Udp),
             {stop, start_error(Reason)}
     end.
+
+http3_socket(undefined) ->
+    undefined;
+http3_socket(Udp) ->
+    {ok, Fd} = prim_inet:getfd(Udp),
+    {ok, {_, Port}} = inet:sockname(Udp),
+    #{fd => Fd, port => Port}.
+
+http3_text(undefined) ->
+    "";
+http3_text(Udp) ->
+    {ok, {_, Port}} = inet:sockname(Udp),
+    io_lib:format(" and HTTP/3 on UDP port ~b", [Port]).
+
+close_udp(undefined) -> ok;
+close_udp(Udp) -> gen_udp:close(Udp).
 
 %% Texts from the NIF come as binaries; errors carry strings, like the spec given.
 start_error({Kind, Text}) when is_binary(Text) -> {Kind, unicode:characters_to_list(Text)};
@@ -159,9 +206,10 @@ handle_info({'DOWN', _, process, Agent, _}, #state{nif = Nif} = State) ->
 handle_info(Message, State) ->
     hornbeam_unexpected:info(?MODULE, Message, State).
 
-terminate(_Reason, #state{nif = Nif, listen = Listen, graceful = Graceful}) ->
+terminate(_Reason, #state{nif = Nif, listen = Listen, udp = Udp, graceful = Graceful}) ->
     %% Closed first: the engine's duplicate goes when it stops accepting, and from then
     %% on a new client is refused at once instead of waiting in the backlog for the
     %% whole drain.
     gen_tcp:close(Listen),
+    close_udp(Udp),
     ok = py_nif:http_server_stop(Nif, Graceful).

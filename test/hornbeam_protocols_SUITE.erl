@@ -1,5 +1,5 @@
-%% HTTP/2 (prior knowledge and ALPN), TLS and the http_version option, for ASGI and
-%% WSGI apps, driven by curl, h2load, httpx and the h2 library.
+%% HTTP/2 (prior knowledge and ALPN), TLS, HTTP/3 and the http_version option, for ASGI
+%% and WSGI apps, driven by curl, h2load, httpx, the h2 library, aioquic and niquests.
 -module(hornbeam_protocols_SUITE).
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -10,17 +10,21 @@
          h2_streams_settings_and_reset/1, wsgi_over_http2/1, http1_only/1, http2_only/1,
          tls_http1_and_http2_by_alpn/1, tls_httpx/1, tls_wsgi/1, tls_client_certificates/1,
          tls_errors/1]).
+-export([http3_aioquic/1, http3_alt_svc_with_niquests/1, http3_wsgi_and_frameworks/1,
+         http3_errors/1, http3_garbage_datagrams/1]).
 
 -import(hb_http, [serve/4, url/2, get/2, wait_until/1, venv/1]).
 
 all() ->
-    [{group, cleartext}, {group, tls}].
+    [{group, cleartext}, {group, tls}, {group, http3}].
 
 groups() ->
     [{cleartext, [], [h2_prior_knowledge_with_curl, h2load_all_2xx, httpx_http2,
                       h2_streams_settings_and_reset, wsgi_over_http2, http1_only, http2_only]},
      {tls, [], [tls_http1_and_http2_by_alpn, tls_httpx, tls_wsgi, tls_client_certificates,
-                tls_errors]}].
+                tls_errors]},
+     {http3, [], [http3_aioquic, http3_alt_svc_with_niquests, http3_wsgi_and_frameworks,
+                  http3_errors, http3_garbage_datagrams]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -30,7 +34,7 @@ init_per_suite(Config) ->
 end_per_suite(_Config) ->
     application:stop(hornbeam).
 
-init_per_group(tls, Config) ->
+init_per_group(Group, Config) when Group =:= tls; Group =:= http3 ->
     [{certs, make_certs(?config(priv_dir, Config))} | Config];
 init_per_group(_Group, Config) ->
     Config.
@@ -170,8 +174,8 @@ http2_only(Config) ->
     ?assertNotEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}' --http1.1", url(Port, "/")])),
     ?assertEqual({error, {invalid_option, http_version, []}},
                  hornbeam:start("asgi_app:app", #{worker_class => asgi, http_version => []})),
-    ?assertEqual({error, {invalid_option, http_version, ['HTTP/3']}},
-                 hornbeam:start("asgi_app:app", #{worker_class => asgi, http_version => ['HTTP/3']})).
+    ?assertEqual({error, {invalid_option, http_version, ['HTTP/4']}},
+                 hornbeam:start("asgi_app:app", #{worker_class => asgi, http_version => ['HTTP/4']})).
 
 %%% TLS
 
@@ -229,3 +233,117 @@ tls_errors(Config) ->
     ?assertEqual({error, not_found}, hornbeam:info(tls_errors)),
     ok = Start(#{ssl => true, certfile => Cert, keyfile => Key}),
     ok = hornbeam:stop(tls_errors).
+
+%%% HTTP/3 (QUIC on the UDP port of the same number, announced with Alt-Svc)
+
+h3_opts(Config) ->
+    (tls_opts(Config))#{http_version => ['HTTP/1.1', 'HTTP/2', 'HTTP/3']}.
+
+h3_get(Config, Port, Path) ->
+    #{ca := Ca} = ?config(certs, Config),
+    python_json(Config, "h3_check.py", [integer_to_list(Port), Ca, "get", Path]).
+
+http3_aioquic(Config) ->
+    Port = asgi(Config, http3_aioquic, h3_opts(Config)),
+    #{ca := Ca} = ?config(certs, Config),
+    ?assertMatch(#{http3_port := Port, http3_connections := 0, http3_streams := 0},
+                 hornbeam:info(http3_aioquic)),
+    Mark = filename:join(?config(priv_dir, Config), "h3_reset.txt"),
+    file:delete(Mark),
+    R = python_json(Config, "h3_check.py", [integer_to_list(Port), Ca, "asgi", Mark]),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello, World!">>}, maps:get(<<"get">>, R)),
+    Headers = maps:get(<<"headers">>, maps:get(<<"get">>, R)),
+    ?assert(lists:member([<<"content-length">>, <<"13">>], Headers)),
+    ?assert(lists:member([<<"server">>, <<"hornbeam">>], Headers)),
+    ?assertEqual(<<"3">>, maps:get(<<"http_version">>, R)),
+    %% 10 MB up and back, byte for byte.
+    ?assertEqual(#{<<"status">> => 200, <<"same">> => true, <<"length">> => 10485760},
+                 maps:get(<<"echo">>, R)),
+    %% 50 requests answered only once all 50 wait at once: 50 concurrent streams.
+    ?assertEqual([[200, <<"together">>]], maps:get(<<"barrier">>, R)),
+    %% A stream reset mid-body reached the app as http.disconnect; the connection lived on.
+    wait_until(fun() -> case file:read_file(Mark) of
+                            {ok, <<"disconnect after ", _/binary>>} -> true;
+                            _ -> false
+                        end
+               end),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello, World!">>},
+                 maps:get(<<"after_reset">>, R)),
+    #{http3_streams := Streams} = hornbeam:info(http3_aioquic),
+    ?assert(Streams >= 55),
+    wait_until(fun() -> maps:get(http3_connections, hornbeam:info(http3_aioquic)) =:= 0 end),
+    %% A stop frees the UDP port as it frees the TCP one.
+    ok = hornbeam:stop(http3_aioquic),
+    {ok, Udp} = gen_udp:open(Port, [{ip, {127, 0, 0, 1}}]),
+    ok = gen_udp:close(Udp).
+
+http3_alt_svc_with_niquests(Config) ->
+    Port = asgi(Config, http3_alt_svc_with_niquests, h3_opts(Config)),
+    #{ca := Ca} = ?config(certs, Config),
+    R = python_json(Config, "h3_niquests.py", [integer_to_list(Port), Ca, "/"]),
+    AltSvc = iolist_to_binary(["h3=\":", integer_to_list(Port), "\"; ma=86400"]),
+    ?assertEqual(#{<<"version">> => 20, <<"alt_svc">> => AltSvc}, maps:get(<<"first">>, R)),
+    ?assertEqual(#{<<"version">> => 30, <<"status">> => 200, <<"body">> => <<"Hello, World!">>},
+                 maps:get(<<"second">>, R)),
+    ?assertEqual(#{<<"version">> => 30, <<"status">> => 200, <<"length">> => <<"13">>, <<"body">> => <<>>},
+                 maps:get(<<"head">>, R)),
+    %% HTTP/1.1 carries the announcement too; a server without HTTP/3 makes none.
+    H1 = cmd(["curl -s -i --http1.1 --cacert", Ca, https(Port, "/")]),
+    ?assertNotEqual(nomatch, string:find(H1, ["alt-svc: ", AltSvc])),
+    Plain = asgi(Config, http3_alt_svc_without_h3, tls_opts(Config)),
+    ?assertEqual(nomatch, string:find(cmd(["curl -s -i --cacert", Ca, https(Plain, "/")]), "alt-svc")),
+    ok = hornbeam:stop(http3_alt_svc_without_h3).
+
+http3_wsgi_and_frameworks(Config) ->
+    Port = wsgi(Config, http3_wsgi, h3_opts(Config)),
+    #{<<"status">> := 200, <<"body">> := EnvironJson} = h3_get(Config, Port, "/environ"),
+    ?assertMatch(#{<<"SERVER_PROTOCOL">> := <<"HTTP/3">>, <<"wsgi.url_scheme">> := <<"https">>,
+                   <<"REQUEST_METHOD">> := <<"GET">>}, hb_json:decode(EnvironJson)),
+    ok = hornbeam:stop(http3_wsgi),
+    Venv = venv(Config),
+    Flask = serve(Config, http3_flask, "flask_app:app",
+                  maps:merge(h3_opts(Config), #{venv => Venv, pythonpath => [sibling_data(Config, "hornbeam_wsgi_SUITE")]})),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello from Flask">>}, h3_get(Config, Flask, "/")),
+    #{<<"status">> := 200, <<"body">> := Item} = h3_get(Config, Flask, "/items/7?q=x"),
+    ?assertEqual(#{<<"id">> => 7, <<"q">> => <<"x">>}, hb_json:decode(Item)),
+    ok = hornbeam:stop(http3_flask),
+    Starlette = serve(Config, http3_starlette, "starlette_app:app",
+                      maps:merge(h3_opts(Config), #{venv => Venv, worker_class => asgi,
+                                                    pythonpath => [sibling_data(Config, "hornbeam_asgi_SUITE")]})),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello from Starlette">>}, h3_get(Config, Starlette, "/")),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"0;1;2;3;4;">>}, h3_get(Config, Starlette, "/stream")),
+    ok = hornbeam:stop(http3_starlette).
+
+http3_errors(Config) ->
+    Opts = #{name => http3_errors, bind => "127.0.0.1:0", worker_class => asgi,
+             pythonpath => [sibling_data(Config, "hornbeam_asgi_SUITE")]},
+    Start = fun(Extra) -> hornbeam:start("asgi_app:app", maps:merge(Opts, Extra)) end,
+    ?assertMatch({error, {http3_needs_tls, "HTTP/3 runs over QUIC" ++ _}},
+                 Start(#{http_version => ['HTTP/1.1', 'HTTP/3']})),
+    ?assertEqual({error, {invalid_option, http3_port, 70000}}, Start((h3_opts(Config))#{http3_port => 70000})),
+    %% Another socket holds the UDP port.
+    {ok, Busy} = gen_udp:open(0, [{ip, {127, 0, 0, 1}}]),
+    {ok, BusyPort} = inet:port(Busy),
+    Text = "udp 127.0.0.1:" ++ integer_to_list(BusyPort),
+    ?assertEqual({error, {eaddrinuse, Text}}, Start((h3_opts(Config))#{http3_port => BusyPort})),
+    ?assertEqual({error, not_found}, hornbeam:info(http3_errors)),
+    ok = gen_udp:close(Busy),
+    %% Freed, the same port serves.
+    ok = Start((h3_opts(Config))#{http3_port => BusyPort}),
+    ?assertMatch(#{http3_port := BusyPort}, hornbeam:info(http3_errors)),
+    ?assertMatch(#{<<"status">> := 200}, h3_get(Config, BusyPort, "/")),
+    ok = hornbeam:stop(http3_errors).
+
+http3_garbage_datagrams(Config) ->
+    Port = asgi(Config, http3_garbage_datagrams, h3_opts(Config)),
+    {ok, Sock} = gen_udp:open(0, [binary, {ip, {127, 0, 0, 1}}]),
+    %% Random bytes, an empty datagram, a long-header packet with a bogus version and
+    %% connection ids, a truncated Initial.
+    Garbage = [crypto:strong_rand_bytes(N) || N <- [1, 20, 1200, 1500]] ++
+              [<<>>, <<16#C0, 16#FA, 16#CE, 16#B0, 16#0C, 8, 1:64, 8, 2:64>>,
+               <<16#C3, 0, 0, 0, 1, 8, 3:64, 0, 0, 16#44, 16#D0>>],
+    [ok = gen_udp:send(Sock, {127, 0, 0, 1}, Port, G) || _ <- lists:seq(1, 50), G <- Garbage],
+    ok = gen_udp:close(Sock),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello, World!">>}, h3_get(Config, Port, "/")),
+    #{ca := Ca} = ?config(certs, Config),
+    ?assertEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}' --cacert", Ca, https(Port, "/")])).

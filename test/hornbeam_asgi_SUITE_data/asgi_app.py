@@ -89,6 +89,23 @@ async def app(scope, receive, send):
         mark(query, "waiting")
         event = await receive()
         mark(query, event["type"])
+    elif path == "/read-until-disconnect":
+        # Answers the first chunk at once, then reads until the client goes away.
+        received, answered = 0, False
+        while True:
+            event = await receive()
+            if event["type"] == "http.disconnect":
+                mark(query, f"disconnect after {received}")
+                return
+            received += len(event["body"])
+            if not answered:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b"reading", "more_body": True})
+                answered = True
+            if not event["more_body"]:
+                mark(query, f"whole body of {received}")
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
     elif path == "/infinite":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         chunk = b"x" * 65536

@@ -73,8 +73,16 @@ fn http_server_start<'a>(
             Err(why) => return (atoms::error(), (atoms::badarg(), why)).encode(env),
         };
         if let Some(files) = &server_config.tls {
-            match tls::server_config(files, server_config.http1, server_config.http2) {
-                Ok(config) => server_config.tls_config = Some(config),
+            let tcp = tls::server_config(files, server_config.http1, server_config.http2);
+            let quic = match server_config.http3 {
+                Some(_) => tls::quic_server_config(files).map(Some),
+                None => Ok(None),
+            };
+            match tcp.and_then(|tcp| quic.map(|quic| (tcp, quic))) {
+                Ok((tcp, quic)) => {
+                    server_config.tls_config = Some(tcp);
+                    server_config.quic_tls_config = quic;
+                }
                 Err((option, why)) => {
                     let option =
                         rustler::Atom::from_str(env, option).unwrap_or_else(|_| atoms::error());
@@ -164,6 +172,10 @@ fn http_server_info(env: Env<'_>, server: ResourceArc<HttpServerResource>) -> Te
     guarded(env, || {
         let s = &server.server;
         let mode = atoms::mode_name(server.mode);
+        let http3_port = match s.http3_port() {
+            Some(port) => port.encode(env),
+            None => atoms::undefined().encode(env),
+        };
         let pairs = [
             (atoms::port().encode(env), s.local.port().encode(env)),
             (atoms::mode().encode(env), mode.encode(env)),
@@ -172,6 +184,15 @@ fn http_server_info(env: Env<'_>, server: ResourceArc<HttpServerResource>) -> Te
             (atoms::accepted().encode(env), s.stats.accepted.load(Ordering::Relaxed).encode(env)),
             (atoms::requests().encode(env), s.stats.requests.load(Ordering::Relaxed).encode(env)),
             (atoms::workers_replaced().encode(env), s.replaced_workers().encode(env)),
+            (atoms::http3_port().encode(env), http3_port.encode(env)),
+            (
+                atoms::http3_connections().encode(env),
+                s.stats.http3_connections.load(Ordering::Relaxed).encode(env),
+            ),
+            (
+                atoms::http3_streams().encode(env),
+                s.stats.http3_streams.load(Ordering::Relaxed).encode(env),
+            ),
         ];
         Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
     })

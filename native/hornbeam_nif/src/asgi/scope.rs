@@ -23,6 +23,7 @@ pub struct ScopeBuilder {
     http_1_0: PyOwned,
     http_1_1: PyOwned,
     http_2: PyOwned,
+    http_3: PyOwned,
     scheme_http: PyOwned,
     scheme_https: PyOwned,
     empty_bytes: PyOwned,
@@ -91,6 +92,7 @@ impl ScopeBuilder {
                 http_1_0: new_str("1.0")?,
                 http_1_1: new_str("1.1")?,
                 http_2: new_str("2")?,
+                http_3: new_str("3")?,
                 scheme_http: new_str("http")?,
                 scheme_https: new_str("https")?,
                 empty_bytes: new_bytes(b"")?,
@@ -111,6 +113,7 @@ impl ScopeBuilder {
             let version = match req.head.version {
                 Version::HTTP_10 => &self.http_1_0,
                 Version::HTTP_2 => &self.http_2,
+                Version::HTTP_3 => &self.http_3,
                 _ => &self.http_1_1,
             };
             set(&scope, &k.http_version, version)?;

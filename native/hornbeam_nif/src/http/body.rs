@@ -8,7 +8,6 @@
 use super::log::Log;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use std::fmt;
 use std::fs::File;
 use std::future::Future;
@@ -54,6 +53,14 @@ impl fmt::Display for BodyError {
     }
 }
 
+/// A request body as a protocol hands it to the engine.
+pub trait Incoming:
+    Body<Data = Bytes, Error: fmt::Display + Send> + Send + Unpin + 'static
+{
+}
+
+impl<B: Body<Data = Bytes, Error: fmt::Display + Send> + Send + Unpin + 'static> Incoming for B {}
+
 /// The request body as the application thread sees it.
 pub struct RequestBody {
     start: Option<oneshot::Sender<()>>,
@@ -63,11 +70,12 @@ pub struct RequestBody {
 }
 
 impl RequestBody {
-    /// Starts pumping `incoming` on the engine, at the first `next_chunk`. The pump
-    /// ends with an error when the client sends nothing for `limits.stall`, or when
-    /// `cancel` resolves (the request timed out), so a read blocked on it always wakes.
-    pub fn pump(
-        incoming: Incoming,
+    /// Starts pumping `incoming` (hyper's body, or an HTTP/3 stream's) on the engine, at
+    /// the first `next_chunk`. The pump ends with an error when the client sends
+    /// nothing for `limits.stall`, or when `cancel` resolves (the request timed out), so
+    /// a read blocked on it always wakes.
+    pub fn pump<B: Incoming>(
+        incoming: B,
         limits: BodyLimits,
         cancel: impl Future<Output = ()> + Send + 'static,
     ) -> RequestBody {
@@ -134,8 +142,8 @@ pub struct BodyLimits {
     pub stall: Option<Duration>,
 }
 
-async fn pump(
-    mut incoming: Incoming,
+async fn pump<B: Incoming>(
+    mut incoming: B,
     limits: BodyLimits,
     start: oneshot::Receiver<()>,
     cancel: impl Future<Output = ()>,

@@ -4,6 +4,7 @@ use crate::options::{get, limit};
 use hornbeam_wire::limits::HeadLimits;
 use hornbeam_wire::proxy::TrustedProxies;
 use rustler::{Atom, Term};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +34,24 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// Made from `tls` by `http_server_start`.
     pub tls_config: Option<Arc<rustls::ServerConfig>>,
+    /// HTTP/3 on a UDP socket Erlang opened (TLS is then required: Erlang checked).
+    pub http3: Option<Http3Socket>,
+    /// Made from `tls` for QUIC (ALPN `h3`, TLS 1.3 only) when `http3` is set.
+    pub quic_tls_config: Option<Arc<rustls::ServerConfig>>,
+}
+
+pub struct Http3Socket {
+    pub fd: RawFd,
+    /// The UDP port, as `Alt-Svc` announces it.
+    pub port: u16,
+}
+
+/// `undefined`, or `#{fd := Fd, port := Port}`.
+fn http3_socket(term: Term<'_>) -> Result<Option<Http3Socket>, String> {
+    if term.decode::<Atom>().is_ok() {
+        return Ok(None);
+    }
+    Ok(Some(Http3Socket { fd: get(term, "fd")?, port: get(term, "port")? }))
 }
 
 /// `undefined`, or `#{cert := Pem, key := Pem, cacert := Pem | undefined}`.
@@ -81,6 +100,8 @@ impl ServerConfig {
             websocket_compression: get(map, "websocket_compression")?,
             tls: tls_files(get(map, "tls")?)?,
             tls_config: None,
+            http3: http3_socket(get(map, "http3")?)?,
+            quic_tls_config: None,
         })
     }
 }

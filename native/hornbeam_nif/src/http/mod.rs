@@ -15,6 +15,7 @@
 //! | settings from Erlang                      | `config`   |
 //! | the socket hyper uses, 103 Early Hints    | `io`       |
 //! | TLS settings (rustls)                     | `tls`      |
+//! | HTTP/3: QUIC (quinn) and h3               | `http3`    |
 //! | WebSocket handshake, deflate negotiation  | `websocket_handshake` |
 //! | log lines to the Erlang owner             | `log`      |
 //!
@@ -24,6 +25,7 @@ pub mod body;
 pub mod config;
 pub mod engine;
 pub mod exchange;
+mod http3;
 mod idle;
 mod io;
 pub mod log;

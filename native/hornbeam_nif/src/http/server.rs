@@ -2,6 +2,7 @@
 //! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
 use super::config::ServerConfig;
 use super::exchange::App;
+use super::http3;
 use super::idle::{Streams, Tracked};
 use super::io::ConnIo;
 use super::log::Log;
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 use tokio_rustls::TlsAcceptor;
 
 pub struct Server {
@@ -28,6 +29,10 @@ pub struct Server {
     pub local: SocketAddr,
     pub stats: Arc<Stats>,
     stopped: Mutex<bool>,
+    /// The QUIC endpoint while the server speaks HTTP/3, and the signal that quinn
+    /// closed its socket; taken by `stop`.
+    http3: Mutex<Option<(quinn::Endpoint, oneshot::Receiver<()>)>>,
+    http3_port: Option<u16>,
 }
 
 #[derive(Default)]
@@ -37,7 +42,14 @@ struct ConnectionCount {
 }
 
 /// Decrements the open count when a connection task ends, however it ends.
-struct ConnectionSlot(Arc<ConnectionCount>);
+pub(super) struct ConnectionSlot(Arc<ConnectionCount>);
+
+impl ConnectionSlot {
+    fn take(connections: &Arc<ConnectionCount>) -> ConnectionSlot {
+        connections.open.fetch_add(1, Ordering::AcqRel);
+        ConnectionSlot(connections.clone())
+    }
+}
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
@@ -77,8 +89,35 @@ impl Server {
             stats.clone(),
             phase_rx.clone(),
         ));
+        let http3 = match (&ctx.config.http3, &ctx.config.quic_tls_config) {
+            (Some(socket), Some(tls)) => {
+                let (endpoint, closed) =
+                    http3::endpoint(runtime, socket.fd, &ctx.config, tls.clone())?;
+                let counted = connections.clone();
+                runtime.spawn(http3::accept_loop(
+                    endpoint.clone(),
+                    ctx.clone(),
+                    phase_rx.clone(),
+                    move || ConnectionSlot::take(&counted),
+                ));
+                Some((endpoint, closed, socket.port))
+            }
+            _ => None,
+        };
+        let http3_port = http3.as_ref().map(|(_, _, port)| *port);
+        let http3 = Mutex::new(http3.map(|(endpoint, closed, _)| (endpoint, closed)));
         runtime.spawn(accept_loop(listener, ctx, phase_rx, connections.clone(), log));
-        Ok(Server { runtime, phase, connections, app, local, stats, stopped: Mutex::new(false) })
+        Ok(Server {
+            runtime,
+            phase,
+            connections,
+            app,
+            local,
+            stats,
+            stopped: Mutex::new(false),
+            http3,
+            http3_port,
+        })
     }
 
     /// Stops accepting, lets open connections finish their current request for up to
@@ -101,6 +140,17 @@ impl Server {
                     .await;
             });
         }
+        let http3 = self.http3.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((endpoint, closed)) = http3 {
+            // Every connection ended above. Closing the endpoint and dropping the last
+            // handle ends quinn's driver, which closes the UDP socket's duplicate.
+            endpoint.close(0u32.into(), b"server stopped");
+            self.runtime.block_on(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+                drop(endpoint);
+                let _ = tokio::time::timeout(Duration::from_secs(2), closed).await;
+            });
+        }
         self.app.shutdown();
     }
 
@@ -120,6 +170,11 @@ impl Server {
 
     pub fn open_connections(&self) -> usize {
         self.connections.open.load(Ordering::Acquire)
+    }
+
+    /// The UDP port HTTP/3 is served on, if it is.
+    pub fn http3_port(&self) -> Option<u16> {
+        self.http3_port
     }
 }
 
@@ -146,8 +201,7 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                    connections.open.fetch_add(1, Ordering::AcqRel);
-                    let slot = ConnectionSlot(connections.clone());
+                    let slot = ConnectionSlot::take(&connections);
                     tokio::spawn(serve_connection(stream, peer, ctx.clone(), protocols.clone(), phase.clone(), slot));
                 }
                 Err(e) => {

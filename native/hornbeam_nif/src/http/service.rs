@@ -1,6 +1,6 @@
 //! One request: limits, proxy headers, the hand-over to the application, the timeout,
 //! and the response's final headers.
-use super::body::{BodyLimits, RequestBody, ResponseBody};
+use super::body::{BodyLimits, Incoming, RequestBody, ResponseBody};
 use super::config::ServerConfig;
 use super::exchange::{
     plain_text_headers, App, Job, JobControl, OpenStream, Request, ResponseHead, WebSocketUpgrade,
@@ -11,7 +11,6 @@ use super::state::{Phase, Stats};
 use super::websocket_handshake;
 use hornbeam_wire::{host, limits, proxy};
 use http_body::Body;
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Method, Response, StatusCode, Version};
 use std::convert::Infallible;
@@ -29,6 +28,8 @@ pub struct ServiceCtx {
     pub stats: Arc<Stats>,
     /// The server's phase, for what outlives a request (WebSockets).
     phase: watch::Receiver<Phase>,
+    /// `h3=":PORT"; ma=86400` when the server speaks HTTP/3: announced on the others.
+    alt_svc: Option<HeaderValue>,
 }
 
 impl ServiceCtx {
@@ -40,7 +41,11 @@ impl ServiceCtx {
         stats: Arc<Stats>,
         phase: watch::Receiver<Phase>,
     ) -> ServiceCtx {
-        ServiceCtx { config, app, log, local, stats, phase }
+        let alt_svc = config
+            .http3
+            .as_ref()
+            .and_then(|h3| HeaderValue::from_str(&format!("h3=\":{}\"; ma=86400", h3.port)).ok());
+        ServiceCtx { config, app, log, local, stats, phase, alt_svc }
     }
 }
 
@@ -48,8 +53,8 @@ const SERVER: HeaderValue = HeaderValue::from_static("hornbeam");
 
 /// Serves one request. `hints` writes 103 responses where the connection can (HTTP/1.1
 /// in cleartext); `secure` says the connection is TLS.
-pub async fn handle(
-    req: hyper::Request<Incoming>,
+pub async fn handle<B: Incoming>(
+    req: hyper::Request<B>,
     peer: SocketAddr,
     hints: Option<HintWriter>,
     secure: bool,
@@ -70,6 +75,7 @@ pub async fn handle(
         server_phase: ctx.phase.clone(),
     });
     let (mut parts, incoming) = req.into_parts();
+    let version = parts.version;
     // Counted before a Host is made from :authority: hyper counts HTTP/1.1's itself,
     // HTTP/2's only here.
     let too_many_headers = parts.headers.len() > ctx.config.max_headers;
@@ -90,6 +96,9 @@ pub async fn handle(
         Ok(()) => run(parts, incoming, websocket, peer, hints.as_ref(), secure, &ctx).await,
     };
     response.headers_mut().entry(header::SERVER).or_insert(SERVER);
+    if let (Some(alt_svc), true) = (&ctx.alt_svc, version != Version::HTTP_3) {
+        response.headers_mut().entry(header::ALT_SVC).or_insert_with(|| alt_svc.clone());
+    }
     if let Some(line) = request_line {
         let length = response.body().size_hint().exact().map_or("-".to_string(), |n| n.to_string());
         ctx.log.access(&format!(
@@ -104,9 +113,9 @@ pub async fn handle(
     Ok(response)
 }
 
-async fn run(
+async fn run<B: Incoming>(
     head: hyper::http::request::Parts,
-    incoming: Incoming,
+    incoming: B,
     websocket: Option<WebSocketUpgrade>,
     peer: SocketAddr,
     hint_writer: Option<&HintWriter>,
@@ -151,6 +160,7 @@ async fn run(
         _ => (None, None),
     };
     let is_head = request.head.method == Method::HEAD;
+    let multiplexed = request.head.version >= Version::HTTP_2;
     // Only an HTTP/1.1 handshake answers 101; over HTTP/2 a WebSocket opens with 200.
     let upgrade = request.websocket.as_ref().is_some_and(|w| w.key.is_some());
     if ctx.app.submit(Job { request, respond, hints, control: control.clone() }).is_err() {
@@ -191,6 +201,8 @@ async fn run(
             }
             let declared =
                 if is_head || !status_has_body(status) { None } else { content_length(&headers) };
+            let mut headers = headers;
+            let body = if is_head && multiplexed { head_body(body, &mut headers) } else { body };
             let mut response = Response::new(body.hold_to(declared, &ctx.log));
             *response.status_mut() = status;
             *response.headers_mut() = headers;
@@ -199,6 +211,20 @@ async fn run(
         // The application thread dropped the request: it was stopping or failed hard
         // (it logged why).
         Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", true),
+    }
+}
+
+/// The body of a HEAD response over HTTP/2 or HTTP/3: none, but the length the GET
+/// would have had. (hyper's HTTP/1.1 drops it itself; its HTTP/2 would send the bytes,
+/// which clients take as a protocol error.)
+fn head_body(body: ResponseBody, headers: &mut HeaderMap) -> ResponseBody {
+    match body.size_hint().exact() {
+        Some(length) => {
+            headers.entry(header::CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(length));
+            ResponseBody::empty()
+        }
+        // A streamed body: its length is unknown, and an empty one must not say 0.
+        None => ResponseBody::channel().1,
     }
 }
 

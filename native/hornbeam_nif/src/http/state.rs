@@ -16,4 +16,7 @@ pub enum Phase {
 pub struct Stats {
     pub accepted: AtomicU64,
     pub requests: AtomicU64,
+    /// HTTP/3 connections open now, and request streams since the start.
+    pub http3_connections: AtomicU64,
+    pub http3_streams: AtomicU64,
 }

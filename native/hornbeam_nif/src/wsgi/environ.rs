@@ -22,6 +22,7 @@ pub struct EnvironBuilder {
     http_1_0: PyOwned,
     http_1_1: PyOwned,
     http_2: PyOwned,
+    http_3: PyOwned,
     scheme_http: PyOwned,
     scheme_https: PyOwned,
     empty: PyOwned,
@@ -92,6 +93,7 @@ impl EnvironBuilder {
                 http_1_0: new_str("HTTP/1.0")?,
                 http_1_1: new_str("HTTP/1.1")?,
                 http_2: new_str("HTTP/2")?,
+                http_3: new_str("HTTP/3")?,
                 scheme_http: new_str("http")?,
                 scheme_https: new_str("https")?,
                 empty: new_str("")?,
@@ -130,6 +132,7 @@ impl EnvironBuilder {
             let protocol = match req.head.version {
                 Version::HTTP_10 => &self.http_1_0,
                 Version::HTTP_2 => &self.http_2,
+                Version::HTTP_3 => &self.http_3,
                 _ => &self.http_1_1,
             };
             set(&env, &k.server_protocol, protocol)?;
