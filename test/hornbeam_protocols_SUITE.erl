@@ -126,6 +126,11 @@ h2_prior_knowledge_with_curl(Config) ->
     %% :authority becomes the Host header applications look for.
     ?assert(lists:member([<<"host">>, iolist_to_binary(["127.0.0.1:", integer_to_list(Port)])],
                          maps:get(<<"headers">>, Scope))),
+    %% HEAD: the GET's length, no body (hyper's HTTP/2 used to send it: curl saw a
+    %% PROTOCOL_ERROR).
+    Head = cmd(["curl -s -I --http2-prior-knowledge", url(Port, "/")]),
+    ?assertMatch({match, _}, re:run(Head, "^HTTP/2 200", [multiline])),
+    ?assertMatch({match, _}, re:run(Head, "^content-length: 13\r$", [multiline])),
     %% HTTP/1.1 still works on the same port.
     {200, _, <<"Hello, World!">>} = get(Port, "/").
 
@@ -256,6 +261,10 @@ http3_aioquic(Config) ->
     ?assert(lists:member([<<"content-length">>, <<"13">>], Headers)),
     ?assert(lists:member([<<"server">>, <<"hornbeam">>], Headers)),
     ?assertEqual(<<"3">>, maps:get(<<"http_version">>, R)),
+    %% The app's early hint went out as a 103 on the stream, before the 200.
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"hinted">>,
+                   <<"informational">> := [[103, [[<<"link">>, <<"</style.css>; rel=preload; as=style">>]]]]},
+                 maps:get(<<"early_hints">>, R)),
     %% 10 MB up and back, byte for byte.
     ?assertEqual(#{<<"status">> => 200, <<"same">> => true, <<"length">> => 10485760},
                  maps:get(<<"echo">>, R)),
@@ -299,6 +308,8 @@ http3_wsgi_and_frameworks(Config) ->
     #{<<"status">> := 200, <<"body">> := EnvironJson} = h3_get(Config, Port, "/environ"),
     ?assertMatch(#{<<"SERVER_PROTOCOL">> := <<"HTTP/3">>, <<"wsgi.url_scheme">> := <<"https">>,
                    <<"REQUEST_METHOD">> := <<"GET">>}, hb_json:decode(EnvironJson)),
+    %% wsgi.early_hints reaches an HTTP/3 client as a 103.
+    ?assertMatch(#{<<"status">> := 200, <<"informational">> := [[103, [_ | _]]]}, h3_get(Config, Port, "/hints")),
     ok = hornbeam:stop(http3_wsgi),
     Venv = venv(Config),
     Flask = serve(Config, http3_flask, "flask_app:app",

@@ -29,6 +29,7 @@ class Response:
         self.headers = []
         self.body = bytearray()
         self.reset = None
+        self.informational = []
         self.done = asyncio.get_running_loop().create_future()
         self.head = asyncio.get_running_loop().create_future()
 
@@ -52,7 +53,11 @@ class Client(QuicConnectionProtocol):
             if isinstance(h3_event, HeadersReceived):
                 headers = [(k.decode(), v.decode()) for k, v in h3_event.headers]
                 status = dict(headers).get(":status")
-                if status and int(status) >= 200:
+                if status and int(status) < 200:
+                    response.informational.append(
+                        [int(status), [[k, v] for k, v in headers if k != ":status"]]
+                    )
+                elif status:
                     response.status = int(status)
                     response.headers = [(k, v) for k, v in headers if k != ":status"]
                     if not response.head.done():
@@ -92,12 +97,14 @@ def summary(response):
         "headers": response.headers,
         "body": response.body.decode("utf-8", "replace"),
         "reset": response.reset,
+        "informational": response.informational,
     }
 
 
 async def asgi_scenario(client, mark):
     out = {}
     out["get"] = summary(await client.request("GET", "/"))
+    out["early_hints"] = summary(await client.request("GET", "/early-hints"))
     scope = await client.request("GET", "/scope")
     out["http_version"] = json.loads(scope.body)["http_version"]
     payload = bytes(range(256)) * (10 * 1024 * 1024 // 256)

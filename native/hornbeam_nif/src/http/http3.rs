@@ -9,7 +9,7 @@
 use super::body::ResponseBody;
 use super::config::ServerConfig;
 use super::server::ConnectionSlot;
-use super::service::{self, ServiceCtx};
+use super::service::{self, Hints, ServiceCtx};
 use super::state::Phase;
 use bytes::{Buf, Bytes};
 use h3::error::Code;
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::runtime::Runtime;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 /// The QUIC idle timeout when `keepalive` is 0 (keep-alive off has no QUIC meaning: a
@@ -263,7 +263,26 @@ async fn serve_request(
     let is_head = request.method() == Method::HEAD;
     let mut request = request.map(|()| RequestBody::new(recv));
     *request.version_mut() = hyper::Version::HTTP_3;
-    let Ok(response) = service::handle(request, peer, None, true, ctx).await;
+    let (hints, mut hints_rx) = mpsc::unbounded_channel();
+    let handled = service::handle(request, peer, Hints::Forward(hints), true, ctx);
+    tokio::pin!(handled);
+    // Each early hint goes out as a 103 on the stream, ahead of the final response.
+    let response = loop {
+        tokio::select! {
+            biased;
+            Some(headers) = hints_rx.recv() => {
+                if send_hint(&mut send, headers).await.is_err() {
+                    return; // the client reset the stream or left
+                }
+            }
+            Ok(response) = &mut handled => break response,
+        }
+    };
+    while let Ok(headers) = hints_rx.try_recv() {
+        if send_hint(&mut send, headers).await.is_err() {
+            return;
+        }
+    }
     let (mut parts, body) = response.into_parts();
     strip_connection_headers(&mut parts.headers);
     parts.headers.insert(header::DATE, date_now());
@@ -282,6 +301,16 @@ async fn serve_request(
         }
     }
     let _ = send.finish().await;
+}
+
+async fn send_hint(
+    send: &mut SendHalf,
+    headers: hyper::HeaderMap,
+) -> Result<(), h3::error::StreamError> {
+    let mut hint = hyper::Response::new(());
+    *hint.status_mut() = StatusCode::EARLY_HINTS;
+    *hint.headers_mut() = headers;
+    send.send_response(hint).await
 }
 
 /// Sends the response body, waiting on QUIC flow control (back-pressure reaches the

@@ -6,7 +6,7 @@ use super::http3;
 use super::idle::{Streams, Tracked};
 use super::io::ConnIo;
 use super::log::Log;
-use super::service::{self, ServiceCtx};
+use super::service::{self, Hints, ServiceCtx};
 use super::state::{Phase, Stats};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
@@ -324,7 +324,7 @@ macro_rules! http2_service {
                 // guard to the socket (or drops it with itself).
                 req.extensions_mut().insert(stream.take().expect("just set").shared());
             }
-            let response = service::handle(req, peer, None, $secure, ctx.clone());
+            let response = service::handle(req, peer, Hints::None, $secure, ctx.clone());
             async move { response.await.map(|r| r.map(|body| Tracked::new(body, stream))) }
         })
     }};
@@ -362,7 +362,7 @@ async fn serve_connection(
             (_, Some(h1), _) => {
                 let service_ctx = ctx.clone();
                 let service = service_fn(move |req| {
-                    service::handle(req, peer, None, true, service_ctx.clone())
+                    service::handle(req, peer, Hints::None, true, service_ctx.clone())
                 });
                 drive!(h1.serve_connection(TokioIo::new(tls), service).with_upgrades(), phase)
             }
@@ -402,7 +402,7 @@ async fn serve_connection(
             let (io, hints) = ConnIo::new(stream);
             let service_ctx = ctx.clone();
             let service = service_fn(move |req| {
-                service::handle(req, peer, Some(hints.clone()), false, service_ctx.clone())
+                service::handle(req, peer, Hints::Http1(hints.clone()), false, service_ctx.clone())
             });
             drive!(h1.serve_connection(TokioIo::new(io), service).with_upgrades(), phase)
         }

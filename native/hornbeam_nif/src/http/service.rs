@@ -51,12 +51,22 @@ impl ServiceCtx {
 
 const SERVER: HeaderValue = HeaderValue::from_static("hornbeam");
 
-/// Serves one request. `hints` writes 103 responses where the connection can (HTTP/1.1
-/// in cleartext); `secure` says the connection is TLS.
+/// Where a request's early hints (103) go, if the connection can send them.
+pub enum Hints {
+    None,
+    /// Written on the HTTP/1.1 socket between responses (cleartext only).
+    Http1(HintWriter),
+    /// Handed to the protocol's own task, which sends each as an informational
+    /// response on the request's stream (HTTP/3).
+    Forward(mpsc::UnboundedSender<HeaderMap>),
+}
+
+/// Serves one request. `hints` says where 103 responses go; `secure` says the
+/// connection is TLS.
 pub async fn handle<B: Incoming>(
     req: hyper::Request<B>,
     peer: SocketAddr,
-    hints: Option<HintWriter>,
+    hints: Hints,
     secure: bool,
     ctx: Arc<ServiceCtx>,
 ) -> Result<Response<ResponseBody>, Infallible> {
@@ -93,7 +103,7 @@ pub async fn handle<B: Incoming>(
     };
     let mut response = match checked {
         Err((status, why)) => plain(status, why, true),
-        Ok(()) => run(parts, incoming, websocket, peer, hints.as_ref(), secure, &ctx).await,
+        Ok(()) => run(parts, incoming, websocket, peer, hints, secure, &ctx).await,
     };
     response.headers_mut().entry(header::SERVER).or_insert(SERVER);
     if let (Some(alt_svc), true) = (&ctx.alt_svc, version != Version::HTTP_3) {
@@ -118,7 +128,7 @@ async fn run<B: Incoming>(
     incoming: B,
     websocket: Option<WebSocketUpgrade>,
     peer: SocketAddr,
-    hint_writer: Option<&HintWriter>,
+    hint_sink: Hints,
     secure: bool,
     ctx: &ServiceCtx,
 ) -> Response<ResponseBody> {
@@ -152,11 +162,12 @@ async fn run<B: Incoming>(
         request.forwarded_host = fwd.host;
     }
     let (respond, response) = oneshot::channel();
-    let (hints, hints_rx) = match (request.head.version, hint_writer) {
-        (Version::HTTP_11, Some(writer)) => {
+    let (hints, hints_rx) = match (request.head.version, hint_sink) {
+        (Version::HTTP_11, Hints::Http1(writer)) => {
             let (tx, rx) = mpsc::unbounded_channel();
             (Some(tx), Some((rx, writer)))
         }
+        (_, Hints::Forward(tx)) => (Some(tx), None),
         _ => (None, None),
     };
     let is_head = request.head.method == Method::HEAD;
@@ -274,7 +285,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// meanwhile as a 103 response.
 async fn with_hints(
     mut response: oneshot::Receiver<ResponseHead>,
-    hints: Option<(mpsc::UnboundedReceiver<HeaderMap>, &HintWriter)>,
+    hints: Option<(mpsc::UnboundedReceiver<HeaderMap>, HintWriter)>,
 ) -> Result<ResponseHead, oneshot::error::RecvError> {
     let Some((mut hints, writer)) = hints else { return response.await };
     loop {
