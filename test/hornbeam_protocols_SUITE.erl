@@ -11,7 +11,7 @@
          tls_http1_and_http2_by_alpn/1, tls_httpx/1, tls_wsgi/1, tls_client_certificates/1,
          tls_errors/1]).
 -export([http3_aioquic/1, http3_alt_svc_with_niquests/1, http3_wsgi_and_frameworks/1,
-         http3_errors/1, http3_garbage_datagrams/1]).
+         http3_errors/1, http3_garbage_datagrams/1, http3_closed_connection_and_graceful_stop/1]).
 
 -import(hb_http, [serve/4, url/2, get/2, wait_until/1, venv/1]).
 
@@ -24,7 +24,7 @@ groups() ->
      {tls, [], [tls_http1_and_http2_by_alpn, tls_httpx, tls_wsgi, tls_client_certificates,
                 tls_errors]},
      {http3, [], [http3_aioquic, http3_alt_svc_with_niquests, http3_wsgi_and_frameworks,
-                  http3_errors, http3_garbage_datagrams]}].
+                  http3_errors, http3_garbage_datagrams, http3_closed_connection_and_graceful_stop]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -358,3 +358,29 @@ http3_garbage_datagrams(Config) ->
     ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello, World!">>}, h3_get(Config, Port, "/")),
     #{ca := Ca} = ?config(certs, Config),
     ?assertEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}' --cacert", Ca, https(Port, "/")])).
+
+http3_closed_connection_and_graceful_stop(Config) ->
+    Name = http3_closed_connection_and_graceful_stop,
+    Port = asgi(Config, Name, (h3_opts(Config))#{graceful_timeout => 10000}),
+    #{ca := Ca} = ?config(certs, Config),
+    Mark = filename:join(?config(priv_dir, Config), "h3_closed.txt"),
+    file:delete(Mark),
+    %% A client that closes its QUIC connection while the app waits: the app sees
+    %% http.disconnect.
+    Python = filename:join([venv(Config), "bin", "python"]),
+    Script = filename:join(?config(data_dir, Config), "h3_check.py"),
+    Client = open_port({spawn_executable, Python},
+                       [{args, [Script, integer_to_list(Port), Ca, "hold", "/wait-disconnect?mark=" ++ Mark]},
+                        binary, exit_status, use_stdio]),
+    wait_until(fun() -> file:read_file(Mark) =:= {ok, <<"waiting">>} end),
+    true = port_command(Client, <<"close\n">>),
+    receive {Client, {exit_status, 0}} -> ok after 20000 -> ct:fail(client_did_not_exit) end,
+    wait_until(fun() -> file:read_file(Mark) =:= {ok, <<"http.disconnect">>} end),
+    %% A stop lets the request in flight finish (GOAWAY, then close) before it returns.
+    Self = self(),
+    spawn_link(fun() -> Self ! {slept, h3_get(Config, Port, "/sleep?s=1")} end),
+    wait_until(fun() -> maps:get(http3_streams, hornbeam:info(Name)) >= 2 end),
+    ok = hornbeam:stop(Name),
+    receive {slept, Slept} -> ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"slept">>}, Slept)
+    after 20000 -> ct:fail(no_answer_during_the_stop)
+    end.

@@ -2,6 +2,8 @@
 
     h3_check.py PORT CAFILE get PATH [METHOD]   one request: status, headers, body
     h3_check.py PORT CAFILE asgi MARKFILE       the ASGI scenario below, as one JSON
+    h3_check.py PORT CAFILE hold PATH           sends a GET, waits for a line on stdin,
+                                                then closes the connection (no answer)
 
 Every request goes over one QUIC connection, verified against the test CA. No HEAD:
 aioquic checks a response's Content-Length against its body without knowing the
@@ -135,7 +137,13 @@ async def main():
     async with connect(
         "127.0.0.1", port, configuration=configuration, create_protocol=Client
     ) as client:
-        if mode == "get":
+        if mode == "hold":
+            client.start("GET", sys.argv[4])
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            client._quic.close(error_code=0x100, reason_phrase="client leaves")
+            client.transmit()
+            result = {"closed": True}
+        elif mode == "get":
             method = sys.argv[5] if len(sys.argv) > 5 else "GET"
             result = summary(await client.request(method, sys.argv[4]))
         else:

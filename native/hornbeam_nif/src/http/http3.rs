@@ -197,9 +197,9 @@ async fn serve_connection(
     if closing {
         let _ = h3.shutdown(0).await;
     }
-    loop {
+    let aborted = loop {
         if closing && requests.is_empty() {
-            break;
+            break false;
         }
         tokio::select! {
             accepted = h3.accept(), if !closing => match accepted {
@@ -207,12 +207,13 @@ async fn serve_connection(
                     ctx.stats.http3_streams.fetch_add(1, Ordering::Relaxed);
                     requests.spawn(serve_request(resolver, peer, ctx.clone()));
                 }
-                // The client sent GOAWAY and its requests are done, or the connection
-                // closed (the client left, or it was idle past the timeout).
-                Ok(None) => break,
+                // The client sent GOAWAY: it opens no more requests.
+                Ok(None) => break false,
+                // The connection closed: the client left, or it was idle past the
+                // timeout. Its requests have nobody to answer.
                 Err(_) => {
                     requests.abort_all();
-                    break;
+                    break true;
                 }
             },
             Some(_) = requests.join_next(), if !requests.is_empty() => {}
@@ -227,15 +228,37 @@ async fn serve_connection(
                     }
                     Phase::Aborting => {
                         requests.abort_all();
-                        break;
+                        break true;
                     }
                 }
             }
         }
+    };
+    if !aborted {
+        // Closing a QUIC connection drops the stream data the client has not yet
+        // acknowledged, so the last responses could be lost: finish the requests, then
+        // let the client close (it has had GOAWAY, or sent one). The QUIC idle timeout
+        // and the stop's abort bound the wait.
+        let finish = async {
+            while requests.join_next().await.is_some() {}
+            quic.closed().await;
+        };
+        tokio::select! {
+            _ = finish => {}
+            _ = aborting(&mut phase) => {}
+        }
     }
-    while requests.join_next().await.is_some() {}
     quic.close(Code::H3_NO_ERROR.value().try_into().unwrap_or_default(), b"");
     drop(h3);
+}
+
+/// Resolves when the server aborts (the graceful timeout passed).
+async fn aborting(phase: &mut watch::Receiver<Phase>) {
+    while *phase.borrow_and_update() != Phase::Aborting {
+        if phase.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Counts an open HTTP/3 connection for `hornbeam:info/1`.
