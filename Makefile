@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-proper erlang-proper-dev \
-                   erlang-tools rebar3 elixir wrk nghttp2-client curl openssl
+                   erlang-tools rebar3 elixir wrk nghttp2-client ngtcp2-client curl openssl
 VENV := .venv
 PYTHON = $(shell native/find-python)
 PY_TEST_PACKAGES := ruff pytest hypothesis wsproto flask django starlette fastapi httpx[http2] websockets aiohttp aioquic niquests

@@ -11,7 +11,8 @@
          tls_http1_and_http2_by_alpn/1, tls_httpx/1, tls_wsgi/1, tls_client_certificates/1,
          tls_errors/1]).
 -export([http3_aioquic/1, http3_alt_svc_with_niquests/1, http3_wsgi_and_frameworks/1,
-         http3_errors/1, http3_garbage_datagrams/1, http3_closed_connection_and_graceful_stop/1]).
+         http3_errors/1, http3_garbage_datagrams/1, http3_closed_connection_and_graceful_stop/1,
+         http3_ngtcp2_client/1]).
 
 -import(hb_http, [serve/4, url/2, get/2, wait_until/1, venv/1]).
 
@@ -24,7 +25,8 @@ groups() ->
      {tls, [], [tls_http1_and_http2_by_alpn, tls_httpx, tls_wsgi, tls_client_certificates,
                 tls_errors]},
      {http3, [], [http3_aioquic, http3_alt_svc_with_niquests, http3_wsgi_and_frameworks,
-                  http3_errors, http3_garbage_datagrams, http3_closed_connection_and_graceful_stop]}].
+                  http3_errors, http3_garbage_datagrams, http3_closed_connection_and_graceful_stop,
+                  http3_ngtcp2_client]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -343,7 +345,17 @@ http3_errors(Config) ->
     ok = Start((h3_opts(Config))#{http3_port => BusyPort}),
     ?assertMatch(#{http3_port := BusyPort}, hornbeam:info(http3_errors)),
     ?assertMatch(#{<<"status">> := 200}, h3_get(Config, BusyPort, "/")),
-    ok = hornbeam:stop(http3_errors).
+    ok = hornbeam:stop(http3_errors),
+    %% The request limits are the other versions' own: a declared body over
+    %% max_body_size is 413 before the app runs; one under it is echoed.
+    Limited = asgi(Config, http3_limits, (h3_opts(Config))#{max_body_size => 1000}),
+    #{ca := Ca} = ?config(certs, Config),
+    Post = fun(Size) ->
+               python_json(Config, "h3_check.py", [integer_to_list(Limited), Ca, "post", "/echo", integer_to_list(Size)])
+           end,
+    ?assertMatch(#{<<"status">> := 413}, Post(5000)),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"xxxxxxxxxx">>}, Post(10)),
+    ok = hornbeam:stop(http3_limits).
 
 http3_garbage_datagrams(Config) ->
     Port = asgi(Config, http3_garbage_datagrams, h3_opts(Config)),
@@ -384,3 +396,16 @@ http3_closed_connection_and_graceful_stop(Config) ->
     receive {slept, Slept} -> ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"slept">>}, Slept)
     after 20000 -> ct:fail(no_answer_during_the_stop)
     end.
+
+%% Debian's ngtcp2 example client (GnuTLS and nghttp3, not quinn or aioquic).
+http3_ngtcp2_client(Config) ->
+    Port = asgi(Config, http3_ngtcp2_client, h3_opts(Config)),
+    P = integer_to_list(Port),
+    Out = cmd(["timeout 20 gtlsclient --exit-on-all-streams-close 127.0.0.1", P, "https://localhost:" ++ P ++ "/"]),
+    ?assertMatch({match, _}, re:run(Out, "stream 0x0 \\[:status: 200\\]")),
+    Dir = filename:join(?config(priv_dir, Config), "gtlsclient"),
+    ok = filelib:ensure_dir(filename:join(Dir, "scope")),
+    cmd(["timeout 20 gtlsclient -q --exit-on-all-streams-close --download=" ++ Dir, "127.0.0.1", P,
+         "https://localhost:" ++ P ++ "/scope"]),
+    {ok, Scope} = file:read_file(filename:join(Dir, "scope")),
+    ?assertMatch(#{<<"http_version">> := <<"3">>, <<"scheme">> := <<"https">>}, hb_json:decode(Scope)).

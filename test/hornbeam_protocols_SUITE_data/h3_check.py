@@ -2,6 +2,7 @@
 
     h3_check.py PORT CAFILE get PATH [METHOD]   one request: status, headers, body
     h3_check.py PORT CAFILE asgi MARKFILE       the ASGI scenario below, as one JSON
+    h3_check.py PORT CAFILE post PATH SIZE      one POST of SIZE bytes, Content-Length set
     h3_check.py PORT CAFILE hold PATH           sends a GET, waits for a line on stdin,
                                                 then closes the connection (no answer)
 
@@ -69,7 +70,7 @@ class Client(QuicConnectionProtocol):
             if getattr(h3_event, "stream_ended", False) and not response.done.done():
                 response.done.set_result(response)
 
-    def start(self, method, path, body=None, end=True):
+    def start(self, method, path, body=None, end=True, extra=()):
         stream_id = self._quic.get_next_available_stream_id()
         self.responses[stream_id] = Response()
         headers = [
@@ -77,6 +78,7 @@ class Client(QuicConnectionProtocol):
             (b":scheme", b"https"),
             (b":authority", AUTHORITY),
             (b":path", path.encode()),
+            *extra,
         ]
         self.h3.send_headers(stream_id, headers, end_stream=body is None and end)
         if body is not None:
@@ -84,8 +86,8 @@ class Client(QuicConnectionProtocol):
         self.transmit()
         return stream_id
 
-    async def request(self, method, path, body=None):
-        stream_id = self.start(method, path, body)
+    async def request(self, method, path, body=None, extra=()):
+        stream_id = self.start(method, path, body, extra=extra)
         return await asyncio.wait_for(self.responses[stream_id].done, 30)
 
     def reset(self, stream_id):
@@ -143,6 +145,10 @@ async def main():
             client._quic.close(error_code=0x100, reason_phrase="client leaves")
             client.transmit()
             result = {"closed": True}
+        elif mode == "post":
+            body = b"x" * int(sys.argv[5])
+            length = [(b"content-length", str(len(body)).encode())]
+            result = summary(await client.request("POST", sys.argv[4], body, extra=length))
         elif mode == "get":
             method = sys.argv[5] if len(sys.argv) > 5 else "GET"
             result = summary(await client.request(method, sys.argv[4]))
