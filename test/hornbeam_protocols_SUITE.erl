@@ -267,6 +267,8 @@ http3_aioquic(Config) ->
     ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"hinted">>,
                    <<"informational">> := [[103, [[<<"link">>, <<"</style.css>; rel=preload; as=style">>]]]]},
                  maps:get(<<"early_hints">>, R)),
+    %% Request trailers are read past and ignored.
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"with trailers">>}, maps:get(<<"trailers">>, R)),
     %% 10 MB up and back, byte for byte.
     ?assertEqual(#{<<"status">> => 200, <<"same">> => true, <<"length">> => 10485760},
                  maps:get(<<"echo">>, R)),

@@ -121,6 +121,11 @@ async def asgi_scenario(client, mark):
     # Answers only once all 50 are waiting at once: they must be concurrent streams.
     together = await asyncio.gather(*(client.request("GET", "/barrier?n=50") for _ in range(50)))
     out["barrier"] = sorted({(r.status, bytes(r.body).decode()) for r in together})
+    # A body followed by trailers: the trailers are ignored, the body arrives whole.
+    stream_id = client.start("POST", "/echo", b"with trailers", end=False)
+    client.h3.send_headers(stream_id, [(b"x-checksum", b"abc")], end_stream=True)
+    client.transmit()
+    out["trailers"] = summary(await asyncio.wait_for(client.responses[stream_id].done, 30))
     # Half a body; once the app answered its first chunk, a reset: the app must see
     # http.disconnect.
     stream_id = client.start("POST", f"/read-until-disconnect?mark={mark}", b"x" * 1000, end=False)
