@@ -12,7 +12,6 @@ cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
 out=_build/bench
 mkdir -p "$out"
-secs=${SECONDS_PER_RUN:-10}
 server_cpus=${SERVER_CPUS:-1}
 client_cpus=${CLIENT_CPUS:-0}
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "hypercorn[h3]" uvloop
@@ -24,24 +23,9 @@ if [ ! -f "$out/h3.pem" ]; then
     -addext subjectAltName=IP:127.0.0.1 -keyout "$out/h3.key" -out "$out/h3.pem" 2>/dev/null
 fi
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 port=18950
-
-start() {
-  local name=$1; shift
-  port=$((port + 1))
-  local cmd=("${@//PORT/$port}")
-  taskset -c "$server_cpus" "${cmd[@]}" > "$out/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 200); do
-    curl -sfk "https://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "$name did not start:"; cat "$out/$name.log"; return 1
-}
-stop_last() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
+scheme=https
+source bench/http_lib.sh
 
 # requests/s over PROTOCOL (h2 or h3); "-" when any request failed.
 rps() {

@@ -1,7 +1,8 @@
 # Shared by the HTTP benchmarks (source it after setting $port to a base port and $out
 # to the output directory): start servers one at a time on the next port, wait until
 # they answer, stop them, and measure keep-alive requests/s with wrk.
-# SECONDS_PER_RUN (default 10) sets each measurement's length.
+# SECONDS_PER_RUN (default 10) sets each measurement's length. Optional: $server_cpus
+# pins the servers (taskset), $scheme (default http) is how they are probed.
 secs=${SECONDS_PER_RUN:-10}
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -12,11 +13,12 @@ trap cleanup EXIT
 start() {
   local name=$1; shift
   port=$((port + 1))
-  local cmd=("${@//PORT/$port}")
-  "${cmd[@]}" > "$out/$name.log" 2>&1 &
+  local cmd=("${@//PORT/$port}") pin=()
+  if [ -n "${server_cpus:-}" ]; then pin=(taskset -c "$server_cpus"); fi
+  "${pin[@]}" "${cmd[@]}" > "$out/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
+    curl -sfk "${scheme:-http}://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "$name did not start:"; cat "$out/$name.log"; return 1

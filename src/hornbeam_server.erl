@@ -77,7 +77,8 @@ start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen, Udp
     {ok, {_, BoundPort}} = inet:sockname(Listen),
     IoThreads = application:get_env(hornbeam, io_threads, 0),
     Agents = [start_agent() || _ <- lists:seq(1, maps:get(workers, Config))],
-    ServerOpts = (server_opts(Config))#{http3 => http3_socket(Udp)},
+    Http3 = http3_socket(Udp),
+    ServerOpts = (server_opts(Config))#{http3 => Http3},
     case py_nif:http_server_start(Fd, app_opts(Config, Agents), ServerOpts, IoThreads) of
         {ok, Nif, Mode} ->
             {Ip, _} = maps:get(bind, Config),
@@ -85,7 +86,7 @@ start_engine(#{name := Name, graceful_timeout := Graceful} = Config, Listen, Udp
             {Module, Callable} = maps:get(app_spec, Config),
             Scheme = case maps:get(ssl, Config) of true -> "https"; false -> "http" end,
             logger:notice("hornbeam ~p: serving ~s:~s on ~s://~s~s (~b ~s worker~s, ~s)",
-                          [Name, Module, Callable, Scheme, Bind, http3_text(Udp), maps:get(workers, Config),
+                          [Name, Module, Callable, Scheme, Bind, http3_text(Http3), maps:get(workers, Config),
                            maps:get(worker_class, Config), plural(maps:get(workers, Config)), Mode],
                           #{hornbeam => http}),
             {ok, #state{name = Name, listen = Listen, udp = Udp, nif = Nif, graceful = Graceful,
@@ -105,8 +106,7 @@ http3_socket(Udp) ->
 
 http3_text(undefined) ->
     "";
-http3_text(Udp) ->
-    {ok, {_, Port}} = inet:sockname(Udp),
+http3_text(#{port := Port}) ->
     io_lib:format(" and HTTP/3 on UDP port ~b", [Port]).
 
 close_udp(undefined) -> ok;

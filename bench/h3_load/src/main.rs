@@ -18,18 +18,23 @@ fn main() {
     let usage =
         "usage: h3_load rps HOST:PORT PATH CONNS STREAMS SECS | h3_load download HOST:PORT PATH";
     let num = |i: usize| -> u64 { args.get(i).and_then(|a| a.parse().ok()).expect(usage) };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let addr: SocketAddr = args.get(2).expect(usage).parse().expect("HOST:PORT");
-    let path = args.get(3).expect(usage).clone();
-    match args.get(1).map(String::as_str) {
+    let path = args.get(3).expect(usage);
+    let uri: http::Uri = format!("https://localhost:{}{path}", addr.port()).parse().expect("PATH");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _entered = runtime.enter();
+    let endpoint = client_endpoint();
+    // Each connection's driver is a local task: everything runs on this one thread.
+    let local = tokio::task::LocalSet::new();
+    let result = match args.get(1).map(String::as_str) {
         Some("rps") => {
             let (conns, streams, secs) = (num(4), num(5), num(6));
-            let rate = runtime.block_on(rps(addr, path, conns, streams, secs));
-            println!("{rate:.0}");
+            local.block_on(&runtime, rps(&endpoint, addr, uri, conns, streams, secs))
         }
-        Some("download") => println!("{:.0}", runtime.block_on(download(addr, path))),
+        Some("download") => local.block_on(&runtime, download(&endpoint, addr, uri)),
         _ => panic!("{usage}"),
-    }
+    };
+    println!("{result:.0}");
 }
 
 type SendRequest = h3::client::SendRequest<h3_quinn::OpenStreams, bytes::Bytes>;
@@ -57,52 +62,45 @@ async fn get(send: &mut SendRequest, uri: &http::Uri) -> usize {
     length
 }
 
-async fn rps(addr: SocketAddr, path: String, conns: u64, streams: u64, secs: u64) -> f64 {
-    let local = tokio::task::LocalSet::new();
-    local
-        .run_until(async move {
-            let endpoint = client_endpoint();
-            let uri: http::Uri =
-                format!("https://localhost:{}{path}", addr.port()).parse().unwrap();
-            let deadline = Instant::now() + Duration::from_secs(secs);
-            let mut tasks = Vec::new();
-            for _ in 0..conns {
-                let send = connect(&endpoint, addr).await;
-                for _ in 0..streams {
-                    let (mut send, uri) = (send.clone(), uri.clone());
-                    tasks.push(tokio::task::spawn_local(async move {
-                        let mut done = 0u64;
-                        while Instant::now() < deadline {
-                            get(&mut send, &uri).await;
-                            done += 1;
-                        }
-                        done
-                    }));
+/// Requests per second over `conns` connections with `streams` requests in flight each.
+async fn rps(
+    endpoint: &quinn::Endpoint,
+    addr: SocketAddr,
+    uri: http::Uri,
+    conns: u64,
+    streams: u64,
+    secs: u64,
+) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let send = connect(endpoint, addr).await;
+        for _ in 0..streams {
+            let (mut send, uri) = (send.clone(), uri.clone());
+            tasks.push(tokio::task::spawn_local(async move {
+                let mut done = 0u64;
+                while Instant::now() < deadline {
+                    get(&mut send, &uri).await;
+                    done += 1;
                 }
-            }
-            let started = Instant::now();
-            let mut total = 0;
-            for task in tasks {
-                total += task.await.unwrap();
-            }
-            total as f64 / started.elapsed().as_secs_f64()
-        })
-        .await
+                done
+            }));
+        }
+    }
+    let started = Instant::now();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn download(addr: SocketAddr, path: String) -> f64 {
-    let local = tokio::task::LocalSet::new();
-    local
-        .run_until(async move {
-            let endpoint = client_endpoint();
-            let uri: http::Uri =
-                format!("https://localhost:{}{path}", addr.port()).parse().unwrap();
-            let mut send = connect(&endpoint, addr).await;
-            let started = Instant::now();
-            let length = get(&mut send, &uri).await;
-            length as f64 / 1e6 / started.elapsed().as_secs_f64()
-        })
-        .await
+/// MB/s (10^6 bytes) of one response's body.
+async fn download(endpoint: &quinn::Endpoint, addr: SocketAddr, uri: http::Uri) -> f64 {
+    let mut send = connect(endpoint, addr).await;
+    let started = Instant::now();
+    let length = get(&mut send, &uri).await;
+    length as f64 / 1e6 / started.elapsed().as_secs_f64()
 }
 
 fn client_endpoint() -> quinn::Endpoint {

@@ -16,7 +16,7 @@ use h3::error::Code;
 use h3::server::RequestResolver;
 use http_body::{Body, Frame, SizeHint};
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use quinn::crypto::rustls::QuicServerConfig;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{FromRawFd, RawFd};
@@ -52,7 +52,7 @@ pub fn endpoint(
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| format!("QUIC TLS: {e}"))?;
     let mut server_config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
-    let idle = config.keepalive.unwrap_or(IDLE_WITHOUT_KEEPALIVE);
+    let idle = idle_timeout(config);
     transport
         .max_concurrent_bidi_streams(config.max_concurrent_streams.into())
         .max_idle_timeout(Some(idle.try_into().map_err(|e| format!("keepalive: {e}"))?));
@@ -181,7 +181,7 @@ async fn serve_connection(
     _slot: ConnectionSlot,
 ) {
     // A failed handshake (bad TLS, wrong ALPN, a silent client) has nobody to answer.
-    let Ok(Ok(quic)) = tokio::time::timeout(handshake_limit(&ctx.config), incoming).await else {
+    let Ok(Ok(quic)) = tokio::time::timeout(idle_timeout(&ctx.config), incoming).await else {
         return;
     };
     let peer = quic.remote_address();
@@ -190,8 +190,7 @@ async fn serve_connection(
     builder.max_field_section_size(limit);
     let built = builder.build(h3_quinn::Connection::new(quic.clone()));
     let Ok(mut h3) = built.await else { return };
-    ctx.stats.http3_connections.fetch_add(1, Ordering::Relaxed);
-    let _open = OpenConnection(ctx.clone());
+    let _open = OpenConnection::count(&ctx);
     let mut requests = JoinSet::new();
     let mut closing = *phase.borrow() != Phase::Serving;
     if closing {
@@ -249,7 +248,6 @@ async fn serve_connection(
         }
     }
     quic.close(Code::H3_NO_ERROR.value().try_into().unwrap_or_default(), b"");
-    drop(h3);
 }
 
 /// Resolves when the server aborts (the graceful timeout passed).
@@ -261,8 +259,15 @@ async fn aborting(phase: &mut watch::Receiver<Phase>) {
     }
 }
 
-/// Counts an open HTTP/3 connection for `hornbeam:info/1`.
+/// Counts an open HTTP/3 connection for `hornbeam:info/1`, for as long as it lives.
 struct OpenConnection(Arc<ServiceCtx>);
+
+impl OpenConnection {
+    fn count(ctx: &Arc<ServiceCtx>) -> OpenConnection {
+        ctx.stats.http3_connections.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(ctx.clone())
+    }
+}
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
@@ -270,7 +275,8 @@ impl Drop for OpenConnection {
     }
 }
 
-fn handshake_limit(config: &ServerConfig) -> Duration {
+/// The QUIC idle timeout, which also bounds the handshake: `keepalive`.
+fn idle_timeout(config: &ServerConfig) -> Duration {
     config.keepalive.unwrap_or(IDLE_WITHOUT_KEEPALIVE)
 }
 
@@ -283,7 +289,6 @@ async fn serve_request(
     // answered or reset by h3 itself.
     let Ok((request, stream)) = resolver.resolve_request().await else { return };
     let (mut send, recv) = stream.split();
-    let is_head = request.method() == Method::HEAD;
     let mut request = request.map(|()| RequestBody::new(recv));
     *request.version_mut() = hyper::Version::HTTP_3;
     let (hints, mut hints_rx) = mpsc::unbounded_channel();
@@ -309,19 +314,19 @@ async fn serve_request(
     let (mut parts, body) = response.into_parts();
     strip_connection_headers(&mut parts.headers);
     parts.headers.insert(header::DATE, date_now());
-    // hyper adds the length of a whole body for the other versions; h3 does not.
-    if let (Some(length), true) = (body.size_hint().exact(), has_length(&parts)) {
-        parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    // hyper adds the length of a whole body for the other versions; h3 does not. (The
+    // service already emptied the bodies HTTP says have none, and set HEAD's length.)
+    if let Some(length) = body.size_hint().exact() {
+        if service::status_has_body(parts.status) {
+            parts.headers.entry(header::CONTENT_LENGTH).or_insert(HeaderValue::from(length));
+        }
     }
-    let has_body = !is_head && status_has_body(parts.status);
     if send.send_response(hyper::Response::from_parts(parts, ())).await.is_err() {
         return; // the client reset the stream or left
     }
-    if has_body {
-        if let Err(reset) = send_body(&mut send, body).await {
-            send.stop_stream(reset);
-            return;
-        }
+    if let Err(reset) = send_body(&mut send, body).await {
+        send.stop_stream(reset);
+        return;
     }
     let _ = send.finish().await;
 }
@@ -368,18 +373,6 @@ fn strip_connection_headers(headers: &mut hyper::HeaderMap) {
     ] {
         headers.remove(name);
     }
-}
-
-/// Whether a body of known length should be announced: not for HEAD (the service
-/// already set the GET's length) or a status without content.
-fn has_length(parts: &hyper::http::response::Parts) -> bool {
-    !parts.headers.contains_key(header::CONTENT_LENGTH) && status_has_body(parts.status)
-}
-
-fn status_has_body(status: StatusCode) -> bool {
-    status != StatusCode::NO_CONTENT
-        && status != StatusCode::NOT_MODIFIED
-        && !status.is_informational()
 }
 
 /// hyper writes `Date` for HTTP/1.1 and HTTP/2; h3 does not.

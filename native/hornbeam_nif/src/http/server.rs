@@ -100,12 +100,11 @@ impl Server {
                     phase_rx.clone(),
                     move || ConnectionSlot::take(&counted),
                 ));
-                Some((endpoint, closed, socket.port))
+                Some((endpoint, closed))
             }
             _ => None,
         };
-        let http3_port = http3.as_ref().map(|(_, _, port)| *port);
-        let http3 = Mutex::new(http3.map(|(endpoint, closed, _)| (endpoint, closed)));
+        let http3_port = ctx.config.http3.as_ref().map(|socket| socket.port);
         runtime.spawn(accept_loop(listener, ctx, phase_rx, connections.clone(), log));
         Ok(Server {
             runtime,
@@ -115,7 +114,7 @@ impl Server {
             local,
             stats,
             stopped: Mutex::new(false),
-            http3,
+            http3: Mutex::new(http3),
             http3_port,
         })
     }

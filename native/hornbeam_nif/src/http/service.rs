@@ -106,7 +106,7 @@ pub async fn handle<B: Incoming>(
         Ok(()) => run(parts, incoming, websocket, peer, hints, secure, &ctx).await,
     };
     response.headers_mut().entry(header::SERVER).or_insert(SERVER);
-    if let (Some(alt_svc), true) = (&ctx.alt_svc, version != Version::HTTP_3) {
+    if let Some(alt_svc) = ctx.alt_svc.as_ref().filter(|_| version != Version::HTTP_3) {
         response.headers_mut().entry(header::ALT_SVC).or_insert_with(|| alt_svc.clone());
     }
     if let Some(line) = request_line {
@@ -213,7 +213,11 @@ async fn run<B: Incoming>(
             let declared =
                 if is_head || !status_has_body(status) { None } else { content_length(&headers) };
             let mut headers = headers;
-            let body = if is_head && multiplexed { head_body(body, &mut headers) } else { body };
+            let body = match (multiplexed, is_head, status_has_body(status)) {
+                (true, true, _) => head_body(body, &mut headers),
+                (true, false, false) => ResponseBody::empty(),
+                _ => body,
+            };
             let mut response = Response::new(body.hold_to(declared, &ctx.log));
             *response.status_mut() = status;
             *response.headers_mut() = headers;
@@ -226,8 +230,9 @@ async fn run<B: Incoming>(
 }
 
 /// The body of a HEAD response over HTTP/2 or HTTP/3: none, but the length the GET
-/// would have had. (hyper's HTTP/1.1 drops it itself; its HTTP/2 would send the bytes,
-/// which clients take as a protocol error.)
+/// would have had. Over those versions the engine, not the protocol library, drops
+/// what HTTP says has no body (HEAD, 204, 304): hyper's HTTP/1.1 drops it itself, its
+/// HTTP/2 and h3 would send the bytes, which clients take as a protocol error.
 fn head_body(body: ResponseBody, headers: &mut HeaderMap) -> ResponseBody {
     match body.size_hint().exact() {
         Some(length) => {
@@ -266,7 +271,7 @@ fn valid_final_status(status: StatusCode, upgrade: bool) -> bool {
 }
 
 /// RFC 9110 6.4.1: 204 and 304 responses carry no content whatever their headers say.
-fn status_has_body(status: StatusCode) -> bool {
+pub(super) fn status_has_body(status: StatusCode) -> bool {
     status != StatusCode::NO_CONTENT
         && status != StatusCode::NOT_MODIFIED
         && !status.is_informational()
