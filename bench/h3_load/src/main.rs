@@ -71,10 +71,15 @@ async fn rps(
     streams: u64,
     secs: u64,
 ) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
+    // Every connection first: the clock starts once all of them can send.
+    let mut connections = Vec::new();
     for _ in 0..conns {
-        let send = connect(endpoint, addr).await;
+        connections.push(connect(endpoint, addr).await);
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for send in connections {
         for _ in 0..streams {
             let (mut send, uri) = (send.clone(), uri.clone());
             tasks.push(tokio::task::spawn_local(async move {
@@ -87,7 +92,6 @@ async fn rps(
             }));
         }
     }
-    let started = Instant::now();
     let mut total = 0;
     for task in tasks {
         total += task.await.unwrap();
