@@ -218,13 +218,7 @@ pub unsafe fn new_globals(name: &str) -> PyResult<PyOwned> {
 /// GIL held; `dict` is a dict.
 pub unsafe fn set_item(dict: &PyOwned, key: &str, value: &PyOwned) -> PyResult<()> {
     // SAFETY: the caller keeps the contract above: GIL held; `dict` is a dict.
-    unsafe {
-        let k = new_str(key)?;
-        if ffi::PyDict_SetItem(dict.as_ptr(), k.as_ptr(), value.as_ptr()) != 0 {
-            return Err(PyErrInfo::fetch());
-        }
-        Ok(())
-    }
+    unsafe { crate::value::dict_set(dict, &new_str(key)?, value) }
 }
 
 fn source(code: &str) -> PyResult<CString> {

@@ -111,8 +111,8 @@ pub enum Exc {
 impl Exc {
     /// The class object. Built-in classes live as long as the interpreter.
     pub fn class(self) -> *mut ffi::PyObject {
-        // SAFETY: reading the address of a static that libpython exports; nothing is
-        // dereferenced.
+        // SAFETY: reads the pointer stored in a `static mut` that libpython exports;
+        // libpython sets these when it loads and never writes them again.
         unsafe {
             match self {
                 Exc::AssertionError => ffi::PyExc_AssertionError,
