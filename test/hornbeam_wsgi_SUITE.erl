@@ -631,10 +631,27 @@ kept_objects_raise_after_their_request(Config) ->
 %% 200 with whole 64 KiB chunks of "x", and the worker serves on.
 write_from_another_thread_as_the_request_ends(Config) ->
     Port = ?config(port, Config),
+    %% Whole 64 KiB writes only, however far the writer got; a request that raises
+    %% after its headers went out ends the connection instead.
     [begin
          {200, _, Body} = get(Port, "/write-from-thread"),
          ?assertEqual(0, byte_size(Body) rem 65536),
          ?assertEqual(<<>>, binary:replace(Body, <<"x">>, <<>>, [global]))
      end || _ <- lists:seq(1, 20)],
+    [begin
+         Raw = raw(Port, <<"GET /write-from-thread?raise HTTP/1.1\r\nHost: t\r\n\r\n">>),
+         ?assertMatch(<<"HTTP/1.1 200", _/binary>>, Raw),
+         ?assertNotEqual(<<"0\r\n\r\n">>, binary:part(Raw, byte_size(Raw), -5))
+     end || _ <- lists:seq(1, 20)],
+    %% Every writer either finished or was told, by a Python exception, that its
+    %% request had ended or was being ended: nothing else, and the worker still serves.
+    {200, _, Outcomes} = get(Port, "/writer-outcomes"),
+    Lines = binary:split(Outcomes, <<"\n">>, [global]),
+    ?assertEqual(40, length(Lines)),
+    [?assert(Line =:= <<"done">>
+             orelse Line =:= <<"RuntimeError: start_response used after its request ended">>
+             orelse Line =:= <<"RuntimeError: the response is being written by another thread">>
+             orelse Line =:= <<"OSError: the client disconnected">>, Line)
+     || Line <- Lines],
     ?assertMatch({200, _, <<"Hello, World!">>}, get(Port, "/")).
 

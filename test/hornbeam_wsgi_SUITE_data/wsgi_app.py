@@ -22,6 +22,8 @@ INTERPRETER_TOKEN = os.urandom(8).hex()
 CLOSED = []
 # start_response and wsgi.input of an earlier request, kept past its end (/keep).
 KEPT = {}
+WRITERS = []
+WRITER_OUTCOMES = []
 
 # 1 MiB of known bytes for the file_wrapper routes.
 FILE_BYTES = bytes(range(256)) * 4096
@@ -161,18 +163,41 @@ def route(environ, start_response):
         KEPT.update(start_response=start_response, input=environ["wsgi.input"])
         return respond(start_response, 200, b"kept")
     if path == "/write-from-thread":
-        # The request ends (returns) while another thread may be inside write().
+        # The request ends (returns, or raises with ?raise) while another thread is
+        # writing: its first write() has returned and it is going on with more.
         write = start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        started = threading.Event()
 
         def writer():
+            outcome = "done"
             try:
-                for _ in range(16):
+                for n in range(16):
                     write(b"x" * 65536)
-            except Exception:
-                pass  # the request ended first: write() says so
+                    if n == 0:
+                        started.set()
+                    # Lets the request's own thread in between writes (a writer that
+                    # never sleeps keeps it out until its last write).
+                    time.sleep(0.001)
+            except Exception as e:
+                outcome = f"{type(e).__name__}: {e}"
+            finally:
+                started.set()
+                WRITER_OUTCOMES.append(outcome)
 
-        threading.Thread(target=writer).start()
+        thread = threading.Thread(target=writer)
+        WRITERS.append(thread)
+        thread.start()
+        started.wait()
+        if environ.get("QUERY_STRING") == "raise":
+            raise RuntimeError("the request fails while its writer writes")
         return []
+    if path == "/writer-outcomes":
+        for thread in WRITERS:
+            thread.join()
+        body = "\n".join(WRITER_OUTCOMES).encode()
+        WRITERS.clear()
+        WRITER_OUTCOMES.clear()
+        return respond(start_response, 200, body)
     if path == "/use-kept":
         outcomes = []
         for use in (lambda: KEPT["start_response"]("200 OK", []), lambda: KEPT["input"].read()):

@@ -9,7 +9,8 @@
 //!   state while the request runs and are NULL after it (`WsgiTypes::attach` sets them;
 //!   dropping its `Attached` clears them, however the request ends), so an object an
 //!   application keeps past its request raises instead of touching freed memory.
-//! - Before a method releases the GIL to block, it sets `busy` on the state it uses; a
+//! - Before any code releases the GIL to block on the exchange, it sets `busy` on the
+//!   state it uses (`blocking` does both, for `write()` and the runner alike); a
 //!   call from another Python thread meanwhile sees `busy` (checked with the GIL held)
 //!   and raises, and the request's own thread waits for it (`wait_until_idle`, and
 //!   `Attached::drop` before the state goes), so the Rust state is never used by two
@@ -419,21 +420,53 @@ unsafe fn wait_while(busy: *const bool) {
 /// How often `wait_while` looks again.
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
+/// Runs `work` on the exchange with the GIL released, marking the state `busy` meanwhile
+/// so another thread of the application raises instead of entering, and the request's
+/// own thread waits before it touches the exchange or lets the state go.
+///
+/// # Safety
+/// GIL held; `state` is the request's live state.
+pub unsafe fn blocking<T: Send>(
+    state: *mut ResponseState,
+    work: impl FnOnce(&mut Exchange) -> T + Send,
+) -> T {
+    // SAFETY: the caller keeps the contract above: GIL held; `state` is the request's live
+    // state, and no other thread is in it once `wait_until_idle` returns and `busy` is set
+    // (both with the GIL held), until `busy` is cleared again with the GIL held.
+    unsafe {
+        wait_until_idle(state);
+        (*state).busy = true;
+        let exchange = SendPtr(&raw mut (*state).exchange);
+        let out = allow_threads(move || work(&mut *exchange.into_inner()));
+        (*state).busy = false;
+        out
+    }
+}
+
+/// A pointer handed to the GIL-released closure of `blocking`; `busy` makes the closure
+/// its only user meanwhile.
+struct SendPtr<T>(*mut T);
+
+// SAFETY: `blocking` keeps every other thread away from the pointee while the closure
+// that carries this pointer runs (see there).
+unsafe impl<T> Send for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    // A method, not a field read, so the closure captures the whole `SendPtr` (Send)
+    // rather than the raw pointer field (not Send).
+    fn into_inner(self) -> *mut T {
+        self.0
+    }
+}
+
 /// Sends a chunk through the exchange with the GIL released; `Err` when the client is
 /// gone (no Python exception is set: the caller decides whether that is an error).
 ///
 /// # Safety
 /// GIL held; `state` is the request's live state.
 pub unsafe fn send_chunk(state: *mut ResponseState, chunk: Bytes) -> Result<(), Gone> {
-    // SAFETY: the caller keeps the contract above: GIL held; `state` is the request's live
-    // state, and no other thread is in it once `wait_until_idle` returns.
-    unsafe {
-        wait_until_idle(state);
-        (*state).busy = true;
-        let sent = allow_threads(|| (*state).exchange.send_chunk_blocking(chunk));
-        (*state).busy = false;
-        sent
-    }
+    // SAFETY: the caller keeps the contract above.
+    unsafe { blocking(state, |exchange| exchange.send_chunk_blocking(chunk)) }
 }
 
 /// The legacy `write(data)` callable `start_response` returns.

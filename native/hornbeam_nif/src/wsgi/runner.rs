@@ -11,7 +11,6 @@ use crate::http::log::Log;
 use bytes::{Bytes, BytesMut};
 use hornbeam_python::call::{self, owned, PyResult};
 use hornbeam_python::error::PyErrInfo;
-use hornbeam_python::gil::allow_threads;
 use hornbeam_python::object::PyOwned;
 use hornbeam_python::value::dict_set;
 use hyper::StatusCode;
@@ -246,7 +245,10 @@ impl Runner {
                 error.traceback_or_message()
             ));
             if exchange.headers_sent() {
-                allow_threads(|| exchange.abort_blocking(&error.message));
+                // Marked busy like write(): an application thread that calls write()
+                // meanwhile gets an error rather than a second user of the exchange.
+                let message = error.message.clone();
+                pytypes::blocking(state, move |exchange| exchange.abort_blocking(&message));
             } else {
                 exchange.respond_plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
             }
