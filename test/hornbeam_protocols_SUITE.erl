@@ -12,7 +12,7 @@
          tls_errors/1]).
 -export([http3_aioquic/1, http3_alt_svc_with_niquests/1, http3_wsgi_and_frameworks/1,
          http3_errors/1, http3_garbage_datagrams/1, http3_closed_connection_and_graceful_stop/1,
-         http3_ngtcp2_client/1]).
+         http3_ngtcp2_client/1, http3_request_limits/1]).
 
 -import(hb_http, [serve/4, url/2, get/2, wait_until/1, venv/1]).
 
@@ -26,7 +26,7 @@ groups() ->
                 tls_errors]},
      {http3, [], [http3_aioquic, http3_alt_svc_with_niquests, http3_wsgi_and_frameworks,
                   http3_errors, http3_garbage_datagrams, http3_closed_connection_and_graceful_stop,
-                  http3_ngtcp2_client]}].
+                  http3_ngtcp2_client, http3_request_limits]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -358,6 +358,23 @@ http3_errors(Config) ->
     ?assertMatch(#{<<"status">> := 413}, Post(5000)),
     ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"xxxxxxxxxx">>}, Post(10)),
     ok = hornbeam:stop(http3_limits).
+
+%% max_concurrent_streams is the QUIC bidirectional stream limit; max_headers and
+%% max_header_size answer 431 as over HTTP/1.1 and HTTP/2, and the connection serves on.
+http3_request_limits(Config) ->
+    Port = asgi(Config, http3_request_limits,
+                (h3_opts(Config))#{max_concurrent_streams => 7, max_headers => 20, max_header_size => 2000}),
+    #{ca := Ca} = ?config(certs, Config),
+    R = python_json(Config, "h3_check.py", [integer_to_list(Port), Ca, "limits", "7"]),
+    ?assertEqual(7, maps:get(<<"max_streams_bidi">>, R)),
+    ?assertEqual([[200, <<"together">>]], maps:get(<<"barrier">>, R)),
+    ?assertMatch(#{<<"status">> := 431, <<"body">> := <<"Too many header fields">>},
+                 maps:get(<<"many_headers">>, R)),
+    ?assertMatch(#{<<"status">> := 431, <<"body">> := <<"Request header fields too large">>},
+                 maps:get(<<"large_header">>, R)),
+    ?assertMatch(#{<<"status">> := 431}, maps:get(<<"huge_header">>, R)),
+    ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"Hello, World!">>}, maps:get(<<"after">>, R)),
+    ok = hornbeam:stop(http3_request_limits).
 
 http3_garbage_datagrams(Config) ->
     Port = asgi(Config, http3_garbage_datagrams, h3_opts(Config)),

@@ -5,6 +5,9 @@
     h3_check.py PORT CAFILE post PATH SIZE      one POST of SIZE bytes, Content-Length set
     h3_check.py PORT CAFILE hold PATH           sends a GET, waits for a line on stdin,
                                                 then closes the connection (no answer)
+    h3_check.py PORT CAFILE limits N            the QUIC stream limit the server
+                                                announced, N streams answered together,
+                                                and requests over the header limits
 
 Every request goes over one QUIC connection, verified against the test CA. No HEAD:
 aioquic checks a response's Content-Length against its body without knowing the
@@ -136,6 +139,23 @@ async def asgi_scenario(client, mark):
     return out
 
 
+async def limits_scenario(client, streams):
+    out = {"max_streams_bidi": client._quic._remote_max_streams_bidi}
+    together = await asyncio.gather(
+        *(client.request("GET", f"/barrier?n={streams}") for _ in range(streams))
+    )
+    out["barrier"] = sorted({(r.status, bytes(r.body).decode()) for r in together})
+    many = [(f"x-extra-{i}".encode(), b"1") for i in range(30)]
+    out["many_headers"] = summary(await client.request("GET", "/", extra=many))
+    # Over max_header_size but within the HTTP/3 field section limit (request line
+    # plus headers): the engine's own check answers; past both, h3's.
+    for name, size in (("large_header", 3000), ("huge_header", 20000)):
+        big = [(b"x-big", b"b" * size)]
+        out[name] = summary(await client.request("GET", "/", extra=big))
+    out["after"] = summary(await client.request("GET", "/"))
+    return out
+
+
 async def main():
     port, cafile, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     configuration = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN)
@@ -154,6 +174,8 @@ async def main():
             body = b"x" * int(sys.argv[5])
             length = [(b"content-length", str(len(body)).encode())]
             result = summary(await client.request("POST", sys.argv[4], body, extra=length))
+        elif mode == "limits":
+            result = await limits_scenario(client, int(sys.argv[4]))
         elif mode == "get":
             method = sys.argv[5] if len(sys.argv) > 5 else "GET"
             result = summary(await client.request(method, sys.argv[4]))
