@@ -359,14 +359,17 @@ http3_errors(Config) ->
     ?assertMatch(#{<<"status">> := 200, <<"body">> := <<"xxxxxxxxxx">>}, Post(10)),
     ok = hornbeam:stop(http3_limits).
 
-%% max_concurrent_streams is the QUIC bidirectional stream limit; max_headers and
+%% max_concurrent_streams is the QUIC bidirectional stream limit and keepalive its idle
+%% timeout; max_headers and
 %% max_header_size answer 431 as over HTTP/1.1 and HTTP/2, and the connection serves on.
 http3_request_limits(Config) ->
     Port = asgi(Config, http3_request_limits,
-                (h3_opts(Config))#{max_concurrent_streams => 7, max_headers => 20, max_header_size => 2000}),
+                (h3_opts(Config))#{max_concurrent_streams => 7, keepalive => 3,
+                                   max_headers => 20, max_header_size => 2000}),
     #{ca := Ca} = ?config(certs, Config),
     R = python_json(Config, "h3_check.py", [integer_to_list(Port), Ca, "limits", "7"]),
     ?assertEqual(7, maps:get(<<"max_streams_bidi">>, R)),
+    ?assertEqual(3.0, maps:get(<<"max_idle_timeout">>, R)),
     ?assertEqual([[200, <<"together">>]], maps:get(<<"barrier">>, R)),
     ?assertMatch(#{<<"status">> := 431, <<"body">> := <<"Too many header fields">>},
                  maps:get(<<"many_headers">>, R)),

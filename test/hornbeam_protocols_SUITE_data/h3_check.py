@@ -6,7 +6,8 @@
     h3_check.py PORT CAFILE hold PATH           sends a GET, waits for a line on stdin,
                                                 then closes the connection (no answer)
     h3_check.py PORT CAFILE limits N            the QUIC stream limit the server
-                                                announced, N streams answered together,
+                                                and idle timeout the server announced,
+                                                N streams answered together,
                                                 and requests over the header limits
 
 Every request goes over one QUIC connection, verified against the test CA. No HEAD:
@@ -140,7 +141,10 @@ async def asgi_scenario(client, mark):
 
 
 async def limits_scenario(client, streams):
-    out = {"max_streams_bidi": client._quic._remote_max_streams_bidi}
+    out = {
+        "max_streams_bidi": client._quic._remote_max_streams_bidi,
+        "max_idle_timeout": client._quic._remote_max_idle_timeout,
+    }
     together = await asyncio.gather(
         *(client.request("GET", f"/barrier?n={streams}") for _ in range(streams))
     )
