@@ -23,7 +23,7 @@
     name => atom(),
     bind => text() | {inet:ip_address(), inet:port_number()},
     backlog => pos_integer(),
-    worker_class => wsgi | asgi,
+    worker_class => wsgi | asgi | hface,
     lifespan => auto | on | off,
     workers => 1..256,
     python_mode => auto | subinterp | main,

@@ -89,7 +89,7 @@ is_identifier(_) -> false.
 validate(name, V, Acc) when is_atom(V) -> Acc#{name => V};
 validate(bind, V, Acc) -> Acc#{bind => parse_bind(V)};
 validate(backlog, V, Acc) when is_integer(V), V > 0 -> Acc#{backlog => V};
-validate(worker_class, V, Acc) when V =:= wsgi; V =:= asgi -> Acc#{worker_class => V};
+validate(worker_class, V, Acc) when V =:= wsgi; V =:= asgi; V =:= hface -> Acc#{worker_class => V};
 validate(lifespan, V, Acc) when V =:= auto; V =:= on; V =:= off -> Acc#{lifespan => V};
 validate(workers, V, Acc) when is_integer(V), V > 0, V =< 256 -> Acc#{workers => V};
 validate(python_mode, V, Acc) when V =:= auto; V =:= subinterp; V =:= main -> Acc#{python_mode => V};
@@ -133,6 +133,9 @@ check_combinations(#{ssl := true, keyfile := undefined}) ->
     throw({missing_ssl_option, keyfile});
 %% ASGI applications load at start: lifespan startup runs there.
 check_combinations(#{worker_class := asgi, preload_app := false}) ->
+    throw({invalid_option, preload_app, false});
+%% hface handlers run on the ASGI workers' loops, which load the handler at start.
+check_combinations(#{worker_class := hface, preload_app := false}) ->
     throw({invalid_option, preload_app, false});
 check_combinations(#{max_request_line_size := Line, max_header_size := Header}) when Line + Header > 16#FFFFFF ->
     throw({invalid_option, max_header_size, Header});

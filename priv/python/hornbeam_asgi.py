@@ -6,7 +6,8 @@ eventfd the engine signals, starts a task per request, and parks a task on a fut
 when its ``receive()`` or ``send()`` has to wait. The engine wakes such a task with a
 *token*: the request's id shifted left by two, or-ed with what became ready
 (0 receive, 1 send, 2 cancel). Kind 3 alone is ``_DRAIN``: finish the requests in
-flight, then stop (the worker was recycled after ``max_requests``).
+flight, then stop (the worker was recycled after ``max_requests``); kind 3 with an id
+says that connection ended (hface workers only).
 
 ``serve()`` is called by the worker thread and returns when the server stops.
 """
@@ -158,6 +159,10 @@ class _Worker:
         self.waiters = {}
         self.tasks = {}
         self.stopping = False
+        # hface (hornbeam_hface): an application of connections takes each request
+        # whole and hears when a connection ends.
+        self.serve_request = getattr(app, "hornbeam_serve_request", None)
+        self.connection_closed = getattr(app, "hornbeam_connection_closed", None)
 
     def log(self, level, text):
         self.native.log(level, text)
@@ -191,6 +196,10 @@ class _Worker:
             elif item == _DRAIN:
                 self.stopping = True
                 self.loop.create_task(self.drain())
+            elif item & 3 == _DRAIN:
+                # Kind 3 with an id: that connection ended (hface).
+                if self.connection_closed is not None:
+                    self.connection_closed(item >> 2)
             elif item & 3 == _CANCEL:
                 task = self.tasks.get(item >> 2)
                 if task is not None:
@@ -203,7 +212,10 @@ class _Worker:
     async def run(self, scope, conn):
         request = _Request(conn, self)
         try:
-            await self.app(scope, request.receive, request.send)
+            if self.serve_request is None:
+                await self.app(scope, request.receive, request.send)
+            else:
+                await self.serve_request(scope, request)
         except asyncio.CancelledError:
             conn.cancel()
         except ClientDisconnected:
@@ -238,6 +250,9 @@ class _Worker:
             task.cancel()
         if running:
             await asyncio.wait(running, timeout=1.0)
+        stop_connections = getattr(self.app, "hornbeam_stop", None)
+        if stop_connections is not None:
+            await stop_connections()
         if self.lifespan is not None:
             await self.lifespan.shutdown(self.shutdown_timeout)
         self.loop.stop()

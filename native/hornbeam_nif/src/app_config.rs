@@ -23,6 +23,8 @@ pub enum PythonMode {
 pub enum Interface {
     Wsgi,
     Asgi,
+    /// hface: `async def handler(conn)` per connection, run by the ASGI workers' loops.
+    Hface,
 }
 
 /// `lifespan` (ASGI): whether startup/shutdown events are sent.
@@ -69,7 +71,13 @@ impl AppConfig {
         };
         let home_term: Term = get(map, "python_home")?;
         let class: Atom = get(map, "worker_class")?;
-        let interface = if class == atoms::asgi() { Interface::Asgi } else { Interface::Wsgi };
+        let interface = if class == atoms::asgi() {
+            Interface::Asgi
+        } else if class == atoms::hface() {
+            Interface::Hface
+        } else {
+            Interface::Wsgi
+        };
         let lifespan: Atom = get(map, "lifespan")?;
         let lifespan = if lifespan == atoms::on() {
             Lifespan::On

@@ -59,6 +59,7 @@ rustler::atoms! {
     http3_connections,
     http3_streams,
     asgi,
+    hface,
     on,
     off,
 }

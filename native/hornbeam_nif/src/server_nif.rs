@@ -90,6 +90,7 @@ fn http_server_start<'a>(
                 }
             }
         }
+        server_config.serve_connections = app_config.interface == Interface::Hface;
         if let Err(why) = crate::runtime::start(app_config.python_home.clone()) {
             return (atoms::error(), (python_init_failed(), why)).encode(env);
         }
@@ -109,9 +110,11 @@ fn http_server_start<'a>(
             Interface::Wsgi => crate::wsgi::Pool::start(spec).map(|(pool, mode)| {
                 (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)
             }),
-            Interface::Asgi => crate::asgi::Pool::start(spec).map(|(pool, mode)| {
-                (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)
-            }),
+            Interface::Asgi | Interface::Hface => {
+                crate::asgi::Pool::start(spec).map(|(pool, mode)| {
+                    (pool.workers(), Arc::new(pool) as Arc<dyn exchange::App>, mode)
+                })
+            }
         };
         let (workers, app, mode) = match started {
             Ok(started) => started,

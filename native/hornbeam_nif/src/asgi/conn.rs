@@ -8,6 +8,7 @@
 //! through a bounded channel (back-pressure: `send` waits while it is full).
 use super::inbox::{token, Event, Inbox, Ready, TokenWaker};
 use crate::http::body::{Aborted, BodyError, RequestBody, ResponseBody, StreamItem};
+use crate::http::connection::Stream;
 use crate::http::exchange::{plain_text_headers, Interrupt, Job, JobControl, ResponseHead};
 use crate::http::log::Log;
 use bytes::Bytes;
@@ -160,6 +161,9 @@ pub struct Conn {
     receive_waker: Option<Waker>,
     send_waker: Option<Waker>,
     control: Arc<JobControl>,
+    /// The request's connection and stream id, when the app serves connections (hface).
+    /// Held until the request ends, so the connection's end reaches the worker after it.
+    connection: Option<Stream>,
 }
 
 impl Conn {
@@ -191,6 +195,7 @@ impl Conn {
             send_waker: None,
             control,
             shared,
+            connection: request.head.extensions.remove::<Stream>(),
         };
         (conn, request)
     }
@@ -460,6 +465,32 @@ impl Conn {
             self.abort("the request was cancelled");
         }
         self.gone();
+    }
+
+    /// The application reset the stream (hface): the response ends with an error, so
+    /// HTTP/2 and HTTP/3 reset the stream and HTTP/1.1 closes the connection. Before a
+    /// response head, an empty one goes out first: hyper resets only a started body.
+    pub fn reset(&mut self) {
+        match self.phase {
+            Phase::Waiting | Phase::Started => {
+                if self.head.is_none() {
+                    self.head = Some((StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
+                }
+                let (tx, response_body) = ResponseBody::channel();
+                self.stream = Some(tx);
+                self.phase = Phase::Streaming;
+                if self.send_head(response_body).is_ok() {
+                    self.abort("the application reset the stream");
+                }
+            }
+            Phase::Streaming => self.abort("the application reset the stream"),
+            Phase::Done | Phase::Gone => {}
+        }
+    }
+
+    /// The request's connection and stream id (hface).
+    pub fn connection(&self) -> Option<&Stream> {
+        self.connection.as_ref()
     }
 
     fn log_error(&self, text: &str) {

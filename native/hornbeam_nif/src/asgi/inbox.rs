@@ -21,6 +21,14 @@ pub enum Event {
     Stop,
     /// Finish the requests in flight, then stop (`max_requests`).
     Drain,
+    /// A connection this worker serves (hface) ended, with every request it carried.
+    Closed(u64),
+}
+
+/// The token Python receives for `Event::Closed`: the connection's id (never 0) shifted
+/// like a request's, with kind 3.
+pub fn closed_token(connection: u64) -> u64 {
+    (connection << 2) | DRAIN_TOKEN
 }
 
 /// The token Python receives for `Event::Drain`: kind 3, which no request token uses.

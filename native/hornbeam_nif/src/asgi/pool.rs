@@ -7,6 +7,7 @@ use super::conn::{Shared, Supervisor};
 use super::inbox::Event;
 use super::worker::Worker;
 use crate::app::{self, LoadError, PoolSpec};
+use crate::http::connection::{Connection, Stream};
 use crate::http::exchange::{App, Job};
 use hornbeam_python::interp::Mode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -158,6 +159,34 @@ impl PoolInner {
     }
 }
 
+impl PoolInner {
+    /// The slot of the worker that serves `connection`, chosen by `pick` on its first
+    /// request. The slot, not the worker: a successor takes over its connections.
+    fn bind(&self, connection: &Connection, pick: impl FnOnce() -> usize) -> usize {
+        let binding = connection.binding.get_or_init(|| {
+            Box::new(Binding { slot: pick(), connection: connection.id, pool: self.me.clone() })
+        });
+        binding.downcast_ref::<Binding>().map_or(0, |b| b.slot)
+    }
+}
+
+/// Which worker serves a connection; tells that worker when the connection is gone.
+struct Binding {
+    slot: usize,
+    connection: u64,
+    pool: Weak<PoolInner>,
+}
+
+impl Drop for Binding {
+    fn drop(&mut self) {
+        let Some(pool) = self.pool.upgrade() else { return };
+        let targets = pool.targets.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(worker) = targets.get(self.slot) {
+            worker.inbox.push(Event::Closed(self.connection));
+        }
+    }
+}
+
 impl Supervisor for PoolInner {
     fn replace(&self, worker: &Arc<Shared>, why: &str) {
         let known = self
@@ -193,10 +222,17 @@ impl App for Pool {
                 return Err(Box::new(job));
             }
             let targets = self.inner.targets.read().unwrap_or_else(|p| p.into_inner());
-            let target = targets
-                .iter()
-                .min_by_key(|w| w.load.load(Ordering::Relaxed))
-                .expect("a pool has at least one worker");
+            let least_busy = || {
+                (0..targets.len())
+                    .min_by_key(|&i| targets[i].load.load(Ordering::Relaxed))
+                    .expect("a pool has at least one worker")
+            };
+            let slot = match job.request.head.extensions.get::<Stream>() {
+                // A connection's requests all go to the worker that got its first.
+                Some(stream) => self.inner.bind(&stream.connection, least_busy),
+                None => least_busy(),
+            };
+            let target = &targets[slot];
             target.load.fetch_add(1, Ordering::AcqRel);
             match target.inbox.push_job(job) {
                 Ok(()) => {

@@ -269,6 +269,9 @@ unsafe extern "C" fn native_drain(
                 Event::Wake(token) => ffi::PyLong_FromUnsignedLongLong(token),
                 Event::Stop => none(),
                 Event::Drain => ffi::PyLong_FromUnsignedLongLong(super::inbox::DRAIN_TOKEN),
+                Event::Closed(connection) => {
+                    ffi::PyLong_FromUnsignedLongLong(super::inbox::closed_token(connection))
+                }
                 Event::Job(job) => match new_request(obj, inner, job) {
                     Ok(pair) => pair.into_ptr(),
                     Err(e) => {
@@ -310,8 +313,13 @@ unsafe fn new_request(
             let ws = WsConn::new(id, inner.shared.clone(), respond, upgrade, control, method, uri);
             (AnyConn::Ws(ws), inner.scopes.build_websocket(&request))
         } else {
+            let end_stream = job.request.body.is_none();
             let (conn, request) = Conn::new(id, job, inner.shared.clone());
-            (AnyConn::Http(conn), inner.scopes.build(&request))
+            let scope = inner.scopes.build(&request).and_then(|scope| match conn.connection() {
+                Some(stream) => ScopeBuilder::add_stream(scope, stream, end_stream),
+                None => Ok(scope),
+            });
+            (AnyConn::Http(conn), scope)
         };
         // On failure `conn` drops here: the engine answers 500 (or closes the handshake).
         let scope = scope?;
@@ -544,6 +552,39 @@ unsafe extern "C" fn conn_cancel(
         match parts(obj).0 {
             AnyConn::Http(conn) => conn.cancel(),
             AnyConn::Ws(ws) => ws.cancel(),
+        }
+        none()
+    }
+}
+
+/// `reset()`: the application reset the stream (hface).
+unsafe extern "C" fn conn_reset(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if let AnyConn::Http(conn) = parts(obj).0 {
+            conn.reset();
+        }
+        none()
+    }
+}
+
+/// `close_connection()`: closes the request's connection gracefully once its requests
+/// in progress are answered (hface); nothing for a request of a server of requests.
+unsafe extern "C" fn conn_close_connection(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls this slot or method with the GIL held and the live arguments its
+    // signature promises.
+    unsafe {
+        if let AnyConn::Http(conn) = parts(obj).0 {
+            if let Some(stream) = conn.connection() {
+                stream.connection.request_close();
+            }
         }
         none()
     }
@@ -808,13 +849,15 @@ static NATIVE_SLOTS: FfiTable<[ffi::PyType_Slot; 4]> = FfiTable::new([
 static NATIVE_SPEC: FfiTable<ffi::PyType_Spec> =
     FfiTable::new(sealed_spec!(c"hornbeam.AsgiNative", NativeObject, NATIVE_SLOTS));
 
-static CONN_METHODS: FfiTable<[ffi::PyMethodDef; 7]> = FfiTable::new([
+static CONN_METHODS: FfiTable<[ffi::PyMethodDef; 9]> = FfiTable::new([
     method!(c"receive", PyCFunction: conn_receive, ffi::METH_NOARGS, c"receive() -> event dict, or None: wait"),
     method!(c"send", PyCFunction: conn_send, ffi::METH_O, c"send(message) -> True: wait, then flush()"),
     method!(c"flush", PyCFunction: conn_flush, ffi::METH_NOARGS, c"flush() -> True: wait again"),
     method!(c"finish", PyCFunction: conn_finish, ffi::METH_NOARGS, c"finish(): the application returned"),
     method!(c"fail", PyCFunction: conn_fail, ffi::METH_O, c"fail(traceback): the application raised"),
     method!(c"cancel", PyCFunction: conn_cancel, ffi::METH_NOARGS, c"cancel(): the task was cancelled"),
+    method!(c"reset", PyCFunction: conn_reset, ffi::METH_NOARGS, c"reset(): the application reset the stream"),
+    method!(c"close_connection", PyCFunction: conn_close_connection, ffi::METH_NOARGS, c"close_connection(): close the request's connection gracefully"),
     ffi::PyMethodDef::zeroed(),
 ]);
 

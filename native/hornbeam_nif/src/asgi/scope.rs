@@ -2,6 +2,7 @@
 //! Python objects. Constant entries (`type`, `asgi`, `root_path`, `extensions`) live in
 //! a template dict copied per request; strings and header names that repeat are made
 //! once per worker.
+use crate::http::connection::Stream;
 use crate::http::exchange::Request;
 use crate::pyvalue::Interned;
 use hornbeam_python::call::{self, new_str, owned, PyResult};
@@ -132,6 +133,29 @@ impl ScopeBuilder {
             set(&scope, &k.headers, &self.headers(req)?)?;
             set(&scope, &k.client, &address(&req.client)?)?;
             set(&scope, &k.server, &address(&req.local)?)?;
+            Ok(scope)
+        }
+    }
+
+    /// Adds `hornbeam.stream`, `(connection id, stream id, end_stream)`, to the scope of
+    /// a request served as a stream of its connection (hface); `end_stream` says the
+    /// request has no body.
+    ///
+    /// # Safety
+    /// GIL held.
+    pub unsafe fn add_stream(
+        scope: PyOwned,
+        stream: &Stream,
+        end_stream: bool,
+    ) -> PyResult<PyOwned> {
+        // SAFETY: the caller keeps the contract above: GIL held.
+        unsafe {
+            let ids = call::tuple([
+                call::new_int(stream.connection.id as i64)?,
+                call::new_int(stream.id as i64)?,
+                call::new_bool(end_stream),
+            ])?;
+            set(&scope, &new_str("hornbeam.stream")?, &ids)?;
             Ok(scope)
         }
     }

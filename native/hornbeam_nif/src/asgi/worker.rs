@@ -5,7 +5,7 @@ use super::inbox::{Event, Inbox};
 use super::pytypes::{self, AsgiTypes};
 use super::scope::ScopeBuilder;
 use crate::app::{AppRef, LoadError, PoolSpec};
-use crate::app_config::Lifespan;
+use crate::app_config::{Interface, Lifespan};
 use crate::interp_thread::{self, OnFailure, Ready};
 use hornbeam_python::call;
 use hornbeam_python::interp::{Interpreter, Mode};
@@ -123,7 +123,13 @@ unsafe fn serve(spec: &PoolSpec, shared: Arc<Shared>, ready: Ready<(), LoadError
         let prepared = (|| {
             call::extend_sys_path(&spec.app.paths, &spec.app.site_dirs).map_err(init)?;
             let app = AppRef::of(&spec.app).load()?;
-            let glue = call::import("hornbeam_asgi").map_err(init)?;
+            // hface handlers run on the same loop, behind an adapter that groups a
+            // connection's requests into one HTTPConnection.
+            let glue = match spec.app.interface {
+                Interface::Hface => "hornbeam_hface",
+                _ => "hornbeam_asgi",
+            };
+            let glue = call::import(glue).map_err(init)?;
             let serve = call::getattr_path(glue.clone(), "serve").map_err(init)?;
             let disconnected = call::getattr_path(glue, "ClientDisconnected").map_err(init)?;
             let types = AsgiTypes::create().map_err(init)?;

@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub http3: Option<Http3Socket>,
     /// Made from `tls` for QUIC (ALPN `h3`, TLS 1.3 only) when `http3` is set.
     pub quic_tls_config: Option<Arc<rustls::ServerConfig>>,
+    /// The application serves connections (`worker_class => hface`): each request
+    /// carries its `connection::Stream`. Set by `http_server_start`.
+    pub serve_connections: bool,
 }
 
 pub struct Http3Socket {
@@ -102,6 +105,7 @@ impl ServerConfig {
             tls_config: None,
             http3: http3_socket(get(map, "http3")?)?,
             quic_tls_config: None,
+            serve_connections: false,
         })
     }
 }

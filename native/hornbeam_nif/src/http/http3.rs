@@ -8,6 +8,7 @@
 //! A stop sends GOAWAY, lets the requests in flight finish, then closes.
 use super::body::ResponseBody;
 use super::config::ServerConfig;
+use super::connection::{self, Connection};
 use super::server::ConnectionSlot;
 use super::service::{self, Hints, ServiceCtx};
 use super::state::Phase;
@@ -191,6 +192,7 @@ async fn serve_connection(
     let built = builder.build(h3_quinn::Connection::new(quic.clone()));
     let Ok(mut h3) = built.await else { return };
     let _open = OpenConnection::count(&ctx);
+    let connection = ctx.config.serve_connections.then(Connection::http3);
     let mut requests = JoinSet::new();
     let mut closing = *phase.borrow() != Phase::Serving;
     if closing {
@@ -204,7 +206,7 @@ async fn serve_connection(
             accepted = h3.accept(), if !closing => match accepted {
                 Ok(Some(resolver)) => {
                     ctx.stats.http3_streams.fetch_add(1, Ordering::Relaxed);
-                    requests.spawn(serve_request(resolver, peer, ctx.clone()));
+                    requests.spawn(serve_request(resolver, peer, connection.clone(), ctx.clone()));
                 }
                 // The client sent GOAWAY: it opens no more requests.
                 Ok(None) => break false,
@@ -216,6 +218,10 @@ async fn serve_connection(
                 }
             },
             Some(_) = requests.join_next(), if !requests.is_empty() => {}
+            _ = connection::close_requested(connection.clone()), if !closing => {
+                closing = true;
+                let _ = h3.shutdown(0).await;
+            }
             changed = phase.changed() => {
                 let now = if changed.is_ok() { *phase.borrow() } else { Phase::Aborting };
                 match now {
@@ -283,11 +289,15 @@ fn idle_timeout(config: &ServerConfig) -> Duration {
 async fn serve_request(
     resolver: RequestResolver<h3_quinn::Connection, Bytes>,
     peer: SocketAddr,
+    connection: Option<Arc<Connection>>,
     ctx: Arc<ServiceCtx>,
 ) {
     // A malformed request (bad pseudo-headers, a header block over the limit) is
     // answered or reset by h3 itself.
-    let Ok((request, stream)) = resolver.resolve_request().await else { return };
+    let Ok((mut request, stream)) = resolver.resolve_request().await else { return };
+    if let Some(connection) = &connection {
+        request.extensions_mut().insert(connection.stream(stream.id().into_inner()));
+    }
     let (mut send, recv) = stream.split();
     let mut request = request.map(|()| RequestBody::new(recv));
     *request.version_mut() = hyper::Version::HTTP_3;

@@ -9,6 +9,7 @@
 //! | accept loop, connections, drain and stop  | `server`   |
 //! | when an HTTP/2 connection is idle         | `idle`     |
 //! | one request: limits, timeout, hand-over   | `service`  |
+//! | a connection as its requests see it       | `connection` |
 //! | the server's phase and counters           | `state`    |
 //! | request/response bodies                   | `body`     |
 //! | what passes to and from an application    | `exchange` |
@@ -23,6 +24,7 @@
 //! request, in the `hornbeam_wire` crate, where they are unit- and property-tested.
 pub mod body;
 pub mod config;
+pub mod connection;
 pub mod engine;
 pub mod exchange;
 mod http3;

@@ -1,6 +1,7 @@
 //! A running server: the accept loop on the listening socket Erlang opened, one task
 //! per connection, and the stop sequence (stop accepting, drain, abort, end the app).
 use super::config::ServerConfig;
+use super::connection::{self, Connection};
 use super::exchange::App;
 use super::http3;
 use super::idle::{Streams, Tracked};
@@ -312,11 +313,13 @@ macro_rules! drive {
 /// An HTTP/2 connection's service: each request counts as an open stream in `streams`
 /// until its response body is dropped.
 macro_rules! http2_service {
-    ($streams:expr, $peer:expr, $secure:expr, $ctx:expr) => {{
+    ($streams:expr, $connection:expr, $peer:expr, $secure:expr, $ctx:expr) => {{
         let streams = $streams.clone();
+        let connection = $connection.clone();
         let ctx = $ctx.clone();
         let peer = $peer;
         service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            connection::tag(&mut req, connection.as_ref());
             let mut stream = Some(streams.open());
             if req.method() == hyper::Method::CONNECT {
                 // A WebSocket (RFC 8441) outlives its response: the request carries the
@@ -351,19 +354,27 @@ async fn serve_connection(
         match (h2, &protocols.http1, &protocols.http2) {
             (true, _, Some(h2)) => {
                 let streams = Arc::new(Streams::default());
-                let service = http2_service!(streams, peer, true, ctx);
+                let connection = ctx.config.serve_connections.then(Connection::http2);
+                let service = http2_service!(streams, connection, peer, true, ctx);
                 drive!(
                     h2.serve_connection(TokioIo::new(tls), service),
                     phase,
-                    streams.idle_for(protocols.header_timeout)
+                    idle_or_closed(&streams, protocols.header_timeout, connection)
                 )
             }
             (_, Some(h1), _) => {
                 let service_ctx = ctx.clone();
-                let service = service_fn(move |req| {
+                let connection = ctx.config.serve_connections.then(Connection::http1);
+                let tagger = connection.clone();
+                let service = service_fn(move |mut req| {
+                    connection::tag(&mut req, tagger.as_ref());
                     service::handle(req, peer, Hints::None, true, service_ctx.clone())
                 });
-                drive!(h1.serve_connection(TokioIo::new(tls), service).with_upgrades(), phase)
+                drive!(
+                    h1.serve_connection(TokioIo::new(tls), service).with_upgrades(),
+                    phase,
+                    connection::close_requested(connection)
+                )
             }
             _ => {}
         }
@@ -390,22 +401,39 @@ async fn serve_connection(
     match (h2, &protocols.http1, &protocols.http2) {
         (true, _, Some(h2)) => {
             let streams = Arc::new(Streams::default());
-            let service = http2_service!(streams, peer, false, ctx);
+            let connection = ctx.config.serve_connections.then(Connection::http2);
+            let service = http2_service!(streams, connection, peer, false, ctx);
             drive!(
                 h2.serve_connection(TokioIo::new(stream), service),
                 phase,
-                streams.idle_for(protocols.header_timeout)
+                idle_or_closed(&streams, protocols.header_timeout, connection)
             )
         }
         (_, Some(h1), _) => {
             let (io, hints) = ConnIo::new(stream);
             let service_ctx = ctx.clone();
-            let service = service_fn(move |req| {
+            let connection = ctx.config.serve_connections.then(Connection::http1);
+            let tagger = connection.clone();
+            let service = service_fn(move |mut req| {
+                connection::tag(&mut req, tagger.as_ref());
                 service::handle(req, peer, Hints::Http1(hints.clone()), false, service_ctx.clone())
             });
-            drive!(h1.serve_connection(TokioIo::new(io), service).with_upgrades(), phase)
+            drive!(
+                h1.serve_connection(TokioIo::new(io), service).with_upgrades(),
+                phase,
+                connection::close_requested(connection)
+            )
         }
         _ => {}
+    }
+}
+
+/// Resolves when an HTTP/2 connection has been idle for `limit`, or its application
+/// asked for it to close: either way it is closed gracefully (GOAWAY).
+async fn idle_or_closed(streams: &Streams, limit: Duration, connection: Option<Arc<Connection>>) {
+    tokio::select! {
+        _ = streams.idle_for(limit) => {}
+        _ = connection::close_requested(connection) => {}
     }
 }
 

@@ -1,0 +1,50 @@
+"""httpx against an hface server, for the hface worker class tests.
+
+    hface_clients.py tls URL CAFILE     two GETs over TLS, ALPN offering h2 and http/1.1
+    hface_clients.py reset URL          over h2c: /reset fails as a stream reset, and
+                                        the same connection then serves /
+    hface_clients.py h2c URL PATH...    GETs over one h2c connection, one after the
+                                        other: the JSON bodies as a list
+Prints one JSON object.
+"""
+
+import json
+import sys
+
+import httpx
+
+
+def tls(url, cafile):
+    with httpx.Client(http2=True, verify=cafile) as client:
+        responses = [client.get(url), client.get(url)]
+    return {
+        "versions": [r.http_version for r in responses],
+        "bodies": [r.text for r in responses],
+    }
+
+
+def reset(url):
+    with httpx.Client(http1=False, http2=True) as client:
+        try:
+            client.get(url + "/reset")
+            outcome = "answered"
+        except httpx.RemoteProtocolError as exc:
+            outcome = "reset" if "StreamReset" in repr(exc) or "reset" in str(exc) else repr(exc)
+        after = client.get(url + "/after")
+    return {"reset": outcome, "after": after.json(), "version": after.http_version}
+
+
+def h2c(url, paths):
+    with httpx.Client(http1=False, http2=True) as client:
+        return [client.get(url + path).json() for path in paths]
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "tls":
+        result = tls(sys.argv[2], sys.argv[3])
+    elif mode == "reset":
+        result = reset(sys.argv[2])
+    else:
+        result = h2c(sys.argv[2], sys.argv[3:])
+    print(json.dumps(result))
