@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-
                    erlang-tools rebar3 elixir wrk nghttp2-client ngtcp2-client curl openssl
 VENV := .venv
 PYTHON = $(shell native/find-python)
-PY_TEST_PACKAGES := ruff pytest hypothesis wsproto flask django starlette fastapi httpx[http2] websockets aiohttp aioquic niquests
+PY_TEST_PACKAGES := ruff pytest hypothesis wsproto flask django starlette fastapi httpx[http2] websockets aiohttp aioquic niquests hypercorn
 NODE_PEERS := test/python/capnweb/node
 
 .PHONY: help deps venv node-peers nif compile run test lint test-cargo test-eunit test-ct test-pytest test-mix bench clean

@@ -6,16 +6,26 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--export([all/0, init_per_suite/1, end_per_suite/1, init_per_testcase/2, end_per_testcase/2]).
+-export([all/0, groups/0, init_per_group/2, end_per_group/2, init_per_suite/1, end_per_suite/1, init_per_testcase/2, end_per_testcase/2]).
 -export([seed_server_over_every_version/1, events_in_order/1, echo_streams_back/1,
          resets_both_ways/1, connection_end_reaches_the_handler/1, handler_failure/1,
          graceful_stop/1, options/1]).
+-export([seed_client_against_hypercorn/1, alpn_picks_what_the_server_offers/1,
+         client_streams_with_back_pressure/1, client_resets/1, client_errors/1,
+         reverse_proxy_example/1]).
 
 -import(hb_http, [serve/4, url/2, venv/1, wait_until/1]).
 
 all() ->
     [seed_server_over_every_version, events_in_order, echo_streams_back, resets_both_ways,
-     connection_end_reaches_the_handler, handler_failure, graceful_stop, options].
+     connection_end_reaches_the_handler, handler_failure, graceful_stop, options,
+     {group, openers}].
+
+groups() ->
+    %% hface's openers: clients on the engine, run in a py context's asyncio.run.
+    [{openers, [], [seed_client_against_hypercorn, alpn_picks_what_the_server_offers,
+                    client_streams_with_back_pressure, client_resets, client_errors,
+                    reverse_proxy_example]}].
 
 init_per_suite(Config) ->
     {ok, _} = application:ensure_all_started(hornbeam),
@@ -23,6 +33,56 @@ init_per_suite(Config) ->
 
 end_per_suite(_Config) ->
     application:stop(hornbeam).
+
+%% One hypercorn (HTTP/1.1 and HTTP/2 over TLS) and one context for the clients.
+init_per_group(openers, Config) ->
+    #{cert := Cert, key := Key} = ?config(certs, Config),
+    Port = free_port(),
+    Python = filename:join([venv(Config), "bin", "python"]),
+    Args = ["-m", "hypercorn", "--bind", "127.0.0.1:" ++ integer_to_list(Port),
+            "--certfile", Cert, "--keyfile", Key, "--log-level", "info", "peer_app:app"],
+    Hypercorn = run_until_stopped(Python, Args, ?config(data_dir, Config), <<"Running on">>),
+    {ok, Ctx} = py_context:start(#{pythonpath => [?config(data_dir, Config)]}),
+    [{hypercorn, {Port, Hypercorn}}, {ctx, Ctx} | Config].
+
+end_per_group(openers, Config) ->
+    py_context:stop(?config(ctx, Config)),
+    {_, Hypercorn} = ?config(hypercorn, Config),
+    Ref = monitor(process, Hypercorn),
+    Hypercorn ! stop,
+    receive {'DOWN', Ref, process, _, _} -> ok end.
+
+free_port() ->
+    {ok, Listen} = gen_tcp:listen(0, [{ip, {127, 0, 0, 1}}]),
+    {ok, Port} = inet:port(Listen),
+    gen_tcp:close(Listen),
+    Port.
+
+%% Runs a program until `stop`, in a process of its own (a group's init process ends
+%% before its cases run, and would take the port with it); returns once the program
+%% printed Ready, and keeps reading its output so it never blocks on a full pipe.
+run_until_stopped(Program, Args, Dir, Ready) ->
+    Parent = self(),
+    Owner = spawn(fun() ->
+        Port = open_port({spawn_executable, Program},
+                         [{args, Args}, {cd, Dir}, {line, 4096}, binary, exit_status, stderr_to_stdout]),
+        {os_pid, Pid} = erlang:port_info(Port, os_pid),
+        Parent ! {self(), await_output(Port, Ready)},
+        receive stop -> os:cmd("kill " ++ integer_to_list(Pid)) end
+    end),
+    receive {Owner, Outcome} -> ok = Outcome end,
+    Owner.
+
+await_output(Port, Expected) ->
+    receive
+        {Port, {data, {_, Line}}} ->
+            case binary:match(Line, Expected) of
+                nomatch -> await_output(Port, Expected);
+                _ -> ok
+            end;
+        {Port, {exit_status, Status}} -> {exited, Status}
+    after 30000 -> {no_output, Expected}
+    end.
 
 init_per_testcase(Case, Config) ->
     hb_http:capture_logs(Case),
@@ -209,3 +269,141 @@ options(Config) ->
     Out = cmd(["curl -s", url(Port, "/a"), url(Port, "/b"), url(Port, "/c")]),
     ?assertMatch([#{<<"stream_id">> := 1}, #{<<"stream_id">> := 2}, #{<<"stream_id">> := 3}],
                  json_objects(Out)).
+
+%%% Openers
+
+%% A client function of hface_client.py, run in the group's context.
+client(Config, Function, Args) ->
+    case py:call(?config(ctx, Config), hface_client, Function, Args, #{timeout => 60000}) of
+        {ok, Result} -> Result;
+        Error -> ct:fail({Function, Error})
+    end.
+
+body_text({bytes, B}) -> B.
+
+%% The seed's custom client, unchanged but for the address, against hypercorn over TLS:
+%% HTTP/1.1 and HTTP/2 each by its factory, and ALPNHTTPFactory choosing h2.
+seed_client_against_hypercorn(Config) ->
+    {Port, _} = ?config(hypercorn, Config),
+    #{ca := Ca} = ?config(certs, Config),
+    Get = fun(Factory) ->
+              client(Config, get, [<<"127.0.0.1">>, Port, Factory, true, list_to_binary(Ca),
+                                   [<<"/one">>, <<"/two">>]])
+          end,
+    #{<<"http_version">> := <<"1.1">>, <<"multiplexed">> := false, <<"bodies">> := H1,
+      <<"remote_address">> := [<<"127.0.0.1">>, Port], <<"available_after">> := true} = Get(<<"h1">>),
+    ?assertEqual([<<"hypercorn says hello over HTTP/1.1 at /one\n">>,
+                  <<"hypercorn says hello over HTTP/1.1 at /two\n">>], [body_text(B) || B <- H1]),
+    #{<<"http_version">> := <<"2">>, <<"multiplexed">> := true, <<"bodies">> := H2} = Get(<<"h2">>),
+    ?assertEqual([<<"hypercorn says hello over HTTP/2 at /one\n">>,
+                  <<"hypercorn says hello over HTTP/2 at /two\n">>], [body_text(B) || B <- H2]),
+    ?assertMatch(#{<<"http_version">> := <<"2">>}, Get(<<"alpn">>)).
+
+%% ALPNHTTPFactory takes what the server offers: Hornbeam's own WSGI server with only
+%% HTTP/1.1 gets HTTP/1.1, with both gets h2; the seed's client reads its answers.
+alpn_picks_what_the_server_offers(Config) ->
+    #{ca := Ca, cert := Cert, key := Key} = ?config(certs, Config),
+    Tls = #{ssl => true, certfile => Cert, keyfile => Key},
+    Only1 = serve(Config, wsgi_http1_only, "hface_wsgi:app", Tls#{http_version => ['HTTP/1.1']}),
+    Both = serve(Config, wsgi_both, "hface_wsgi:app", Tls),
+    Get = fun(Port) ->
+              client(Config, get, [<<"127.0.0.1">>, Port, <<"alpn">>, true, list_to_binary(Ca), [<<"/p">>]])
+          end,
+    #{<<"http_version">> := <<"1.1">>, <<"bodies">> := [B1]} = Get(Only1),
+    ?assertEqual(<<"WSGI HTTP/1.1 GET /p\n">>, body_text(B1)),
+    #{<<"http_version">> := <<"2">>, <<"bodies">> := [B2]} = Get(Both),
+    ?assertEqual(<<"WSGI HTTP/2 GET /p\n">>, body_text(B2)),
+    %% Without TLS there is nothing to negotiate: the factory's default, HTTP/1.1.
+    Clear = serve(Config, wsgi_clear, "hface_wsgi:app", #{}),
+    #{<<"http_version">> := <<"1.1">>} =
+        client(Config, get, [<<"127.0.0.1">>, Clear, <<"alpn">>, false, none, [<<"/p">>]]),
+    [ok = hornbeam:stop(N) || N <- [wsgi_http1_only, wsgi_both, wsgi_clear]].
+
+%% 10 MB echoed byte for byte while it is sent (the sender waits whenever the engine
+%% holds 256 KiB it could not send yet), through hypercorn over HTTP/2 and Hornbeam's
+%% hface server over HTTP/1.1; then 50 streams open at once on one HTTP/2 connection.
+client_streams_with_back_pressure(Config) ->
+    {HPort, _} = ?config(hypercorn, Config),
+    #{ca := Ca} = ?config(certs, Config),
+    Size = 10 * 1000 * 1000,
+    Check = fun(Result) ->
+                #{<<"status">> := 200, <<"size">> := Got, <<"sha256">> := Sha,
+                  <<"sent_sha256">> := Sent, <<"events">> := Events} = Result,
+                ?assertEqual({Size - Size rem 256, Sent}, {Got, Sha}),
+                ?assertEqual([<<"headers">>, <<"data">>, <<"end">>], Events)
+            end,
+    Check(client(Config, upload, [<<"127.0.0.1">>, HPort, <<"h2">>, true, list_to_binary(Ca),
+                                  <<"/echo">>, Size])),
+    Own = hface(Config, client_echo, "events", #{}),
+    Check(client(Config, upload, [<<"127.0.0.1">>, Own, <<"h1">>, false, none, <<"/echo">>, Size])),
+    Check(client(Config, upload, [<<"127.0.0.1">>, Own, <<"h2">>, false, none, <<"/echo">>, Size])),
+    #{<<"http_version">> := <<"2">>, <<"most_open">> := 50, <<"answered">> := 50,
+      <<"statuses">> := [200], <<"stream_ids">> := Ids} =
+        client(Config, concurrent, [<<"127.0.0.1">>, HPort, <<"h2">>, true, list_to_binary(Ca),
+                                    <<"/long">>, 50]),
+    ?assertEqual(lists:seq(1, 99, 2), Ids).
+
+%% A client reset mid-body: on HTTP/2 the connection serves the next stream, on
+%% HTTP/1.1 it ends. A server's reset reaches the client as StreamResetReceived.
+client_resets(Config) ->
+    {HPort, _} = ?config(hypercorn, Config),
+    #{ca := Ca} = ?config(certs, Config),
+    CaBin = list_to_binary(Ca),
+    #{<<"after">> := 200, <<"after_events">> := [<<"headers">>, <<"data">>, <<"end">>]} =
+        client(Config, reset_mid_body, [<<"127.0.0.1">>, HPort, <<"h2">>, true, CaBin, <<"/long">>, <<"/">>]),
+    #{<<"after">> := <<"ConnectionTerminated">>} =
+        client(Config, reset_mid_body, [<<"127.0.0.1">>, HPort, <<"h1">>, true, CaBin, <<"/long">>, <<"/">>]),
+    Own = hface(Config, client_reset_received, "events", #{}),
+    ?assertEqual([<<"StreamResetReceived">>, true],
+                 client(Config, reset_received, [<<"127.0.0.1">>, Own, <<"/reset">>])).
+
+%% Clear errors: nobody listening, a certificate the client does not trust.
+client_errors(Config) ->
+    {HPort, _} = ?config(hypercorn, Config),
+    [<<"ConnectionError">>, Refused] = client(Config, refused, [<<"127.0.0.1">>, free_port()]),
+    ?assertNotEqual(nomatch, binary:match(Refused, <<"Connection refused">>), Refused),
+    {error, {python, 'ConnectionError', Untrusted, _}} =
+        py:call(?config(ctx, Config), hface_client, get,
+                [<<"127.0.0.1">>, HPort, <<"h2">>, true, none, [<<"/">>]]),
+    ?assertNotEqual(nomatch, binary:match(Untrusted, <<"TLS handshake">>), Untrusted).
+
+%% examples/hface_proxy.py, listener (the hface worker class) to opener: in front of
+%% hypercorn over TLS and HTTP/2, a 100 MB body streamed through both ways, a client
+%% that leaves mid-body (the connection serves on), and an upstream that goes away (a
+%% 502 at once, nothing hangs).
+reverse_proxy_example(Config) ->
+    {HPort, _} = ?config(hypercorn, Config),
+    #{ca := Ca} = ?config(certs, Config),
+    Examples = filename:join(hb_http:root_dir(Config), "examples"),
+    Proxy = fun(Name, Upstream) ->
+                %% The proxy reads its upstream from Erlang's shared state when a
+                %% worker imports it.
+                hornbeam_state:set(<<"hface_proxy.upstream">>, list_to_binary(Upstream)),
+                hornbeam_state:set(<<"hface_proxy.upstream_cafile">>, list_to_binary(Ca)),
+                serve(Config, Name, "hface_proxy:handler",
+                      #{worker_class => hface, pythonpath => [Examples]})
+            end,
+    Port = Proxy(proxy_to_hypercorn, "https://localhost:" ++ integer_to_list(HPort)),
+    ?assertEqual("hypercorn says hello over HTTP/2 at /hi\n", cmd(["curl -s", url(Port, "/hi")])),
+    Body = filename:join(?config(priv_dir, Config), "100mb.bin"),
+    ok = file:write_file(Body, crypto:strong_rand_bytes(100 * 1024 * 1024)),
+    Echoed = filename:join(?config(priv_dir, Config), "100mb.echoed"),
+    "200" = cmd(["curl -s -o", Echoed, "-w '%{http_code}' -H 'Transfer-Encoding: chunked'",
+                 "--data-binary", "@" ++ Body, url(Port, "/echo")]),
+    ?assertEqual(sha256(Body), sha256(Echoed)),
+    ?assertEqual(#{<<"left_after">> => true, <<"after">> => 200,
+                   <<"text">> => <<"hypercorn says hello over HTTP/2 at /\n">>},
+                 python_json(Config, here(Config, "hface_clients.py"), ["leave", url(Port, "")])),
+    %% An upstream that answers, then stops.
+    Upstream = serve(Config, proxy_upstream, "peer_app:app",
+                     #{worker_class => asgi, http_version => ['HTTP/1.1', 'HTTP/2']}),
+    Port2 = Proxy(proxy_to_hornbeam, "http://127.0.0.1:" ++ integer_to_list(Upstream)),
+    ?assertEqual("200", cmd(["curl -s -o /dev/null -w '%{http_code}'", url(Port2, "/")])),
+    ok = hornbeam:stop(proxy_upstream),
+    ?assertEqual("Bad Gateway\n502",
+                 cmd(["curl -s --max-time 10 -w '%{http_code}'", url(Port2, "/")])),
+    [ok = hornbeam:stop(N) || N <- [proxy_to_hypercorn, proxy_to_hornbeam]].
+
+sha256(File) ->
+    {ok, Data} = file:read_file(File),
+    crypto:hash(sha256, Data).

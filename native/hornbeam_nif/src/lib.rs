@@ -27,6 +27,7 @@ mod app;
 mod app_config;
 mod asgi;
 mod atoms;
+mod client;
 mod context;
 #[cfg(test)]
 mod enif_stubs;

@@ -8,6 +8,7 @@ pub fn start(home: Option<String>) -> Result<(), String> {
         builtin_modules: vec![
             (c"_erlang", crate::erlang_module::init_module),
             (c"_hornbeam_reactor", crate::reactor::pymodule::init_module),
+            (c"_hornbeam_client", crate::client::pymodule::init_module),
         ],
     })
     .map(drop)

@@ -473,7 +473,9 @@ class HTTPOverTCPOpener(HTTPOpener):
         self.tls_config = tls_config
 
     async def __call__(self, remote_address, tls=False, *, server_name=None) -> HTTPConnection:
-        _not_here("HTTPOverTCPOpener")
+        from ._client import open_tcp
+
+        return await open_tcp(self.http_factory, self.tls_config, remote_address, tls, server_name)
 
 
 class HTTPOverQUICOpener(HTTPOpener):
@@ -482,4 +484,10 @@ class HTTPOverQUICOpener(HTTPOpener):
         self.tls_config = tls_config
 
     async def __call__(self, remote_address, tls=True, *, server_name=None) -> HTTPConnection:
+        if _inside_hornbeam():
+            raise RuntimeError(
+                "HTTPOverQUICOpener is not offered yet inside Hornbeam: the engine serves "
+                "HTTP/3 but has no HTTP/3 client yet; HTTPOverTCPOpener opens HTTP/1.1 "
+                "and HTTP/2 connections (docs/hface.md)"
+            )
         _not_here("HTTPOverQUICOpener")
